@@ -1,0 +1,69 @@
+//! Detect: what kind of bytes these are, from their first bytes (never from names).
+
+use crate::report::Compression;
+
+/// Compression from magic bytes.
+pub fn compression(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
+    } else if head.starts_with(b"BZh") && head.len() > 3 && head[3].is_ascii_digit() {
+        Compression::Bzip2
+    } else {
+        Compression::None
+    }
+}
+
+/// Does this 512-byte block look like a tar header (or the all-zero end marker)?
+/// A valid header checksum is the test; the `ustar` magic is not required (v7 tars).
+pub fn looks_like_tar(block: &[u8]) -> bool {
+    if block.len() < 512 {
+        return false;
+    }
+    let block = &block[..512];
+    if block.iter().all(|&b| b == 0) {
+        return true;
+    }
+    let field = &block[148..156];
+    let text: Vec<u8> = field.iter().copied().take_while(|&b| b != 0 && b != b' ').collect();
+    let text = match std::str::from_utf8(&text) {
+        Ok(t) => t.trim(),
+        Err(_) => return false,
+    };
+    let Ok(stored) = u32::from_str_radix(text, 8) else { return false };
+    let mut unsigned: u32 = 0;
+    for (i, &b) in block.iter().enumerate() {
+        unsigned += if (148..156).contains(&i) { b' ' as u32 } else { b as u32 };
+    }
+    stored == unsigned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_magic() {
+        assert_eq!(compression(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(compression(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
+        assert_eq!(compression(b"\xfd7zXZ\x00\x00"), Compression::Xz);
+        assert_eq!(compression(b"BZh9"), Compression::Bzip2);
+        assert_eq!(compression(b"{\"a\":1}"), Compression::None);
+    }
+
+    #[test]
+    fn recognises_tar_headers() {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("a.txt").unwrap();
+        h.set_size(0);
+        h.set_cksum();
+        assert!(looks_like_tar(h.as_bytes()));
+        assert!(looks_like_tar(&[0u8; 512]));
+        let mut bad = *h.as_bytes();
+        bad[0] ^= 1;
+        assert!(!looks_like_tar(&bad));
+    }
+}

@@ -1,0 +1,299 @@
+//! Layer entry index: every entry of one layer tar, with where its bytes are.
+//!
+//! A layer is indexed once (while it is hashed) and then listed, merged and diffed
+//! from this index alone; file contents are read later by offset.
+
+use serde::Serialize;
+use std::io::{self, Read};
+
+/// What kind of filesystem object a tar entry makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Char,
+    Block,
+    Fifo,
+    /// Anything else a tar can hold (sparse files, contiguous files, unknown types).
+    Other,
+}
+
+impl EntryKind {
+    pub fn from_tar(t: tar::EntryType) -> EntryKind {
+        use tar::EntryType as T;
+        match t {
+            T::Regular | T::Continuous => EntryKind::File,
+            T::Directory => EntryKind::Dir,
+            T::Symlink => EntryKind::Symlink,
+            T::Link => EntryKind::Hardlink,
+            T::Char => EntryKind::Char,
+            T::Block => EntryKind::Block,
+            T::Fifo => EntryKind::Fifo,
+            _ => EntryKind::Other,
+        }
+    }
+
+    /// One letter, as in `ls -l`.
+    pub fn letter(self) -> char {
+        match self {
+            EntryKind::File => '-',
+            EntryKind::Dir => 'd',
+            EntryKind::Symlink => 'l',
+            EntryKind::Hardlink => 'h',
+            EntryKind::Char => 'c',
+            EntryKind::Block => 'b',
+            EntryKind::Fifo => 'p',
+            EntryKind::Other => '?',
+        }
+    }
+}
+
+/// One entry of a layer tar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerEntry {
+    /// Normalised path: no leading `./` or `/`, no trailing `/`, raw bytes (may be non-UTF-8).
+    /// The root directory itself has an empty path.
+    pub path: Box<[u8]>,
+    pub kind: EntryKind,
+    /// Bytes of content (0 for everything but regular files).
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+    /// Symlink target as written, or the normalised path a hardlink points at.
+    pub link: Option<Box<[u8]>>,
+    /// Offset of the content in the layer's uncompressed tar stream.
+    pub data_offset: u64,
+    /// xxh3-64 of the content, once the layer has been read in full (None after a
+    /// headers-only index).
+    pub content_hash: Option<u64>,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+}
+
+/// All entries of one layer, in tar order (duplicates kept; the last one wins when merging).
+#[derive(Debug, Clone, Default)]
+pub struct LayerIndex {
+    pub entries: Vec<LayerEntry>,
+    /// Bytes of the uncompressed tar stream, to its very end.
+    pub uncompressed_size: u64,
+}
+
+/// Hard caps that keep a hostile layer from eating memory.
+pub const MAX_ENTRIES_PER_LAYER: usize = 4_000_000;
+pub const MAX_PATH_BYTES: usize = 64 * 1024;
+
+/// Normalise a tar path: strip leading `./` and `/`, trailing `/`, collapse `//` and `/./`.
+/// `..` components are kept as written (they are reported by the merger, never followed).
+pub fn normalize_path(raw: &[u8]) -> Box<[u8]> {
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    for part in raw.split(|&b| b == b'/') {
+        if part.is_empty() || part == b"." {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(b'/');
+        }
+        out.extend_from_slice(part);
+    }
+    out.into_boxed_slice()
+}
+
+/// Show a raw path losslessly as text: valid UTF-8 stays as is, every other byte
+/// becomes `\xNN`, and a literal backslash becomes `\\` so the mapping is reversible.
+pub fn display_path(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                push_escaped(&mut out, s);
+                break;
+            }
+            Err(e) => {
+                let (good, bad) = rest.split_at(e.valid_up_to());
+                // SAFETY-free: `good` is valid UTF-8 by construction of valid_up_to.
+                push_escaped(&mut out, std::str::from_utf8(good).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len()).max(1).min(bad.len());
+                for b in &bad[..n] {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, s: &str) {
+    if s.contains('\\') {
+        out.push_str(&s.replace('\\', "\\\\"));
+    } else {
+        out.push_str(s);
+    }
+}
+
+/// The inverse of [`display_path`]: turn shown text back into raw path bytes.
+pub fn parse_display_path(shown: &str) -> Vec<u8> {
+    let b = shown.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            if b[i + 1] == b'\\' {
+                out.push(b'\\');
+                i += 2;
+                continue;
+            }
+            if b[i + 1] == b'x' && i + 3 < b.len() {
+                if let Ok(v) = u8::from_str_radix(&shown[i + 2..i + 4], 16) {
+                    out.push(v);
+                    i += 4;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Why indexing a layer stopped early. The entries read so far are kept.
+#[derive(Debug, Clone)]
+pub struct IndexProblem {
+    pub message: String,
+    /// Offset in the uncompressed stream where it happened.
+    pub offset: u64,
+}
+
+/// Walk a layer's uncompressed tar stream to its end, recording every entry and hashing
+/// each regular file's content with xxh3. `stream` must deliver the *uncompressed* bytes;
+/// the caller hashes them for the diff_id (this function reads everything, including
+/// what follows the end-of-archive marker, so the caller's hash covers the whole stream).
+pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>) {
+    let mut counted = CountingReader { inner: stream, count: 0 };
+    let mut index = LayerIndex::default();
+    let problem = walk_entries(&mut counted, &mut index);
+    // Drain what is left (padding, zero blocks, trailing garbage) so the digest covers it all.
+    let drain_problem = io::copy(&mut counted, &mut io::sink()).err().map(|e| IndexProblem {
+        message: format!("layer stream ended with an error: {e}"),
+        offset: counted.count,
+    });
+    index.uncompressed_size = counted.count;
+    (index, problem.or(drain_problem))
+}
+
+fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Option<IndexProblem> {
+    let mut archive = tar::Archive::new(&mut *stream);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => return Some(IndexProblem { message: format!("not a tar stream: {e}"), offset: 0 }),
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                return Some(IndexProblem { message: format!("bad tar header: {e}"), offset: 0 });
+            }
+        };
+        if index.entries.len() >= MAX_ENTRIES_PER_LAYER {
+            return Some(IndexProblem {
+                message: format!("more than {MAX_ENTRIES_PER_LAYER} entries; the rest were not indexed"),
+                offset: entry.raw_header_position(),
+            });
+        }
+        let mut record = match entry_record(&entry) {
+            Ok(r) => r,
+            Err(msg) => return Some(IndexProblem { message: msg, offset: entry.raw_header_position() }),
+        };
+        if record.kind == EntryKind::File && record.size > 0 {
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            let mut buf = [0u8; 64 * 1024];
+            loop {
+                match entry.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => hasher.update(&buf[..n]),
+                    Err(e) => {
+                        return Some(IndexProblem {
+                            message: format!("layer truncated inside {}: {e}", display_path(&record.path)),
+                            offset: record.data_offset,
+                        })
+                    }
+                }
+            }
+            record.content_hash = Some(hasher.digest());
+        } else if record.kind == EntryKind::File {
+            record.content_hash = Some(xxhash_rust::xxh3::xxh3_64(&[]));
+        }
+        index.entries.push(record);
+    }
+    None
+}
+
+/// Build the index record of one tar entry (shared by the streaming and seeking walks).
+pub(crate) fn entry_record<R: Read>(entry: &tar::Entry<'_, R>) -> Result<LayerEntry, String> {
+    let raw_path = entry.path_bytes();
+    if raw_path.len() > MAX_PATH_BYTES {
+        return Err(format!("entry name longer than {MAX_PATH_BYTES} bytes"));
+    }
+    let header = entry.header();
+    let kind = EntryKind::from_tar(header.entry_type());
+    let link = match kind {
+        EntryKind::Symlink => entry.link_name_bytes().map(|l| l.to_vec().into_boxed_slice()),
+        EntryKind::Hardlink => entry.link_name_bytes().map(|l| normalize_path(&l)),
+        _ => None,
+    };
+    let size = if kind == EntryKind::File { entry.size() } else { 0 };
+    Ok(LayerEntry {
+        path: normalize_path(&raw_path),
+        kind,
+        size,
+        mode: header.mode().unwrap_or(0),
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+        mtime: header.mtime().unwrap_or(0),
+        link,
+        data_offset: entry.raw_file_position(),
+        content_hash: None,
+        dev_major: header.device_major().ok().flatten().unwrap_or(0),
+        dev_minor: header.device_minor().ok().flatten().unwrap_or(0),
+    })
+}
+
+struct CountingReader<'a> {
+    inner: &'a mut dyn Read,
+    count: u64,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_paths() {
+        assert_eq!(&*normalize_path(b"./usr//bin/./sh/"), b"usr/bin/sh");
+        assert_eq!(&*normalize_path(b"/"), b"");
+        assert_eq!(&*normalize_path(b"./"), b"");
+    }
+
+    #[test]
+    fn display_round_trips_non_utf8() {
+        let raw = b"caf\xe9\\x41/\xff";
+        let shown = display_path(raw);
+        assert_eq!(shown, "caf\\xe9\\\\x41/\\xff");
+        assert_eq!(parse_display_path(&shown), raw.to_vec());
+    }
+}

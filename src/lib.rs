@@ -1,0 +1,23 @@
+//! strata: read `docker save` and OCI image archives, verify every digest, and rebuild
+//! the merged filesystem — one core for the `strata` CLI and the in-browser inspector.
+//!
+//! The pipeline, one module per step:
+//! [`detect`] → [`scan`] (index the outer tar) → [`resolve`] (manifest.json, index.json,
+//! repositories) → [`verify`] (hash blobs, index layers) → [`merge`] (union filesystem)
+//! → [`report`]. [`archive::Archive`] runs the steps; the shells call it.
+
+pub mod archive;
+pub mod decompress;
+pub mod detect;
+pub mod error;
+pub mod io;
+pub mod layer;
+pub mod report;
+pub mod resolve;
+pub mod scan;
+pub mod verify;
+
+pub use archive::{Archive, Phase, Progress};
+pub use error::Error;
+pub use io::ReadSeek;
+pub use report::Report;
