@@ -10,6 +10,8 @@ pub mod archive;
 pub mod decompress;
 pub mod detect;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fixture;
 pub mod io;
 pub mod layer;
 pub mod report;
