@@ -1,0 +1,729 @@
+//! The pipeline in one place: detect → scan → resolve → verify → report.
+//!
+//! `Archive` keeps only indexes and small metadata: the outer tar's table of contents,
+//! the plan the metadata describes, and per blob what one pass over it found (digests,
+//! sizes, the layer's entry index). Blob bytes are never held; they are re-read by
+//! offset from the caller's source when a file is shown or exported.
+
+use crate::decompress;
+use crate::detect;
+use crate::error::Error;
+use crate::io::{read_capped, ProgressReader, ReadSeek, Window};
+use crate::layer::{self, LayerEntry, LayerIndex};
+use crate::report::{
+    ArchiveInfo, Check, Compression, HistoryEntry, Image, ImageConfig, Layer, Report, Severity, Verdict,
+};
+use crate::resolve::{self, Files, ImagePlan, LayerPlan, Plan};
+use crate::scan::{self, OuterIndex, OuterKind};
+use crate::verify::{self, BlobFacts, Treat};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{self, Read, Seek, SeekFrom};
+
+/// Non-layer files up to this size are kept in memory during a streaming scan
+/// (that is how a compressed archive's metadata survives the single pass).
+const KEEP_SMALL_FILES: u64 = resolve::MAX_JSON_BYTES;
+/// ...but no more than this in total.
+const MAX_KEPT_BYTES: u64 = 256 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Indexing,
+    Verifying,
+    Merging,
+}
+
+/// Progress of a long step. `done`/`total` are bytes; `item`/`items` count blobs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: u64,
+    pub total: u64,
+    pub item: usize,
+    pub items: usize,
+}
+
+/// One blob: an outer-tar file that is a layer or lives under `blobs/`.
+#[derive(Debug)]
+struct Blob {
+    entry: usize,
+    /// Filled by a full pass (verify, or the streaming scan).
+    facts: Option<BlobFacts>,
+    /// Headers-only index of a plain layer (before verify has read it in full).
+    quick_index: Option<LayerIndex>,
+}
+
+/// An opened image archive.
+#[derive(Debug)]
+pub struct Archive {
+    compression: Compression,
+    file_len: u64,
+    outer: OuterIndex,
+    plan: Plan,
+    blobs: Vec<Blob>,
+    blob_of_entry: HashMap<usize, usize>,
+    report: Report,
+}
+
+/// Reads small files for the resolver: by offset (plain tar) or from what a
+/// streaming scan kept.
+struct OuterFiles<'a> {
+    outer: &'a OuterIndex,
+    src: Option<&'a mut dyn ReadSeek>,
+    kept: &'a HashMap<usize, Vec<u8>>,
+}
+
+impl Files for OuterFiles<'_> {
+    fn index(&self) -> &OuterIndex {
+        self.outer
+    }
+
+    fn read(&mut self, entry: usize, cap: u64) -> Result<Vec<u8>, String> {
+        let e = &self.outer.entries[entry];
+        if e.size > cap {
+            return Err(format!("{} bytes is over the {cap}-byte limit for metadata", e.size));
+        }
+        if let Some(bytes) = self.kept.get(&entry) {
+            return Ok(bytes.clone());
+        }
+        match self.src.as_deref_mut() {
+            Some(src) => read_capped(&mut Window::new(src, e.offset, e.size), cap).map_err(|err| err.to_string()),
+            None => Err("not kept during the streaming scan".into()),
+        }
+    }
+}
+
+impl Archive {
+    /// Detect, scan and resolve. For a plain tar this reads only headers and metadata
+    /// files; for a compressed archive it makes the single streaming pass, which also
+    /// verifies every blob (so `verify` has nothing left to do).
+    pub fn open(src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<Archive, Error> {
+        let file_len = src.seek(SeekFrom::End(0))?;
+        if file_len == 0 {
+            return Err(Error::NotTar { detail: "the file is empty".into() });
+        }
+        let mut head = Vec::with_capacity(512);
+        src.seek(SeekFrom::Start(0))?;
+        (&mut *src).take(512).read_to_end(&mut head)?;
+        let compression = detect::compression(&head);
+
+        let mut kept = HashMap::new();
+        let mut facts_by_entry = HashMap::new();
+        let outer = match compression {
+            Compression::None => {
+                if !detect::looks_like_tar(&head) {
+                    return Err(Error::NotTar { detail: describe_non_tar(&head) });
+                }
+                scan::index_seekable(src, file_len, &mut |done| {
+                    progress(&Progress { phase: Phase::Indexing, done, total: file_len, item: 0, items: 0 })
+                })?
+            }
+            Compression::Bzip2 => {
+                return Err(Error::Unsupported { detail: "bzip2-compressed archives (decompress with bunzip2 first)".into() })
+            }
+            _ => stream_scan(src, file_len, compression, &mut kept, &mut facts_by_entry, progress)?,
+        };
+
+        let plan = {
+            let seekable = compression == Compression::None;
+            let mut files = OuterFiles { outer: &outer, src: if seekable { Some(src) } else { None }, kept: &kept };
+            resolve::resolve(&mut files)
+        };
+        if plan.format == crate::report::ArchiveFormat::Unknown {
+            return Err(Error::NotImageArchive {
+                detail: format!(
+                    "a tar with {} entries but no manifest.json, index.json or repositories (first entry: {:?})",
+                    outer.entries.len(),
+                    outer.entries.first().map(|e| e.name.as_str()).unwrap_or("")
+                ),
+            });
+        }
+
+        let mut archive = Archive {
+            compression,
+            file_len,
+            outer,
+            plan,
+            blobs: Vec::new(),
+            blob_of_entry: HashMap::new(),
+            report: Report::default(),
+        };
+        archive.collect_blobs();
+        for blob in &mut archive.blobs {
+            blob.facts = facts_by_entry.remove(&blob.entry);
+        }
+        archive.rebuild_report();
+        Ok(archive)
+    }
+
+    /// The report as of now: metadata after `open`, verdicts filled in by `verify`.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// Compression of the archive as a whole.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Hash every blob not yet read, index every layer, and fill in the verdicts.
+    pub fn verify(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<(), Error> {
+        while self.verify_next(src, progress)?.is_some() {}
+        Ok(())
+    }
+
+    /// Blobs still to be read in full, in archive order.
+    pub fn pending_blobs(&self) -> Vec<usize> {
+        (0..self.blobs.len()).filter(|&b| self.blobs[b].facts.is_none()).collect()
+    }
+
+    /// Read one pending blob in full; returns its handle, or `None` when all are done.
+    /// The report is refreshed after each blob, so a shell can show verdicts as they come.
+    pub fn verify_next(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<Option<usize>, Error> {
+        let pending = self.pending_blobs();
+        let Some(&blob) = pending.first() else {
+            if !self.report.verification_done {
+                self.rebuild_report();
+            }
+            return Ok(None);
+        };
+        let total: u64 = self.blobs.iter().map(|b| self.outer.entries[b.entry].size).sum();
+        let already: u64 = self
+            .blobs
+            .iter()
+            .filter(|b| b.facts.is_some())
+            .map(|b| self.outer.entries[b.entry].size)
+            .sum();
+        let items = self.blobs.len();
+        let item = items - pending.len();
+        let entry = &self.outer.entries[self.blobs[blob].entry];
+        progress(&Progress { phase: Phase::Verifying, done: already, total, item, items });
+        let facts = {
+            let window = Window::new(src, entry.offset, entry.size);
+            let mut report = |n: u64| {
+                progress(&Progress { phase: Phase::Verifying, done: already + n, total, item, items })
+            };
+            let mut reader = ProgressReader::new(window, 4 << 20, &mut report);
+            verify::analyze(&mut reader, Treat::Sniff, 0)
+        };
+        if let Some(p) = &facts.problem {
+            if p.contains("source ended") {
+                return Err(Error::Truncated { entry: Some(entry.name.clone()), offset: self.file_len, detail: p.clone() });
+            }
+        }
+        self.blobs[blob].facts = Some(facts);
+        self.blobs[blob].quick_index = None;
+        self.rebuild_report();
+        Ok(Some(blob))
+    }
+
+    /// Index uncompressed layers by their headers only (seeking past file data), so a
+    /// merged tree can be shown before the layers are hashed. Compressed layers must be
+    /// decompressed to be indexed; `verify` does that.
+    pub fn index_layers(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<(), Error> {
+        if self.compression != Compression::None {
+            return Ok(());
+        }
+        let layer_blobs: Vec<usize> = self.layer_blobs();
+        let items = layer_blobs.len();
+        for (item, blob) in layer_blobs.into_iter().enumerate() {
+            if self.blobs[blob].facts.is_some() || self.blobs[blob].quick_index.is_some() {
+                continue;
+            }
+            let entry = self.outer.entries[self.blobs[blob].entry].clone();
+            progress(&Progress { phase: Phase::Indexing, done: 0, total: 0, item, items });
+            let mut head = Vec::with_capacity(512);
+            Window::new(src, entry.offset, entry.size).take(512).read_to_end(&mut head)?;
+            if detect::compression(&head) != Compression::None || !detect::looks_like_tar(&head) {
+                continue;
+            }
+            let mut window = SeekWindow { src: &mut *src, start: entry.offset, len: entry.size, pos: 0 };
+            if let Some(index) = quick_index(&mut window) {
+                self.blobs[blob].quick_index = Some(index);
+            }
+        }
+        self.rebuild_report();
+        Ok(())
+    }
+
+    /// The entry index of a layer blob, once it is known (quick index or full pass).
+    pub fn layer_index(&self, blob: usize) -> Option<&LayerIndex> {
+        let b = self.blobs.get(blob)?;
+        b.facts.as_ref().and_then(|f| f.layer.as_ref()).or(b.quick_index.as_ref())
+    }
+
+    /// Number of blobs (handles are `0..blob_count()`).
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// Where a blob's stored bytes are: (offset, size) in the source (plain archives) or
+    /// in the decompressed stream (compressed archives).
+    pub fn blob_span(&self, blob: usize) -> Option<(u64, u64)> {
+        let e = &self.outer.entries[self.blobs.get(blob)?.entry];
+        Some((e.offset, e.size))
+    }
+
+    /// Record facts computed elsewhere (a parallel worker that read `blob_span`).
+    pub fn set_blob_facts(&mut self, blob: usize, facts: BlobFacts) {
+        if let Some(b) = self.blobs.get_mut(blob) {
+            b.facts = Some(facts);
+            b.quick_index = None;
+            self.rebuild_report();
+        }
+    }
+
+    /// A reader over a layer's whole uncompressed tar stream.
+    pub fn open_layer_stream<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize) -> Result<Box<dyn Read + 'a>, Error> {
+        let b = self.blobs.get(blob).ok_or_else(|| Error::NotFound { what: format!("blob {blob}") })?;
+        let stored = self.stored_stream(src, b.entry)?;
+        let compression = b.facts.as_ref().map(|f| f.compression).unwrap_or(Compression::None);
+        Ok(decompress::decoder(compression, stored)?)
+    }
+
+    /// A reader over one entry's content. Plain layers in plain archives are read by
+    /// seeking straight to the bytes; otherwise the layer is decompressed up to them.
+    pub fn read_entry<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize, entry: &LayerEntry) -> Result<Box<dyn Read + 'a>, Error> {
+        let b = self.blobs.get(blob).ok_or_else(|| Error::NotFound { what: format!("blob {blob}") })?;
+        let outer = &self.outer.entries[b.entry];
+        let layer_plain = b.facts.as_ref().map(|f| f.compression).unwrap_or(Compression::None) == Compression::None;
+        if self.compression == Compression::None && layer_plain {
+            if entry.data_offset.saturating_add(entry.size) > outer.size {
+                return Err(Error::Truncated {
+                    entry: Some(outer.name.clone()),
+                    offset: outer.offset + entry.data_offset,
+                    detail: "the file's bytes run past the end of its layer".into(),
+                });
+            }
+            return Ok(Box::new(Window::new(src, outer.offset + entry.data_offset, entry.size)));
+        }
+        let mut stream = self.open_layer_stream(src, blob)?;
+        io::copy(&mut (&mut stream).take(entry.data_offset), &mut io::sink())?;
+        Ok(Box::new(stream.take(entry.size)))
+    }
+
+    /// The stored bytes of an outer entry.
+    fn stored_stream<'a>(&self, src: &'a mut dyn ReadSeek, entry: usize) -> Result<Box<dyn Read + 'a>, Error> {
+        let e = &self.outer.entries[entry];
+        if self.compression == Compression::None {
+            return Ok(Box::new(Window::new(src, e.offset, e.size)));
+        }
+        // A compressed archive cannot seek: decompress from the start up to the entry.
+        let whole: Box<dyn Read + 'a> = Box::new(Window::new(src, 0, self.file_len));
+        let mut stream = decompress::decoder(self.compression, whole)?;
+        io::copy(&mut (&mut stream).take(e.offset), &mut io::sink())?;
+        Ok(Box::new(stream.take(e.size)))
+    }
+
+    fn layer_blobs(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .plan
+            .images
+            .iter()
+            .flat_map(|i| &i.layers)
+            .filter_map(|l| l.entry.and_then(|e| self.blob_of_entry.get(&e).copied()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Every layer the metadata references, and every file under `blobs/`, is a blob.
+    fn collect_blobs(&mut self) {
+        let mut entries: Vec<usize> = self.plan.images.iter().flat_map(|i| &i.layers).filter_map(|l| l.entry).collect();
+        for (i, e) in self.outer.entries.iter().enumerate() {
+            if e.kind == OuterKind::File && e.name.starts_with("blobs/") {
+                entries.push(i);
+            }
+        }
+        entries.sort_unstable();
+        entries.dedup();
+        for entry in entries {
+            self.blob_of_entry.insert(entry, self.blobs.len());
+            self.blobs.push(Blob { entry, facts: None, quick_index: None });
+        }
+    }
+
+    /// The report is a pure function of the plan and the blob facts known so far.
+    fn rebuild_report(&mut self) {
+        let mut report = Report {
+            archive: ArchiveInfo {
+                format: self.plan.format,
+                compression: self.compression,
+                size: self.file_len,
+                entries: self.outer.entries.len(),
+            },
+            images: Vec::new(),
+            findings: self.plan.findings.clone(),
+            verification_done: self.blobs.iter().all(|b| b.facts.is_some()),
+        };
+        for (index, plan) in self.plan.images.iter().enumerate() {
+            let image = self.build_image(index, plan, &mut report);
+            report.images.push(image);
+        }
+        // Blobs nobody references are still checked against their names.
+        for b in &self.blobs {
+            let e = &self.outer.entries[b.entry];
+            if let (Some(facts), Some(hex)) = (&b.facts, e.name.strip_prefix("blobs/sha256/")) {
+                let expected = format!("sha256:{hex}");
+                if facts.digest != expected {
+                    report.finding(
+                        Severity::Error,
+                        format!("blob content does not match its name: expected {expected}, got {}", facts.digest),
+                        Some(e.name.clone()),
+                    );
+                }
+            }
+            if let Some(p) = b.facts.as_ref().and_then(|f| f.problem.as_ref()).filter(|_| self.is_layer_entry(b.entry)) {
+                report.finding(Severity::Error, format!("layer could not be read in full: {p}"), Some(e.name.clone()));
+            }
+        }
+        self.report = report;
+    }
+
+    fn is_layer_entry(&self, entry: usize) -> bool {
+        self.plan.images.iter().flat_map(|i| &i.layers).any(|l| l.entry == Some(entry))
+    }
+
+    fn build_image(&self, index: usize, plan: &ImagePlan, report: &mut Report) -> Image {
+        let config = &plan.config;
+        let diff_ids = resolve::diff_ids(config);
+        let mut image = Image {
+            index,
+            repo_tags: plan.repo_tags.clone(),
+            id: plan.id.clone(),
+            manifest_digest: plan.manifest.as_ref().map(|m| m.digest.clone()),
+            created: config.get("created").and_then(Value::as_str).map(str::to_owned),
+            os: plan.platform.os.clone(),
+            architecture: plan.platform.architecture.clone(),
+            variant: plan.platform.variant.clone(),
+            source: plan.source.clone(),
+            checks: plan.checks.clone(),
+            config: image_config(config),
+            ..Default::default()
+        };
+        if !plan.no_digests && diff_ids.len() != plan.layers.len() {
+            image.checks.push(Check {
+                item: "layer count (config rootfs.diff_ids vs manifest layers)".into(),
+                verdict: Verdict::Mismatch { expected: diff_ids.len().to_string(), actual: plan.layers.len().to_string() },
+            });
+        }
+        for (k, lp) in plan.layers.iter().enumerate() {
+            let layer = self.build_layer(k, lp, diff_ids.get(k).map(String::as_str), plan.no_digests);
+            image.size += layer.uncompressed_size.or(layer.stored_size).unwrap_or(0);
+            image.stored_size += layer.stored_size.unwrap_or(0);
+            image.layers.push(layer);
+        }
+        image.history = match &plan.history_override {
+            Some(h) => h.clone(),
+            None => map_history(config, &mut image.layers, report, &plan.source),
+        };
+        for (k, h) in image.history.iter().enumerate() {
+            if let Some(l) = h.layer.and_then(|l| image.layers.get_mut(l)) {
+                l.history = Some(k);
+            }
+        }
+        image.verified = report.verification_done
+            && image.checks.iter().all(|c| c.verdict.is_ok())
+            && image.layers.iter().all(|l| l.checks.iter().all(|c| c.verdict.is_ok()));
+        image
+    }
+
+    fn build_layer(&self, index: usize, lp: &LayerPlan, diff_id: Option<&str>, no_digests: bool) -> Layer {
+        let blob = lp.entry.and_then(|e| self.blob_of_entry.get(&e).copied());
+        let facts = blob.and_then(|b| self.blobs[b].facts.as_ref());
+        let stored_size = lp.entry.map(|e| self.outer.entries[e].size);
+        let mut layer = Layer {
+            index,
+            digest: lp.digest.clone().or_else(|| lp.name_digest.clone().filter(|_| !lp.name_is_diff_id)),
+            diff_id: diff_id.map(str::to_owned),
+            media_type: lp.media_type.clone(),
+            compression: facts.map(|f| f.compression),
+            path: lp.entry.map(|e| self.outer.entries[e].name.clone()).or_else(|| lp.path.clone()),
+            stored_size,
+            uncompressed_size: facts.and_then(|f| f.uncompressed_size),
+            entries: blob.and_then(|b| self.layer_index(b)).map(|i| i.entries.len()),
+            foreign: lp.foreign,
+            blob,
+            ..Default::default()
+        };
+        if layer.digest.is_none() {
+            layer.digest = facts.map(|f| f.digest.clone());
+        }
+        if layer.uncompressed_size.is_none() && facts.is_none() {
+            layer.uncompressed_size = blob.and_then(|b| self.blobs[b].quick_index.as_ref()).map(|i| i.uncompressed_size);
+        }
+        let checks = &mut layer.checks;
+        let Some(_entry) = lp.entry else {
+            let why = lp.missing_why.clone().unwrap_or_else(|| "not in the archive".into());
+            let verdict = if lp.foreign { Verdict::NotCheckable { why } } else { Verdict::Missing };
+            checks.push(Check { item: "layer blob".into(), verdict });
+            return layer;
+        };
+        if let (Some(expected), Some(actual)) = (lp.size, stored_size) {
+            checks.push(Check {
+                item: "blob size".into(),
+                verdict: if expected == actual { Verdict::Ok } else { Verdict::SizeMismatch { expected, actual } },
+            });
+        }
+        let pending = || Verdict::Pending;
+        if let Some(expected) = &lp.digest {
+            let verdict = match facts {
+                None => pending(),
+                Some(f) if &f.digest == expected => Verdict::Ok,
+                Some(f) => Verdict::Mismatch { expected: expected.clone(), actual: f.digest.clone() },
+            };
+            checks.push(Check { item: "blob digest".into(), verdict });
+        }
+        if let Some(named) = lp.name_digest.as_ref().filter(|n| Some(*n) != lp.digest.as_ref()) {
+            // `<hex>.tar` (docker-archive) names the uncompressed content; `blobs/sha256/<hex>` the stored bytes.
+            let verdict = match facts {
+                None => pending(),
+                Some(f) => {
+                    let actual = if lp.name_is_diff_id && f.compression != Compression::None {
+                        f.diff_id.clone().unwrap_or_default()
+                    } else {
+                        f.digest.clone()
+                    };
+                    if &actual == named { Verdict::Ok } else { Verdict::Mismatch { expected: named.clone(), actual } }
+                }
+            };
+            checks.push(Check { item: "file name digest".into(), verdict });
+        }
+        let tar_verdict = match facts {
+            None => None,
+            Some(f) if !f.is_tar => Some(Verdict::NotCheckable {
+                why: f.problem.clone().unwrap_or_else(|| "the blob is not a tar stream".into()),
+            }),
+            Some(f) => f.problem.as_ref().map(|p| Verdict::NotCheckable { why: p.clone() }),
+        };
+        if no_digests {
+            checks.push(Check { item: "layer readable".into(), verdict: facts.map_or(Verdict::Pending, |_| tar_verdict.clone().unwrap_or(Verdict::Ok)) });
+            return layer;
+        }
+        let verdict = match (diff_id, facts) {
+            (None, _) => Verdict::NotCheckable { why: "the config lists no diff_id for this layer".into() },
+            (Some(_), None) => pending(),
+            (Some(_), Some(_)) if tar_verdict.is_some() => tar_verdict.unwrap_or(Verdict::Pending),
+            (Some(expected), Some(f)) => match &f.diff_id {
+                Some(actual) if actual == expected => Verdict::Ok,
+                Some(actual) => Verdict::Mismatch { expected: expected.to_owned(), actual: actual.clone() },
+                None => Verdict::NotCheckable { why: "the layer stream could not be read to its end".into() },
+            },
+        };
+        checks.push(Check { item: "diff_id".into(), verdict });
+        layer
+    }
+}
+
+/// The k-th history entry without `empty_layer` made layer k. Counts often disagree in
+/// real images; map what can be mapped and say so.
+fn map_history(config: &Value, layers: &mut [Layer], report: &mut Report, source: &str) -> Vec<HistoryEntry> {
+    let items = config.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut out = Vec::with_capacity(items.len());
+    let mut next_layer = 0usize;
+    for (i, h) in items.iter().enumerate() {
+        let s = |k: &str| h.get(k).and_then(Value::as_str).map(str::to_owned);
+        let empty = h.get("empty_layer").and_then(Value::as_bool).unwrap_or(false);
+        let layer = if empty {
+            None
+        } else {
+            let l = (next_layer < layers.len()).then_some(next_layer);
+            next_layer += 1;
+            l
+        };
+        out.push(HistoryEntry {
+            index: i,
+            created: s("created"),
+            created_by: s("created_by"),
+            comment: s("comment"),
+            author: s("author"),
+            empty_layer: empty,
+            layer,
+        });
+    }
+    if !items.is_empty() && next_layer != layers.len() {
+        report.finding(
+            Severity::Warning,
+            format!(
+                "history has {next_layer} entries that made a layer but the image has {} layers; mapped {} of them",
+                layers.len(),
+                next_layer.min(layers.len())
+            ),
+            Some(source.to_owned()),
+        );
+    }
+    out
+}
+
+fn image_config(config: &Value) -> ImageConfig {
+    let c = config.get("config").or_else(|| config.get("Config"));
+    let get = |k: &str| c.and_then(|c| c.get(k)).filter(|v| !v.is_null());
+    let strs = |v: Option<&Value>| -> Option<Vec<String>> {
+        v.and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    };
+    let keys = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    ImageConfig {
+        env: strs(get("Env")).unwrap_or_default(),
+        cmd: strs(get("Cmd")),
+        entrypoint: strs(get("Entrypoint")),
+        working_dir: text(get("WorkingDir")),
+        user: text(get("User")),
+        exposed_ports: keys(get("ExposedPorts")),
+        volumes: keys(get("Volumes")),
+        labels: get("Labels")
+            .and_then(Value::as_object)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect())
+            .unwrap_or_default(),
+        stop_signal: text(get("StopSignal")),
+        healthcheck: get("Healthcheck").cloned(),
+        author: config.get("author").and_then(Value::as_str).map(str::to_owned),
+        raw: config.clone(),
+    }
+}
+
+/// Say what the first bytes look like, for the "not a tar" error.
+fn describe_non_tar(head: &[u8]) -> String {
+    let what = if head.starts_with(b"PK\x03\x04") {
+        "a zip file"
+    } else if head.starts_with(b"\x89PNG") {
+        "a PNG image"
+    } else if head.starts_with(b"%PDF") {
+        "a PDF document"
+    } else if head.first().is_some_and(|b| *b == b'{' || *b == b'[') {
+        "JSON text"
+    } else if head.len() < 512 {
+        "too short to hold a tar header"
+    } else {
+        "unrecognised data"
+    };
+    format!("the first 512 bytes are not a tar header ({what})")
+}
+
+/// Single streaming pass over a compressed archive: index entries, analyse every file
+/// as it passes (hash, layer index), keep only small metadata files.
+fn stream_scan(
+    src: &mut dyn ReadSeek,
+    file_len: u64,
+    compression: Compression,
+    kept: &mut HashMap<usize, Vec<u8>>,
+    facts: &mut HashMap<usize, BlobFacts>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<OuterIndex, Error> {
+    let compressed_pos = std::cell::Cell::new(0u64);
+    let mut report = |n: u64| {
+        compressed_pos.set(n);
+        progress(&Progress { phase: Phase::Verifying, done: n, total: file_len, item: 0, items: 0 })
+    };
+    let window = ProgressReader::new(Window::new(src, 0, file_len), 4 << 20, &mut report);
+    let decoded = decompress::decoder(compression, Box::new(window))?;
+    let mut index = OuterIndex::default();
+    let mut kept_bytes = 0u64;
+    let mut archive = tar::Archive::new(decoded);
+    let entries = archive.entries().map_err(|e| Error::NotTar { detail: e.to_string() })?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| stream_error(&index, compression, e))?;
+        if index.entries.len() >= scan::MAX_OUTER_ENTRIES {
+            return Err(Error::Limit { detail: format!("the archive has more than {} entries", scan::MAX_OUTER_ENTRIES) });
+        }
+        let outer = scan::outer_entry(&entry);
+        let is_file = outer.kind == OuterKind::File;
+        let name = outer.name.clone();
+        let i = index.push(outer);
+        if !is_file {
+            continue;
+        }
+        let mut f = verify::analyze(&mut entry, Treat::Sniff, KEEP_SMALL_FILES);
+        if let Some(p) = &f.problem {
+            if p.starts_with("read failed") {
+                return Err(stream_error(&index, compression, io::Error::new(io::ErrorKind::UnexpectedEof, format!("in {name}: {p}"))));
+            }
+        }
+        if let Some(bytes) = f.kept.take() {
+            kept_bytes += bytes.len() as u64;
+            if kept_bytes > MAX_KEPT_BYTES {
+                return Err(Error::Limit { detail: format!("more than {MAX_KEPT_BYTES} bytes of small metadata files") });
+            }
+            kept.insert(i, bytes);
+        }
+        facts.insert(i, f);
+    }
+    if index.entries.is_empty() {
+        return Err(Error::NotTar { detail: format!("the {} data holds no tar entries", compression.as_str()) });
+    }
+    Ok(index)
+}
+
+fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> Error {
+    let last = index.entries.last();
+    let offset = last.map(|a| a.offset + a.size).unwrap_or(0);
+    if index.entries.is_empty() && e.kind() != io::ErrorKind::UnexpectedEof {
+        return Error::NotTar { detail: format!("the {} data is not a tar archive: {e}", compression.as_str()) };
+    }
+    Error::Truncated {
+        entry: last.map(|a| a.name.clone()),
+        offset,
+        detail: format!("{e} (offset counted in the decompressed {} stream)", compression.as_str()),
+    }
+}
+
+/// A seekable window over part of the source, for walking an uncompressed layer's
+/// headers without reading its file data.
+struct SeekWindow<'a> {
+    src: &'a mut dyn ReadSeek,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl Read for SeekWindow<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            return Ok(0);
+        }
+        self.src.seek(SeekFrom::Start(self.start + self.pos))?;
+        let want = buf.len().min((self.len - self.pos).min(usize::MAX as u64) as usize);
+        let n = self.src.read(&mut buf[..want])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SeekWindow<'_> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the layer"))?;
+        Ok(self.pos)
+    }
+}
+
+fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
+    let len = window.len;
+    let mut index = LayerIndex { entries: Vec::new(), uncompressed_size: len };
+    let mut archive = tar::Archive::new(window);
+    let entries = archive.entries_with_seek().ok()?;
+    for entry in entries {
+        let entry = entry.ok()?;
+        if index.entries.len() >= layer::MAX_ENTRIES_PER_LAYER {
+            return None;
+        }
+        let record = layer::entry_record(&entry).ok()?;
+        if record.data_offset.saturating_add(record.size) > len {
+            return None;
+        }
+        index.entries.push(record);
+    }
+    Some(index)
+}

@@ -1,0 +1,154 @@
+//! `strata`: the command-line shell over the strata core.
+//!
+//! Exit codes: 0 every image verified; 1 read, but something failed verification;
+//! 2 the archive cannot be read (with one sentence saying what and where).
+
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use strata::report::Report;
+use strata::{Archive, Phase, Progress};
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "Inspect docker save / OCI image archives: verify every digest, show images, layers, history and files")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the images (like `docker images`), then each image's layers with verdicts and config.
+    Inspect {
+        archive: PathBuf,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show an image's history (like `docker history`), newest first.
+    History {
+        archive: PathBuf,
+        /// Image by tag, ID prefix or index (default: the first image).
+        #[arg(long)]
+        image: Option<String>,
+        /// Do not truncate output.
+        #[arg(long)]
+        no_trunc: bool,
+        /// Print sizes and dates in human readable format.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        human: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what `docker load -i ARCHIVE` would print.
+    LoadPreview { archive: PathBuf },
+    // -- filesystem commands (src/bin/strata/fs.rs) are added below this line --
+    /// Write one of the built-in fixture archives (the web page's sample) to a file.
+    #[command(hide = true)]
+    Fixture {
+        /// `sample` (the teaching image shown by the web page).
+        name: String,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { archive, json } => with_report(&archive, |r| {
+            if json {
+                output::print_json(r)
+            } else {
+                output::print_inspect(r)
+            }
+        }),
+        Command::History { archive, image, no_trunc, human, json } => with_report(&archive, |r| {
+            let img = output::pick_image(r, image.as_deref())?;
+            if json {
+                output::print_json(&img.history)
+            } else {
+                output::print_history(img, no_trunc, human)
+            }
+        }),
+        Command::LoadPreview { archive } => with_report(&archive, |r| output::print_load_preview(r)),
+        Command::Fixture { name, out } => write_fixture(&name, &out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("strata: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Open, verify, run `show`; exit 0 when everything verified, 1 otherwise.
+fn with_report(path: &Path, show: impl FnOnce(&Report) -> Result<(), String>) -> Result<ExitCode, String> {
+    let archive = open_verified(path)?;
+    let report = archive.0.report();
+    show(report)?;
+    Ok(if report.all_verified() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Open and fully verify an archive, with a progress bar on a terminal for big files.
+pub fn open_verified(path: &Path) -> Result<(Archive, BufReader<File>), String> {
+    let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut src = BufReader::with_capacity(1 << 20, file);
+    let mut bar = ProgressBar::new(len > 300_000_000 && std::io::stderr().is_terminal());
+    let mut archive = Archive::open(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
+    archive.verify(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
+    bar.clear();
+    Ok((archive, src))
+}
+
+struct ProgressBar {
+    enabled: bool,
+    last_percent: Option<u64>,
+}
+
+impl ProgressBar {
+    fn new(enabled: bool) -> Self {
+        ProgressBar { enabled, last_percent: None }
+    }
+
+    fn show(&mut self, p: &Progress) {
+        if !self.enabled || p.total == 0 {
+            return;
+        }
+        let percent = p.done.saturating_mul(100) / p.total;
+        if self.last_percent == Some(percent) {
+            return;
+        }
+        self.last_percent = Some(percent);
+        let phase = match p.phase {
+            Phase::Indexing => "indexing",
+            Phase::Verifying => "verifying",
+            Phase::Merging => "merging",
+        };
+        let filled = (percent / 4) as usize;
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r{phase:>9} [{:<25}] {percent:>3}% {}", "#".repeat(filled), output::human_size(p.done));
+        let _ = err.flush();
+    }
+
+    fn clear(&mut self) {
+        if self.enabled && self.last_percent.is_some() {
+            let _ = write!(std::io::stderr(), "\r{:60}\r", "");
+        }
+    }
+}
+
+fn write_fixture(name: &str, out: &Path) -> Result<ExitCode, String> {
+    let bytes = match name {
+        "sample" => strata::fixture::sample_archive(),
+        other => return Err(format!("unknown fixture {other:?} (known: sample)")),
+    };
+    std::fs::write(out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

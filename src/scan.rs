@@ -1,0 +1,187 @@
+//! Scan: index the outer tar. Headers only for a seekable plain tar (data is skipped
+//! by seeking); a compressed archive is scanned in one streaming pass by `archive.rs`,
+//! which feeds each entry's bytes to the blob analysis as they pass.
+
+use crate::error::Error;
+use crate::io::ReadSeek;
+use std::collections::HashMap;
+use std::io::{Read, SeekFrom};
+
+/// Outer tars with more entries than this are refused (each entry costs memory).
+pub const MAX_OUTER_ENTRIES: usize = 2_000_000;
+/// How many symlink/hardlink hops to follow when resolving a path in the outer tar.
+const MAX_LINK_HOPS: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OuterKind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Other,
+}
+
+/// One entry of the outer tar.
+#[derive(Debug, Clone)]
+pub struct OuterEntry {
+    /// Normalised name (no `./`, no leading `/`, no trailing `/`).
+    pub name: String,
+    pub kind: OuterKind,
+    /// Offset of the entry's data: in the file for a plain tar, in the decompressed
+    /// stream for a compressed archive.
+    pub offset: u64,
+    pub size: u64,
+    /// Offset of the entry's header (for error messages).
+    pub header_offset: u64,
+    /// Link target as written (symlink: relative to the entry's directory; hardlink: archive path).
+    pub link: Option<String>,
+}
+
+/// The outer tar's table of contents.
+#[derive(Debug, Default)]
+pub struct OuterIndex {
+    pub entries: Vec<OuterEntry>,
+    /// Name → index of the *last* entry with that name (tar semantics: last wins).
+    by_name: HashMap<String, usize>,
+}
+
+impl OuterIndex {
+    pub fn push(&mut self, entry: OuterEntry) -> usize {
+        let i = self.entries.len();
+        self.by_name.insert(entry.name.clone(), i);
+        self.entries.push(entry);
+        i
+    }
+
+    pub fn get(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Find a file by name, following symlinks (relative to the link's directory) and
+    /// hardlinks (archive paths). `Err` says why it could not be resolved.
+    pub fn resolve_file(&self, name: &str) -> Result<usize, String> {
+        let mut current = normalize(name);
+        for _ in 0..=MAX_LINK_HOPS {
+            let Some(i) = self.get(&current) else {
+                return Err(format!("{current} is not in the archive"));
+            };
+            let e = &self.entries[i];
+            match (e.kind, &e.link) {
+                (OuterKind::File, _) => return Ok(i),
+                (OuterKind::Symlink, Some(target)) => {
+                    current = if target.starts_with('/') {
+                        normalize(target)
+                    } else {
+                        let dir = current.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                        join_relative(dir, target)
+                    };
+                }
+                (OuterKind::Hardlink, Some(target)) => current = normalize(target),
+                _ => return Err(format!("{current} is not a regular file")),
+            }
+        }
+        Err(format!("{} is a chain of more than {MAX_LINK_HOPS} links (a cycle?)", normalize(name)))
+    }
+}
+
+/// Normalise an archive path: drop `./`, leading `/`, empty components and trailing `/`.
+pub fn normalize(name: &str) -> String {
+    name.split('/').filter(|p| !p.is_empty() && *p != ".").collect::<Vec<_>>().join("/")
+}
+
+/// Join a relative link target onto a directory, resolving `..` (never above the root).
+pub fn join_relative(dir: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+pub(crate) fn outer_entry<R: Read>(entry: &tar::Entry<'_, R>) -> OuterEntry {
+    let header = entry.header();
+    let kind = match header.entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => OuterKind::File,
+        tar::EntryType::Directory => OuterKind::Dir,
+        tar::EntryType::Symlink => OuterKind::Symlink,
+        tar::EntryType::Link => OuterKind::Hardlink,
+        _ => OuterKind::Other,
+    };
+    let name = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
+    let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
+    OuterEntry {
+        name,
+        kind,
+        offset: entry.raw_file_position(),
+        size: if kind == OuterKind::File { entry.size() } else { 0 },
+        header_offset: entry.raw_header_position(),
+        link,
+    }
+}
+
+/// Index a plain (uncompressed) tar by walking its headers and seeking past the data.
+pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn FnMut(u64)) -> Result<OuterIndex, Error> {
+    src.seek(SeekFrom::Start(0))?;
+    let mut index = OuterIndex::default();
+    let mut archive = tar::Archive::new(&mut *src);
+    let entries = archive.entries_with_seek().map_err(|e| Error::NotTar { detail: e.to_string() })?;
+    let mut last_report = 0u64;
+    for entry in entries {
+        let entry = entry.map_err(|e| tar_error(&index, file_len, e))?;
+        if index.entries.len() >= MAX_OUTER_ENTRIES {
+            return Err(Error::Limit { detail: format!("the archive has more than {MAX_OUTER_ENTRIES} entries") });
+        }
+        let outer = outer_entry(&entry);
+        if outer.offset.saturating_add(outer.size) > file_len {
+            return Err(Error::Truncated {
+                entry: Some(outer.name.clone()),
+                offset: file_len,
+                detail: format!(
+                    "the entry needs {} bytes from byte {} but the file has {}",
+                    outer.size, outer.offset, file_len
+                ),
+            });
+        }
+        if outer.offset > last_report + (8 << 20) {
+            last_report = outer.offset;
+            progress(outer.offset);
+        }
+        index.push(outer);
+    }
+    if index.entries.is_empty() {
+        return Err(Error::NotTar { detail: "no tar entries found".into() });
+    }
+    Ok(index)
+}
+
+/// Turn a tar crate error into ours, naming the last good entry.
+pub(crate) fn tar_error(index: &OuterIndex, file_len: u64, e: std::io::Error) -> Error {
+    let after = index.entries.last();
+    let offset = after.map(|a| (a.offset + a.size).div_ceil(512) * 512).unwrap_or(0);
+    let where_ = after.map(|a| format!("after entry {:?}", a.name)).unwrap_or_else(|| "at the first header".into());
+    if index.entries.is_empty() {
+        return Error::NotTar { detail: format!("{e} ({where_})") };
+    }
+    if e.kind() == std::io::ErrorKind::UnexpectedEof || offset >= file_len {
+        return Error::Truncated { entry: after.map(|a| a.name.clone()), offset, detail: format!("{e}") };
+    }
+    Error::NotTar { detail: format!("bad tar header at byte {offset} {where_}: {e}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_relative_links() {
+        assert_eq!(join_relative("abc", "../def.tar"), "def.tar");
+        assert_eq!(join_relative("", "../../x"), "x");
+        assert_eq!(join_relative("a/b", "./c"), "a/b/c");
+    }
+}

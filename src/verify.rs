@@ -1,0 +1,173 @@
+//! Verify: read one blob once, and learn everything about it in that pass — the digest
+//! and size of the stored bytes, the compression (from bytes), and for a layer the
+//! diff_id (digest of the whole uncompressed stream) and its entry index.
+
+use crate::detect;
+use crate::io::HashingReader;
+use crate::layer::{self, LayerIndex};
+use crate::report::Compression;
+use std::io::{self, Cursor, Read};
+
+/// What one pass over a blob found.
+#[derive(Debug, Clone, Default)]
+pub struct BlobFacts {
+    /// `sha256:<hex>` of the bytes as stored.
+    pub digest: String,
+    pub stored_size: u64,
+    pub compression: Compression,
+    /// The (decompressed) content is a tar stream.
+    pub is_tar: bool,
+    /// `sha256:<hex>` of the whole uncompressed stream (layers only).
+    pub diff_id: Option<String>,
+    pub uncompressed_size: Option<u64>,
+    pub layer: Option<LayerIndex>,
+    /// Why the blob could not be read in full (decompression error, bad tar, ...).
+    pub problem: Option<String>,
+    /// The bytes themselves, when the caller asked to keep small non-layer blobs.
+    pub kept: Option<Vec<u8>>,
+}
+
+/// How to treat a blob's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treat {
+    /// Hash only.
+    Plain,
+    /// Decompress and index if the bytes are (compressed) tar; otherwise hash only.
+    Sniff,
+}
+
+/// Analyse one blob from a reader positioned at its first byte and limited to its size.
+/// `keep_up_to`: keep the bytes of a non-layer blob no larger than this (streaming scans
+/// need the JSON files later; layers are never kept).
+pub fn analyze(reader: &mut dyn Read, treat: Treat, keep_up_to: u64) -> BlobFacts {
+    let mut stored = HashingReader::new(reader);
+    let mut facts = BlobFacts::default();
+    let mut head = Vec::with_capacity(512);
+    if let Err(e) = (&mut stored).take(512).read_to_end(&mut head) {
+        facts.problem = Some(format!("read failed: {e}"));
+        finish_stored(stored, &mut facts);
+        return facts;
+    }
+    facts.compression = detect::compression(&head);
+    let looks_layer = treat == Treat::Sniff
+        && (facts.compression != Compression::None || detect::looks_like_tar(&head));
+    if !looks_layer {
+        keep_or_hash(stored, head, keep_up_to, &mut facts);
+        return facts;
+    }
+    {
+        let whole: Box<dyn Read + '_> = Box::new(Cursor::new(head).chain(&mut stored));
+        analyze_layer(whole, &mut facts);
+    }
+    // Whatever the decompressor left unread (trailing bytes) still belongs to the blob.
+    finish_stored(stored, &mut facts);
+    facts
+}
+
+fn keep_or_hash(mut stored: HashingReader<&mut dyn Read>, head: Vec<u8>, keep_up_to: u64, facts: &mut BlobFacts) {
+    if keep_up_to > 0 {
+        let mut bytes = head;
+        let limit = keep_up_to.saturating_sub(bytes.len() as u64) + 1;
+        match (&mut stored).take(limit).read_to_end(&mut bytes) {
+            Ok(_) if (bytes.len() as u64) <= keep_up_to => facts.kept = Some(bytes),
+            Ok(_) => {}
+            Err(e) => facts.problem = Some(format!("read failed: {e}")),
+        }
+    }
+    finish_stored(stored, facts);
+}
+
+fn finish_stored(mut stored: HashingReader<&mut dyn Read>, facts: &mut BlobFacts) {
+    if let Err(e) = io::copy(&mut stored, &mut io::sink()) {
+        facts.problem.get_or_insert(format!("read failed at byte {}: {e}", stored.count));
+    }
+    let (digest, size) = stored.finish();
+    facts.digest = digest;
+    facts.stored_size = size;
+}
+
+fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
+    let decoded = match crate::decompress::decoder(facts.compression, whole) {
+        Ok(d) => d,
+        Err(e) => {
+            facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
+            return;
+        }
+    };
+    let mut uncompressed = HashingReader::new(decoded);
+    let mut head = Vec::with_capacity(512);
+    if let Err(e) = (&mut uncompressed).take(512).read_to_end(&mut head) {
+        facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
+        return;
+    }
+    if !detect::looks_like_tar(&head) {
+        // Compressed, but not a tar inside: not a layer. Do not inflate the rest
+        // (a gzip bomb in a "JSON" member stays cheap).
+        facts.problem = Some(format!("{} data that is not a tar", facts.compression.as_str()));
+        return;
+    }
+    facts.is_tar = true;
+    let (index, problem) = {
+        let mut whole = Cursor::new(head).chain(&mut uncompressed);
+        layer::index_stream(&mut whole)
+    };
+    let (diff_id, size) = uncompressed.finish();
+    if let Some(p) = problem {
+        facts.problem = Some(format!("{} (at byte {} of the uncompressed layer)", p.message, p.offset));
+    } else {
+        facts.diff_id = Some(diff_id);
+    }
+    facts.uncompressed_size = Some(size);
+    facts.layer = Some(index);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::sha256_of;
+    use std::io::Write;
+
+    fn small_tar() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "etc/hello", &b"hello"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn plain_layer_digest_equals_diff_id() {
+        let t = small_tar();
+        let f = analyze(&mut &t[..], Treat::Sniff, 0);
+        assert!(f.is_tar, "{:?}", f.problem);
+        assert_eq!(f.digest, sha256_of(&t));
+        assert_eq!(f.diff_id.as_deref(), Some(sha256_of(&t).as_str()));
+        assert_eq!(f.layer.as_ref().unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn gzip_layer_has_both_digests() {
+        let t = small_tar();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&t).unwrap();
+        let gz = gz.finish().unwrap();
+        let f = analyze(&mut &gz[..], Treat::Sniff, 0);
+        assert_eq!(f.compression, Compression::Gzip);
+        assert_eq!(f.digest, sha256_of(&gz));
+        assert_eq!(f.diff_id.as_deref(), Some(sha256_of(&t).as_str()));
+        assert_eq!(f.uncompressed_size, Some(t.len() as u64));
+    }
+
+    #[test]
+    fn keeps_small_json() {
+        let j = br#"{"a":1}"#;
+        let f = analyze(&mut &j[..], Treat::Sniff, 1024);
+        assert_eq!(f.kept.as_deref(), Some(&j[..]));
+        assert_eq!(f.digest, sha256_of(j));
+        let f = analyze(&mut &j[..], Treat::Sniff, 3);
+        assert!(f.kept.is_none());
+        assert_eq!(f.stored_size, 7);
+    }
+}
