@@ -47,7 +47,87 @@ setup_image_tools() {
 
 setup() { setup_rust; setup_image_tools; setup_browser; }
 
+# --- builds -------------------------------------------------------------------------
+
+build_cli() {
+  log "cargo build --release (native strata CLI)"
+  cargo build --release --quiet --bin strata
+}
+
+build_wasm() {
+  setup_rust
+  log "cargo build --release --target wasm32-unknown-unknown"
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
+    cargo build --release --quiet --lib --target wasm32-unknown-unknown
+  log "wasm-bindgen --target web → www/pkg"
+  wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+    target/wasm32-unknown-unknown/release/strata.wasm
+}
+
+build_sample() {
+  build_cli
+  log "writing the built-in sample image → www/sample.tar"
+  ./target/release/strata fixture sample -o www/sample.tar
+}
+
+build_site() { build_wasm; build_sample; }
+
+serve() {
+  build_site
+  local port=${PORT:-8080}
+  log "serving www/ — open http://127.0.0.1:$port/"
+  echo "http://127.0.0.1:$port/"
+  exec python3 -m http.server "$port" --bind 127.0.0.1 --directory www
+}
+
+# --- tests --------------------------------------------------------------------------
+
+test_native() {
+  log "cargo test (native: unit, formats, robustness, real tools, merge rules)"
+  STRATA_REQUIRE_TOOLS=1 cargo test --release
+}
+
+test_wasm_build() {
+  log "cargo build --target wasm32-unknown-unknown (the core must compile for the browser)"
+  cargo build --release --quiet --lib --target wasm32-unknown-unknown
+}
+
+test_wasm_browser() {
+  [ -f tests/wasm_browser.rs ] || return 0
+  log "wasm-bindgen-test in headless Chromium (dedicated worker)"
+  CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  WASM_BINDGEN_TEST_TIMEOUT=120 \
+    cargo test --release --target wasm32-unknown-unknown --test wasm_browser
+}
+
+test_page() {
+  [ -f tests/page/run.sh ] || return 0
+  build_site
+  log "page tests (Playwright + Chromium)"
+  bash tests/page/run.sh
+}
+
+run_tests() {
+  setup
+  test_native
+  test_wasm_build
+  test_wasm_browser
+  test_page
+  log "all tests passed"
+}
+
+bench() {
+  setup_image_tools
+  build_cli
+  bash benches/run.sh "$@"
+}
+
 case "${1:-}" in
   setup) setup ;;
-  *) echo "usage: $0 serve|test|bench|setup" >&2; exit 64 ;;
+  serve) setup_rust; serve ;;
+  test) run_tests ;;
+  bench) shift; bench "$@" ;;
+  build) build_site ;;
+  *) echo "usage: $0 serve|test|bench|build|setup" >&2; exit 64 ;;
 esac
