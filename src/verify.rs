@@ -4,6 +4,7 @@
 
 use crate::detect;
 use crate::io::HashingReader;
+use sha2::{Digest, Sha256};
 use crate::layer::{self, LayerIndex};
 use crate::report::Compression;
 use std::io::{self, Cursor, Read};
@@ -61,6 +62,10 @@ pub fn analyze(reader: &mut dyn Read, treat: Treat, keep_up_to: u64) -> BlobFact
     }
     // Whatever the decompressor left unread (trailing bytes) still belongs to the blob.
     finish_stored(stored, &mut facts);
+    if facts.compression == Compression::None && facts.is_tar && facts.problem.is_none() {
+        // Uncompressed: the stored bytes *are* the layer stream, hashed once above.
+        facts.diff_id = Some(facts.digest.clone());
+    }
     facts
 }
 
@@ -94,7 +99,9 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
             return;
         }
     };
-    let mut uncompressed = HashingReader::new(decoded);
+    // An uncompressed layer's diff_id equals its stored digest: skip the second SHA-256.
+    let hash_uncompressed = facts.compression != Compression::None;
+    let mut uncompressed = MaybeHashing { inner: decoded, hasher: hash_uncompressed.then(Sha256::new), count: 0 };
     let mut head = Vec::with_capacity(512);
     if let Err(e) = (&mut uncompressed).take(512).read_to_end(&mut head) {
         facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
@@ -111,14 +118,33 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
         let mut whole = Cursor::new(head).chain(&mut uncompressed);
         layer::index_stream(&mut whole)
     };
-    let (diff_id, size) = uncompressed.finish();
+    let size = uncompressed.count;
+    let diff_id = uncompressed.hasher.map(crate::io::sha256_digest);
     if let Some(p) = problem {
         facts.problem = Some(format!("{} (at byte {} of the uncompressed layer)", p.message, p.offset));
     } else {
-        facts.diff_id = Some(diff_id);
+        facts.diff_id = diff_id;
     }
     facts.uncompressed_size = Some(size);
     facts.layer = Some(index);
+}
+
+/// Counts the bytes read through it, hashing them only when asked to.
+struct MaybeHashing<R> {
+    inner: R,
+    hasher: Option<Sha256>,
+    count: u64,
+}
+
+impl<R: Read> Read for MaybeHashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
