@@ -832,7 +832,7 @@ pub enum Tamper {
 pub struct Options {
     /// Prefix every outer entry name with `./`.
     pub dot_slash: bool,
-    /// Lowercase `manifest.json` keys (`config`, `repoTags`, `layers`), as Jib writes.
+    /// camelCase `manifest.json` keys (`config`, `repoTags`, `layers`), as Jib writes.
     pub lowercase_keys: bool,
     /// Write `RepoTags: null` for untagged images (instead of `[]`).
     pub null_repo_tags: bool,
@@ -1143,6 +1143,33 @@ pub fn docker_archive(specs: &[ImageSpec], opts: &Options) -> Fixture {
         let tops: Vec<String> = images.iter().map(|im| im.v1_ids().last().cloned().unwrap_or_default()).collect();
         out.file("repositories", &repositories(&images, |i| tops[i].clone()));
     }
+    Fixture { bytes: out.finish(), images, top_layer_ids: Vec::new(), absent: Vec::new(), attestations: Vec::new() }
+}
+
+/// Jib's `jib:buildTar` output: `config.json`, gzip layers named `<digest-hex>.tar.gz`,
+/// and a `manifest.json` with Jib's camelCase keys (`config`, `repoTags`, `layers`). One
+/// image only (Jib writes one); layers are gzip'd whatever the spec says.
+pub fn jib(spec: &ImageSpec, opts: &Options) -> Fixture {
+    let mut spec = spec.clone();
+    for l in &mut spec.layers {
+        l.compression = Compression::Gzip;
+    }
+    let images = build_all(std::slice::from_ref(&spec));
+    let img = &images[0];
+    let mut out = Out::new(opts);
+    let mut paths = Vec::new();
+    for (k, l) in img.layers.iter().enumerate() {
+        let name = format!("{}.tar.gz", hex_of(&l.digest));
+        if let Some(b) = stored_bytes(opts, 0, k, l) {
+            out.file(&name, &b);
+        }
+        paths.push(name);
+    }
+    if let Some(c) = config_bytes(opts, 0, img) {
+        out.file("config.json", &c);
+    }
+    let entry = json!({"config": "config.json", "repoTags": img.tags, "layers": paths});
+    out.file("manifest.json", &serde_json::to_vec(&json!([entry])).expect("manifest.json"));
     Fixture { bytes: out.finish(), images, top_layer_ids: Vec::new(), absent: Vec::new(), attestations: Vec::new() }
 }
 
