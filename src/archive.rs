@@ -173,7 +173,8 @@ impl Archive {
 
     /// Hash every blob not yet read, index every layer, and fill in the verdicts.
     pub fn verify(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<(), Error> {
-        while self.verify_next(src, progress)?.is_some() {}
+        while self.verify_one(src, progress)?.is_some() {}
+        self.rebuild_report();
         Ok(())
     }
 
@@ -185,13 +186,17 @@ impl Archive {
     /// Read one pending blob in full; returns its handle, or `None` when all are done.
     /// The report is refreshed after each blob, so a shell can show verdicts as they come.
     pub fn verify_next(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<Option<usize>, Error> {
+        let done = self.verify_one(src, progress)?;
+        if done.is_some() || !self.report.verification_done {
+            self.rebuild_report();
+        }
+        Ok(done)
+    }
+
+    /// Read the first pending blob in full (without refreshing the report).
+    fn verify_one(&mut self, src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<Option<usize>, Error> {
         let pending = self.pending_blobs();
-        let Some(&blob) = pending.first() else {
-            if !self.report.verification_done {
-                self.rebuild_report();
-            }
-            return Ok(None);
-        };
+        let Some(&blob) = pending.first() else { return Ok(None) };
         let total: u64 = self.blobs.iter().map(|b| self.outer.entries[b.entry].size).sum();
         let already: u64 = self
             .blobs
@@ -218,7 +223,6 @@ impl Archive {
         }
         self.blobs[blob].facts = Some(facts);
         self.blobs[blob].quick_index = None;
-        self.rebuild_report();
         Ok(Some(blob))
     }
 

@@ -219,14 +219,9 @@ pub fn resolve(files: &mut dyn Files) -> Plan {
             let oci = oci_images(&mut ctx);
             cross_check(&mut ctx, &mut images, oci);
         } else {
-            format = if images.iter().flat_map(|i| &i.layers).any(|l| {
-                l.path.as_deref().is_some_and(|p| name_digest(p).is_some_and(|(_, d)| d))
-            }) || images.iter().any(|i| i.layers.iter().any(|l| l.name_digest.is_some()))
-            {
-                ArchiveFormat::DockerArchive
-            } else {
-                ArchiveFormat::DockerLegacy
-            };
+            // skopeo/podman name layers `<sha>.tar` at the root; docker save uses `<id>/layer.tar`.
+            let root_layers = images.iter().flat_map(|i| &i.layers).any(|l| l.name_digest.is_some());
+            format = if root_layers { ArchiveFormat::DockerArchive } else { ArchiveFormat::DockerLegacy };
         }
         if has_repositories {
             check_repositories(&mut ctx, &images);
