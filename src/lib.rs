@@ -14,6 +14,7 @@ pub mod error;
 pub mod fixture;
 pub mod io;
 pub mod layer;
+pub mod merge;
 pub mod report;
 pub mod resolve;
 pub mod scan;

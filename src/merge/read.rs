@@ -1,0 +1,106 @@
+//! Reading files of the merged tree: path resolution with symlinks, and a source of bytes.
+
+use super::tree::{MergedTree, NodeId, ROOT};
+use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
+use crate::Error;
+use std::io::Read;
+
+/// Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS).
+pub const MAX_SYMLINKS: usize = 40;
+
+/// Something that can hand out the bytes of one layer entry (the archive does).
+pub trait ContentSource {
+    /// A reader over exactly the content of `entry` of layer `layer` (an index into the
+    /// `layers` slice the tree was built from).
+    fn open_entry(&mut self, layer: usize, entry: &LayerEntry) -> Result<Box<dyn Read + '_>, Error>;
+}
+
+/// Resolve `path` (absolute or relative to `/`) in the merged tree, following symlinks
+/// in every component, and in the last one too when `follow_last`. `..` stops at `/`,
+/// as in a container. At most [`MAX_SYMLINKS`] symlinks are followed.
+pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_last: bool) -> Result<NodeId, Error> {
+    // Work list of components still to walk, in reverse (pop from the end).
+    let mut todo: Vec<Vec<u8>> = split_rev(path);
+    let mut cur = ROOT;
+    let mut hops = 0usize;
+    while let Some(c) = todo.pop() {
+        if c.as_slice() == b"." {
+            continue;
+        }
+        if c.as_slice() == b".." {
+            cur = tree.node(cur).map(|n| n.parent).unwrap_or(ROOT);
+            continue;
+        }
+        if tree.kind(cur) != EntryKind::Dir {
+            return Err(Error::NotFound { what: format!("/{}: a path component is not a directory", display_path(path)) });
+        }
+        let next = tree.child(cur, &c).ok_or_else(|| Error::NotFound { what: format!("path /{}", display_path(path)) })?;
+        let is_last = todo.is_empty();
+        if tree.kind(next) == EntryKind::Symlink && (!is_last || follow_last) {
+            hops += 1;
+            if hops > MAX_SYMLINKS {
+                return Err(Error::NotFound {
+                    what: format!("/{}: more than {MAX_SYMLINKS} symlinks (a loop?)", display_path(path)),
+                });
+            }
+            let target = tree
+                .entry_ref(next)
+                .and_then(|r| tree.entry(layers, r))
+                .and_then(|e| e.link.as_deref())
+                .unwrap_or(&[])
+                .to_vec();
+            if target.first() == Some(&b'/') {
+                cur = ROOT;
+            }
+            // The target's components come before what is left of the path.
+            todo.extend(split_rev(&target));
+            continue;
+        }
+        cur = next;
+    }
+    Ok(cur)
+}
+
+fn split_rev(path: &[u8]) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
+    v.reverse();
+    v
+}
+
+/// The file a path shows, after symlinks: (layer, entry) whose bytes to read.
+pub fn file_content<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], path: &[u8]) -> Result<(usize, &'a LayerEntry), Error> {
+    let n = resolve(tree, layers, path, true)?;
+    match tree.kind(n) {
+        EntryKind::File | EntryKind::Hardlink => {}
+        k => return Err(Error::NotFound { what: format!("/{} is a {k:?}, not a file", display_path(path)) }),
+    }
+    let r = tree
+        .content_ref(n)
+        .ok_or_else(|| Error::NotFound { what: format!("content of /{} (broken hardlink)", display_path(path)) })?;
+    let e = tree.entry(layers, r).ok_or_else(|| Error::NotFound { what: format!("entry of /{}", display_path(path)) })?;
+    if e.kind != EntryKind::File {
+        return Err(Error::NotFound { what: format!("/{} is a hardlink to a {:?}, not a file", display_path(path), e.kind) });
+    }
+    Ok((r.layer as usize, e))
+}
+
+/// Open a file of the merged tree for reading (symlinks followed).
+pub fn open_file<'s>(tree: &MergedTree, layers: &[&LayerIndex], src: &'s mut dyn ContentSource, path: &[u8]) -> Result<(u64, Box<dyn Read + 's>), Error> {
+    let (layer, e) = file_content(tree, layers, path)?;
+    let size = e.size;
+    Ok((size, src.open_entry(layer, e)?))
+}
+
+/// The file `path` as layer `layer` wrote it. `tree` must be built from
+/// `layers[..=layer]`; symlinks in the path are resolved as of that layer. Errors when
+/// that layer did not write the path.
+pub fn layer_file<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], layer: usize, path: &[u8]) -> Result<(usize, &'a LayerEntry), Error> {
+    // The node at the path itself (last component not followed) must come from `layer`.
+    let n = resolve(tree, layers, path, false)?;
+    if tree.layer_of(n) as usize != layer || tree.entry_ref(n).is_none() {
+        return Err(Error::NotFound {
+            what: format!("/{} in layer {layer} (it was last written by layer {})", display_path(path), tree.layer_of(n)),
+        });
+    }
+    file_content(tree, layers, path)
+}
