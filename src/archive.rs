@@ -499,25 +499,29 @@ impl Archive {
             };
             checks.push(Check { item: "file name digest".into(), verdict });
         }
-        let tar_verdict = match facts {
-            None => None,
-            Some(f) if !f.is_tar => Some(Verdict::NotCheckable {
+        // Can the layer's tar be read? (Pre-1.10 layers have nothing else to check.)
+        let readable = match facts {
+            None => Verdict::Pending,
+            Some(f) if !f.is_tar => Verdict::NotCheckable {
                 why: f.problem.clone().unwrap_or_else(|| "the blob is not a tar stream".into()),
-            }),
-            Some(f) => f.problem.as_ref().map(|p| Verdict::NotCheckable { why: p.clone() }),
+            },
+            Some(f) => f.problem.as_ref().map_or(Verdict::Ok, |p| Verdict::NotCheckable { why: p.clone() }),
         };
+        if no_digests || !readable.is_ok() && readable != Verdict::Pending {
+            checks.push(Check { item: "layer tar readable".into(), verdict: readable.clone() });
+        }
         if no_digests {
-            checks.push(Check { item: "layer readable".into(), verdict: facts.map_or(Verdict::Pending, |_| tar_verdict.clone().unwrap_or(Verdict::Ok)) });
             return layer;
         }
         let verdict = match (diff_id, facts) {
             (None, _) => Verdict::NotCheckable { why: "the config lists no diff_id for this layer".into() },
             (Some(_), None) => pending(),
-            (Some(_), Some(_)) if tar_verdict.is_some() => tar_verdict.unwrap_or(Verdict::Pending),
             (Some(expected), Some(f)) => match &f.diff_id {
                 Some(actual) if actual == expected => Verdict::Ok,
                 Some(actual) => Verdict::Mismatch { expected: expected.to_owned(), actual: actual.clone() },
-                None => Verdict::NotCheckable { why: "the layer stream could not be read to its end".into() },
+                None => Verdict::NotCheckable {
+                    why: f.problem.clone().unwrap_or_else(|| "the layer stream could not be read to its end".into()),
+                },
             },
         };
         checks.push(Check { item: "diff_id".into(), verdict });

@@ -169,6 +169,9 @@ pub struct IndexProblem {
     pub message: String,
     /// Offset in the uncompressed stream where it happened.
     pub offset: u64,
+    /// The stream itself failed (decompression error, truncation), so its digest is
+    /// unknown. False when only the tar structure inside a fully read stream is bad.
+    pub stream_failed: bool,
 }
 
 /// Walk a layer's uncompressed tar stream to its end, recording every entry and hashing
@@ -176,15 +179,23 @@ pub struct IndexProblem {
 /// the caller hashes them for the diff_id (this function reads everything, including
 /// what follows the end-of-archive marker, so the caller's hash covers the whole stream).
 pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>) {
-    let mut counted = CountingReader { inner: stream, count: 0 };
+    let mut counted = CountingReader { inner: stream, count: 0, failed: false };
     let mut index = LayerIndex::default();
     let problem = walk_entries(&mut counted, &mut index);
     // Drain what is left (padding, zero blocks, trailing garbage) so the digest covers it all.
-    let drain_problem = io::copy(&mut counted, &mut io::sink()).err().map(|e| IndexProblem {
-        message: format!("layer stream ended with an error: {e}"),
-        offset: counted.count,
-    });
+    // After a read error the stream is not trusted to continue, so do not drain it.
+    let drain_problem = if counted.failed {
+        None
+    } else {
+        io::copy(&mut counted, &mut io::sink()).err().map(|e| IndexProblem {
+            message: format!("layer stream ended with an error: {e}"),
+            offset: counted.count,
+            stream_failed: true,
+        })
+    };
     index.uncompressed_size = counted.count;
+    let failed = counted.failed;
+    let problem = problem.map(|p| IndexProblem { stream_failed: failed, ..p });
     (index, problem.or(drain_problem))
 }
 
@@ -192,24 +203,25 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
     let mut archive = tar::Archive::new(&mut *stream);
     let entries = match archive.entries() {
         Ok(e) => e,
-        Err(e) => return Some(IndexProblem { message: format!("not a tar stream: {e}"), offset: 0 }),
+        Err(e) => return Some(IndexProblem { message: format!("not a tar stream: {e}"), offset: 0, stream_failed: false }),
     };
     for entry in entries {
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                return Some(IndexProblem { message: format!("bad tar header: {e}"), offset: 0 });
+                return Some(IndexProblem { message: format!("bad tar header: {e}"), offset: stream.count, stream_failed: false });
             }
         };
         if index.entries.len() >= MAX_ENTRIES_PER_LAYER {
             return Some(IndexProblem {
                 message: format!("more than {MAX_ENTRIES_PER_LAYER} entries; the rest were not indexed"),
                 offset: entry.raw_header_position(),
+                stream_failed: false,
             });
         }
         let mut record = match entry_record(&entry) {
             Ok(r) => r,
-            Err(msg) => return Some(IndexProblem { message: msg, offset: entry.raw_header_position() }),
+            Err(msg) => return Some(IndexProblem { message: msg, offset: entry.raw_header_position(), stream_failed: false }),
         };
         if record.kind == EntryKind::File && record.size > 0 {
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
@@ -222,6 +234,7 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
                         return Some(IndexProblem {
                             message: format!("layer truncated inside {}: {e}", display_path(&record.path)),
                             offset: record.data_offset,
+                            stream_failed: false,
                         })
                     }
                 }
@@ -265,16 +278,26 @@ pub(crate) fn entry_record<R: Read>(entry: &tar::Entry<'_, R>) -> Result<LayerEn
     })
 }
 
+/// Counts bytes and remembers whether the stream itself ever failed.
 struct CountingReader<'a> {
     inner: &'a mut dyn Read,
     count: u64,
+    failed: bool,
 }
 
 impl Read for CountingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.count += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.failed = true;
+                Err(e)
+            }
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub struct BlobFacts {
     pub layer: Option<LayerIndex>,
     /// Why the blob could not be read in full (decompression error, bad tar, ...).
     pub problem: Option<String>,
+    /// The (uncompressed) stream was read to its end, so `diff_id` covers all of it.
+    pub stream_complete: bool,
     /// The bytes themselves, when the caller asked to keep small non-layer blobs.
     pub kept: Option<Vec<u8>>,
 }
@@ -62,7 +64,7 @@ pub fn analyze(reader: &mut dyn Read, treat: Treat, keep_up_to: u64) -> BlobFact
     }
     // Whatever the decompressor left unread (trailing bytes) still belongs to the blob.
     finish_stored(stored, &mut facts);
-    if facts.compression == Compression::None && facts.is_tar && facts.problem.is_none() {
+    if facts.compression == Compression::None && facts.is_tar && facts.stream_complete {
         // Uncompressed: the stored bytes *are* the layer stream, hashed once above.
         facts.diff_id = Some(facts.digest.clone());
     }
@@ -120,11 +122,16 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     };
     let size = uncompressed.count;
     let diff_id = uncompressed.hasher.map(crate::io::sha256_digest);
-    if let Some(p) = problem {
+    // A bad tar header inside a fully read stream still leaves a valid digest: report
+    // both the broken structure and the (probably mismatching) diff_id.
+    let stream_complete = problem.as_ref().is_none_or(|p| !p.stream_failed);
+    if let Some(p) = &problem {
         facts.problem = Some(format!("{} (at byte {} of the uncompressed layer)", p.message, p.offset));
-    } else {
+    }
+    if stream_complete {
         facts.diff_id = diff_id;
     }
+    facts.stream_complete = stream_complete;
     facts.uncompressed_size = Some(size);
     facts.layer = Some(index);
 }

@@ -1,0 +1,170 @@
+//! The `strata` binary: exit codes, tables, image selection, JSON — over fixture archives.
+
+use std::path::PathBuf;
+use std::process::Command;
+use strata::fixture::{self, Options, Tamper};
+
+fn write(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn strata(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata")).args(args).output().expect("run strata");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn short(id: &str) -> &str {
+    &id["sha256:".len().."sha256:".len() + 12]
+}
+
+#[test]
+fn inspect_lists_images_like_docker_and_exits_0() {
+    let fx = fixture::docker_legacy(&[fixture::web_v1(), fixture::web_v2()], &Options::default());
+    let path = write("legacy.tar", &fx.bytes);
+    let (code, out, err) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    let header = out.lines().next().unwrap();
+    for col in ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"] {
+        assert!(header.contains(col), "{header}");
+    }
+    for img in &fx.images {
+        let row = out.lines().find(|l| l.contains(short(&img.id))).unwrap_or_else(|| panic!("no row for {}\n{out}", img.id));
+        let (repo, tag) = img.tags[0].split_once(':').unwrap();
+        assert!(row.starts_with(repo) && row.contains(tag), "{row}");
+        assert!(out.contains(&img.id), "full id of {} missing", img.tags[0]);
+    }
+    assert!(out.contains("2 of 2 images verified"), "{out}");
+}
+
+#[test]
+fn untagged_image_shows_none() {
+    let mut spec = fixture::web_v1();
+    spec.tags.clear();
+    let fx = fixture::docker_legacy(&[spec], &Options { null_repo_tags: true, ..Options::default() });
+    let path = write("untagged.tar", &fx.bytes);
+    let (code, out, _) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let row = out.lines().nth(1).unwrap();
+    assert!(row.starts_with("<none>") && row.matches("<none>").count() == 2, "{row}");
+    let (_, load, _) = strata(&["load-preview", path.to_str().unwrap()]);
+    assert!(load.contains(&format!("Loaded image ID: {}", fx.images[0].id)), "{load}");
+}
+
+#[test]
+fn tampered_layer_exits_1_with_expected_and_actual() {
+    let fx = fixture::docker_archive(
+        &[fixture::web_v1()],
+        &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 }),
+    );
+    let path = write("tampered.tar", &fx.bytes);
+    let (code, out, _) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT VERIFIED"), "{out}");
+    assert!(out.contains(&format!("expected {}", fx.images[0].layers[1].diff_id)), "{out}");
+
+    let (code, json, _) = strata(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let checks = &v["images"][0]["layers"][1]["checks"];
+    let diff = checks.as_array().unwrap().iter().find(|c| c["item"] == "diff_id").unwrap();
+    assert_eq!(diff["verdict"], "mismatch");
+    assert_eq!(diff["expected"], fx.images[0].layers[1].diff_id.as_str());
+    assert_eq!(v["images"][0]["verified"], false);
+    // The untouched layer is still ok: a mismatch never stops the report.
+    let l0 = v["images"][0]["layers"][0]["checks"].as_array().unwrap();
+    assert!(l0.iter().all(|c| c["verdict"] == "ok"), "{l0:?}");
+}
+
+#[test]
+fn unreadable_input_exits_2_with_one_sentence() {
+    let path = write("not-an-archive.txt", b"hello, I am not a tar archive at all\n");
+    let (code, out, err) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not a tar archive"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let fx = fixture::docker_legacy(&[fixture::web_v1()], &Options::default());
+    let cut = &fx.bytes[..fx.bytes.len() / 2];
+    let path = write("truncated.tar", cut);
+    let (code, _, err) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("truncated") && err.contains("byte"), "{err}");
+
+    let plain = fixture::TarWriter::new();
+    let mut plain = plain;
+    plain.file("hello.txt", "just a tar\n");
+    let path = write("plain.tar", &plain.finish());
+    let (code, _, err) = strata(&["inspect", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not an image archive"), "{err}");
+}
+
+#[test]
+fn history_is_newest_first_with_missing_ids() {
+    let fx = fixture::docker_oci(&[fixture::web_v1(), fixture::web_v2()], &Options::default());
+    let path = write("oci-history.tar", &fx.bytes);
+    let (code, out, err) = strata(&["history", path.to_str().unwrap(), "--image", "web:v2"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("IMAGE") && lines[0].contains("CREATED BY") && lines[0].contains("COMMENT"));
+    assert!(lines[1].starts_with(short(&fx.images[1].id)), "{out}");
+    assert!(lines[1].contains("echo v2"), "newest entry first: {out}");
+    assert!(lines[2..].iter().all(|l| l.starts_with("<missing>")), "{out}");
+    assert!(lines.last().unwrap().contains("ADD file:fixture"), "{out}");
+
+    // --no-trunc shows the full ID; --human=false shows bytes.
+    let (_, full, _) = strata(&["history", path.to_str().unwrap(), "--image", "web:v2", "--no-trunc", "--human=false"]);
+    assert!(full.lines().nth(1).unwrap().starts_with(&fx.images[1].id), "{full}");
+    let tar_len = fx.images[1].layers.last().unwrap().tar.len();
+    assert!(full.lines().nth(1).unwrap().contains(&tar_len.to_string()), "{full}");
+}
+
+#[test]
+fn image_ref_by_tag_id_prefix_and_index() {
+    let fx = fixture::docker_oci(&[fixture::web_v1(), fixture::web_v2()], &Options::default());
+    let path = write("refs.tar", &fx.bytes);
+    let p = path.to_str().unwrap();
+    let top = |args: &[&str]| strata(args).1.lines().nth(1).unwrap_or_default().to_owned();
+    let v2 = short(&fx.images[1].id).to_owned();
+    assert!(top(&["history", p, "--image", "web:v2"]).starts_with(&v2));
+    assert!(top(&["history", p, "--image", &v2[..8]]).starts_with(&v2));
+    assert!(top(&["history", p, "--image", &fx.images[1].id]).starts_with(&v2));
+    assert!(top(&["history", p, "--image", "1"]).starts_with(&v2));
+    let (code, _, err) = strata(&["history", p, "--image", "nope:1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no image \"nope:1\"") && err.contains("web:v1"), "{err}");
+}
+
+#[test]
+fn load_preview_prints_each_layer_once_then_tags() {
+    let fx = fixture::docker_archive(&[fixture::web_v1(), fixture::web_v2()], &Options::default());
+    let path = write("load.tar", &fx.bytes);
+    let (code, out, _) = strata(&["load-preview", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let layer_lines = out.lines().filter(|l| l.contains("Loading layer")).count();
+    assert_eq!(layer_lines, 3, "base + v1 layer + v2 layer, shared ones once:\n{out}");
+    let first = &fx.images[0].layers[0].diff_id["sha256:".len().."sha256:".len() + 12];
+    assert!(out.starts_with(first), "{out}");
+    assert!(out.contains("Loaded image: web:v1\n") && out.contains("Loaded image: web:v2\n"), "{out}");
+}
+
+#[test]
+fn gzip_whole_archive_is_read_in_one_pass() {
+    let fx = fixture::docker_oci(&[fixture::web_v1()], &Options::default());
+    let gz = fixture::compress(&fx.bytes, strata::report::Compression::Gzip);
+    let path = write("whole.tar.gz", &gz);
+    let (code, json, err) = strata(&["inspect", "--json", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["archive"]["compression"], "gzip");
+    assert_eq!(v["images"][0]["id"], fx.images[0].id.as_str());
+}
