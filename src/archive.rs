@@ -273,6 +273,12 @@ impl Archive {
         Some((e.offset, e.size))
     }
 
+    /// Analyse one blob given a reader over exactly its stored bytes (`blob_span`), e.g.
+    /// in a second worker over the same file. Pair with [`Archive::set_blob_facts`].
+    pub fn analyze_blob(reader: &mut dyn Read) -> BlobFacts {
+        verify::analyze(reader, Treat::Sniff, 0)
+    }
+
     /// Record facts computed elsewhere (a parallel worker that read `blob_span`).
     pub fn set_blob_facts(&mut self, blob: usize, facts: BlobFacts) {
         if let Some(b) = self.blobs.get_mut(blob) {

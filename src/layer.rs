@@ -3,11 +3,11 @@
 //! A layer is indexed once (while it is hashed) and then listed, merged and diffed
 //! from this index alone; file contents are read later by offset.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
 
 /// What kind of filesystem object a tar entry makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     File,
@@ -52,7 +52,7 @@ impl EntryKind {
 }
 
 /// One entry of a layer tar.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerEntry {
     /// Normalised path: no leading `./` or `/`, no trailing `/`, raw bytes (may be non-UTF-8).
     /// The root directory itself has an empty path.
@@ -76,7 +76,7 @@ pub struct LayerEntry {
 }
 
 /// All entries of one layer, in tar order (duplicates kept; the last one wins when merging).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LayerIndex {
     pub entries: Vec<LayerEntry>,
     /// Bytes of the uncompressed tar stream, to its very end.

@@ -48,7 +48,7 @@ pub enum ArchiveFormat {
 }
 
 /// A compression format, detected from the bytes, never from names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     #[default]

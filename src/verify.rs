@@ -9,8 +9,9 @@ use crate::layer::{self, LayerIndex};
 use crate::report::Compression;
 use std::io::{self, Cursor, Read};
 
-/// What one pass over a blob found.
-#[derive(Debug, Clone, Default)]
+/// What one pass over a blob found. Serialisable, so a parallel worker can compute it
+/// and hand it to the worker that owns the `Archive` (`Archive::set_blob_facts`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BlobFacts {
     /// `sha256:<hex>` of the bytes as stored.
     pub digest: String,
