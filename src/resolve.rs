@@ -132,9 +132,14 @@ impl Ctx<'_> {
     }
 }
 
-/// Look up a key, accepting Jib's lowercase spelling of manifest.json keys.
+/// Look up a key as docker writes it (`RepoTags`), as Jib writes it (`repoTags`), or all
+/// lowercase.
 fn field<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).or_else(|| obj.get(&key.to_ascii_lowercase())).filter(|v| !v.is_null())
+    let camel: String = key.chars().take(1).flat_map(char::to_lowercase).chain(key.chars().skip(1)).collect();
+    obj.get(key)
+        .or_else(|| obj.get(&camel))
+        .or_else(|| obj.get(&key.to_ascii_lowercase()))
+        .filter(|v| !v.is_null())
 }
 
 fn string(v: Option<&Value>) -> Option<String> {
@@ -285,6 +290,11 @@ fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
                     }
                 }
                 Err(why) => {
+                    // Keep the digest the name promises: index.json cross-checks use it.
+                    if let Some((d, is_diff)) = name_digest(path) {
+                        layer.name_digest = Some(d);
+                        layer.name_is_diff_id = is_diff;
+                    }
                     // A foreign layer (Windows base layers) is listed in LayerSources.
                     let source = diff_ids.get(k).and_then(|d| sources.get(d)).and_then(Value::as_object);
                     if let Some(desc) = source {
