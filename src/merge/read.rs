@@ -32,15 +32,15 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
             continue;
         }
         if tree.kind(cur) != EntryKind::Dir {
-            return Err(Error::NotFound { what: format!("/{}: a path component is not a directory", display_path(path)) });
+            return Err(Error::NotFound { what: format!("{}: a path component is not a directory", shown(path)) });
         }
-        let next = tree.child(cur, &c).ok_or_else(|| Error::NotFound { what: format!("path /{}", display_path(path)) })?;
+        let next = tree.child(cur, &c).ok_or_else(|| Error::NotFound { what: format!("path {}", shown(path)) })?;
         let is_last = todo.is_empty();
         if tree.kind(next) == EntryKind::Symlink && (!is_last || follow_last) {
             hops += 1;
             if hops > MAX_SYMLINKS {
                 return Err(Error::NotFound {
-                    what: format!("/{}: more than {MAX_SYMLINKS} symlinks (a loop?)", display_path(path)),
+                    what: format!("{}: more than {MAX_SYMLINKS} symlinks (a loop?)", shown(path)),
                 });
             }
             let target = tree
@@ -61,6 +61,11 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
     Ok(cur)
 }
 
+/// A requested path as shown in messages: `/` plus the normalised path.
+fn shown(path: &[u8]) -> String {
+    format!("/{}", display_path(&crate::layer::normalize_path(path)))
+}
+
 fn split_rev(path: &[u8]) -> Vec<Vec<u8>> {
     let mut v: Vec<Vec<u8>> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
     v.reverse();
@@ -72,14 +77,14 @@ pub fn file_content<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], path: &[u8
     let n = resolve(tree, layers, path, true)?;
     match tree.kind(n) {
         EntryKind::File | EntryKind::Hardlink => {}
-        k => return Err(Error::NotFound { what: format!("/{} is a {k:?}, not a file", display_path(path)) }),
+        k => return Err(Error::NotFound { what: format!("{} is a {k:?}, not a file", shown(path)) }),
     }
     let r = tree
         .content_ref(n)
-        .ok_or_else(|| Error::NotFound { what: format!("content of /{} (broken hardlink)", display_path(path)) })?;
-    let e = tree.entry(layers, r).ok_or_else(|| Error::NotFound { what: format!("entry of /{}", display_path(path)) })?;
+        .ok_or_else(|| Error::NotFound { what: format!("content of {} (broken hardlink)", shown(path)) })?;
+    let e = tree.entry(layers, r).ok_or_else(|| Error::NotFound { what: format!("entry of {}", shown(path)) })?;
     if e.kind != EntryKind::File {
-        return Err(Error::NotFound { what: format!("/{} is a hardlink to a {:?}, not a file", display_path(path), e.kind) });
+        return Err(Error::NotFound { what: format!("{} is a hardlink to a {:?}, not a file", shown(path), e.kind) });
     }
     Ok((r.layer as usize, e))
 }
@@ -99,7 +104,7 @@ pub fn layer_file<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], layer: usize
     let n = resolve(tree, layers, path, false)?;
     if tree.layer_of(n) as usize != layer || tree.entry_ref(n).is_none() {
         return Err(Error::NotFound {
-            what: format!("/{} in layer {layer} (it was last written by layer {})", display_path(path), tree.layer_of(n)),
+            what: format!("{} in layer {layer} (it was last written by layer {})", shown(path), tree.layer_of(n)),
         });
     }
     file_content(tree, layers, path)

@@ -96,7 +96,24 @@ pub fn list_dir(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], opts: &L
 pub fn list_recursive(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], opts: &ListOptions<'_>) -> Result<Vec<DirEntryView>, Error> {
     let norm = crate::layer::normalize_path(path);
     let dir = tree.find(&norm).ok_or_else(|| Error::NotFound { what: format!("path /{}", display_path(&norm)) })?;
-    let mut rows: Vec<DirEntryView> = tree.walk(dir).into_iter().map(|n| row(tree, layers, n, opts)).collect();
+    let mut rows: Vec<DirEntryView> = Vec::new();
+    // Depth first, sorted by name (pre-order); a layer view also lists that layer's
+    // tombstones (never expanded).
+    let mut stack: Vec<NodeId> = vec![dir];
+    while let Some(n) = stack.pop() {
+        if n != dir {
+            rows.push(row(tree, layers, n, opts));
+        }
+        if !(tree.is_alive(n) && tree.kind(n) == EntryKind::Dir) {
+            continue;
+        }
+        let mut kids: Vec<NodeId> = tree.children(n).collect();
+        if let Some(l) = opts.changes_of_layer {
+            kids.extend(tree.deleted_children(n, l));
+            kids.sort_by(|&x, &y| tree.name(x).cmp(tree.name(y)));
+        }
+        stack.extend(kids.into_iter().rev());
+    }
     if let Some(f) = &opts.filter {
         rows.retain(|r| f.matches(&crate::layer::parse_display_path(&r.path)));
     }
@@ -127,10 +144,7 @@ pub fn row(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOpti
     let content = tree.content_ref(n).and_then(|r| tree.entry(layers, r));
     let alive = tree.is_alive(n);
     let change = match opts.changes_of_layer {
-        Some(l) if !alive => {
-            let _ = l;
-            Some(ChangeKind::Deleted)
-        }
+        Some(_) if !alive => Some(ChangeKind::Deleted),
         Some(l) => match tree.last_change(n) {
             Some((cl, k)) if cl == l => Some(k),
             _ => None,

@@ -3,6 +3,7 @@
 //! Exit codes: 0 every image verified; 1 read, but something failed verification;
 //! 2 the archive cannot be read (with one sentence saying what and where).
 
+mod fs;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
     /// Print what `docker load -i ARCHIVE` would print.
     LoadPreview { archive: PathBuf },
     // -- filesystem commands (src/bin/strata/fs.rs) are added below this line --
+    #[command(flatten)]
+    Fs(fs::FsCommand),
     /// Write one of the built-in fixture archives (the web page's sample) to a file.
     #[command(hide = true)]
     Fixture {
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         }),
         Command::LoadPreview { archive } => with_report(&archive, |r| output::print_load_preview(r)),
         Command::Fixture { name, out } => write_fixture(&name, &out),
+        Command::Fs(cmd) => fs::run(cmd),
     };
     match result {
         Ok(code) => code,
