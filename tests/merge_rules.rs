@@ -305,9 +305,18 @@ fn aufs_metadata_is_hidden_not_a_whiteout() {
 fn whiteout_of_never_existing_path_is_harmless() {
     let img = Image::new(vec![L::new().file("a", "1"), L::new().file(".wh.ghost", "").file("dir/.wh.ghost2", "")]);
     let t = img.tree();
-    assert_eq!(paths(&t), ["a", "dir"]);
+    assert_eq!(paths(&t), ["a"]);
     assert!(t.problems().is_empty());
     assert_eq!(t.change_counts(1).deleted, 0);
+}
+
+#[test]
+fn whiteout_below_a_path_that_became_a_file() {
+    // What umoci writes when directory r became a file: `r`, then `r/.wh.sub`.
+    let img = Image::new(vec![L::new().dir("r").dir("r/sub").file("r/sub/f", "1"), L::new().file("r", "file").file("r/.wh.sub", "")]);
+    let t = img.tree();
+    assert_eq!(listing(&t), ["r - 4"]);
+    assert!(t.problems().is_empty());
 }
 
 #[test]

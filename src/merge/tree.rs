@@ -706,9 +706,10 @@ impl<'l> Builder<'l> {
                         self.aufs_links.insert(base.into(), r);
                     }
                 }
-                Class::Opaque { dir } | Class::Whiteout { dir, .. } => {
-                    // The marker's directory exists in this layer.
-                    self.ensure_dir(dir, l);
+                Class::Opaque { .. } | Class::Whiteout { .. } => {
+                    // Applied in pass 1. A marker does not create its directory: umoci
+                    // writes `r` (a file) then `r/.wh.sub` when a directory became a file,
+                    // and umoci, Docker and containerd all leave `r` a file.
                 }
                 Class::Normal => {
                     if let Some(n) = self.place(l, i, e) {
