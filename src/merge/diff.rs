@@ -191,10 +191,13 @@ fn compare(a: &FileInfo, b: &FileInfo) -> (Vec<&'static str>, bool) {
         f.push("link");
     }
     let mut unknown = false;
-    if a.kind == EntryKind::File && b.kind == EntryKind::File && a.size == b.size {
+    if a.kind == EntryKind::File && b.kind == EntryKind::File {
         match (&a.content_hash, &b.content_hash) {
             (Some(x), Some(y)) if x != y => f.push("content"),
             (Some(_), Some(_)) => {}
+            // Unverified layer: a size difference already says "changed"; equal sizes
+            // cannot be confirmed equal.
+            _ if a.size != b.size => f.push("content"),
             _ => unknown = a.size > 0,
         }
     }
