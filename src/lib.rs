@@ -19,6 +19,8 @@ pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use archive::{Archive, Phase, Progress};
 pub use error::Error;

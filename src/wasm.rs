@@ -1,0 +1,660 @@
+//! The browser shell: the core behind a small wasm-bindgen API, run in a module Web
+//! Worker over the dropped `File`.
+//!
+//! [`BlobReader`] turns a `Blob` into a synchronous `Read + Seek` (`Blob.slice` +
+//! `FileReaderSync`, which only exists in workers), so tar, flate2 and ruzstd run
+//! unchanged and nothing is copied into wasm memory but the chunk being read.
+//! [`Session`] is one opened archive: its report, merged trees built on demand, and
+//! file reading, diff and export. Every error becomes a JS `Error` with a plain
+//! message; nothing here panics on input.
+
+use crate::layer::{display_path, normalize_path, parse_display_path, LayerIndex};
+use crate::merge::{self, read::ContentSource, view, ListOptions, MergedTree};
+use crate::{Archive, Error, Progress};
+use js_sys::{Function, Uint8Array};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, FileReaderSync};
+
+// ---------------------------------------------------------------------------------
+// Blob reader
+// ---------------------------------------------------------------------------------
+
+/// Largest read handed to `FileReaderSync` at once. Measured: 64 KiB reads were ~3x
+/// slower than 4–8 MiB ones for sequential hashing.
+pub const MAX_CHUNK: usize = 8 << 20;
+/// Chunk size after a seek. Tar header walks (index_layers, metadata reads) jump from
+/// header to header; a small first read keeps each jump cheap, and the chunk doubles
+/// while reads stay sequential.
+pub const MIN_CHUNK: usize = 64 << 10;
+
+/// A synchronous `Read + Seek` over a `Blob`, for use in a worker.
+///
+/// One chunk is cached: many small reads near each other (tar headers, `BufReader`
+/// refills) are served from it, and a read at the chunk's end fetches the next chunk,
+/// twice as big as the last (up to [`MAX_CHUNK`]).
+pub struct BlobReader {
+    blob: Blob,
+    reader: FileReaderSync,
+    size: u64,
+    pos: u64,
+    cache: Vec<u8>,
+    cache_start: u64,
+    next_chunk: usize,
+    max_chunk: usize,
+    /// Calls into FileReaderSync so far (tests check the cache with it).
+    pub fetches: u64,
+}
+
+impl BlobReader {
+    pub fn new(blob: Blob) -> Result<BlobReader, Error> {
+        Self::with_max_chunk(blob, MAX_CHUNK)
+    }
+
+    /// As [`BlobReader::new`] with a smaller largest read (tests exercise chunk edges).
+    pub fn with_max_chunk(blob: Blob, max_chunk: usize) -> Result<BlobReader, Error> {
+        let reader = FileReaderSync::new().map_err(|e| Error::Io {
+            offset: None,
+            source: io::Error::other(format!("FileReaderSync is not available here (not in a worker?): {}", js_message(&e))),
+        })?;
+        let size = blob.size();
+        // Blob sizes are JS numbers; anything not a whole non-negative number is refused.
+        if !(size >= 0.0 && size.fract() == 0.0 && size < 9.0e15) {
+            return Err(Error::Io { offset: None, source: io::Error::other(format!("unusable file size {size}")) });
+        }
+        let max_chunk = max_chunk.max(1);
+        Ok(BlobReader {
+            blob,
+            reader,
+            size: size as u64,
+            pos: 0,
+            cache: Vec::new(),
+            cache_start: 0,
+            next_chunk: MIN_CHUNK.min(max_chunk),
+            max_chunk,
+            fetches: 0,
+        })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Read `[start, start + len)` of the blob into `out` (exactly `len` bytes, or fewer at the end).
+    fn fetch(&mut self, start: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        let end = start.saturating_add(len as u64).min(self.size);
+        out.clear();
+        if end <= start {
+            return Ok(());
+        }
+        self.fetches += 1;
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|e| read_error(start, &e))?;
+        let buffer = self.reader.read_as_array_buffer(&slice).map_err(|e| read_error(start, &e))?;
+        let array = Uint8Array::new(&buffer);
+        let n = array.length() as usize;
+        if n != (end - start) as usize {
+            // The file changed under us (edited or truncated on disk after it was picked).
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the file gave {n} bytes at byte {start} where {} were expected; was it changed on disk?", end - start),
+            ));
+        }
+        out.resize(n, 0);
+        array.copy_to(&mut out[..]);
+        Ok(())
+    }
+}
+
+fn read_error(offset: u64, e: &JsValue) -> io::Error {
+    io::Error::other(format!("the browser could not read the file at byte {offset}: {}", js_message(e)))
+}
+
+fn js_message(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return String::from(err.message());
+    }
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.pos >= self.size {
+            return Ok(0);
+        }
+        let cache_end = self.cache_start + self.cache.len() as u64;
+        if self.pos >= self.cache_start && self.pos < cache_end {
+            let at = (self.pos - self.cache_start) as usize;
+            let n = buf.len().min(self.cache.len() - at);
+            buf[..n].copy_from_slice(&self.cache[at..at + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        // A miss. Sequential (right after the cached chunk): grow the chunk. After a seek: start small.
+        if self.pos == cache_end && !self.cache.is_empty() {
+            self.next_chunk = (self.next_chunk.saturating_mul(2)).min(self.max_chunk);
+        } else {
+            self.next_chunk = MIN_CHUNK.min(self.max_chunk);
+        }
+        let remaining = (self.size - self.pos).min(usize::MAX as u64) as usize;
+        if buf.len() >= self.next_chunk {
+            // A big read goes straight into the caller's buffer (still one bounded slice).
+            let want = buf.len().min(self.max_chunk).min(remaining);
+            let mut tmp = std::mem::take(&mut self.cache);
+            let start = self.pos;
+            let result = self.fetch(start, want, &mut tmp);
+            let n = tmp.len();
+            buf[..n].copy_from_slice(&tmp);
+            // Keep what was read as the cache: a seek back into it costs nothing.
+            self.cache = tmp;
+            self.cache_start = start;
+            result?;
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let mut tmp = std::mem::take(&mut self.cache);
+        let start = self.pos;
+        if let Err(e) = self.fetch(start, self.next_chunk.min(remaining), &mut tmp) {
+            self.cache = Vec::new();
+            return Err(e);
+        }
+        self.cache = tmp;
+        self.cache_start = start;
+        let n = buf.len().min(self.cache.len());
+        buf[..n].copy_from_slice(&self.cache[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for BlobReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.size.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the file"))?;
+        Ok(self.pos)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Session: one opened archive
+// ---------------------------------------------------------------------------------
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+    // json_compatible: maps become plain objects, u64 plain numbers (sizes stay below 2^53).
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+}
+
+fn progress_fn(callback: &Function) -> impl FnMut(&Progress) + '_ {
+    move |p: &Progress| {
+        if let Ok(value) = to_js(p) {
+            // A throwing callback must not stop the work: its error is dropped.
+            let _ = callback.call1(&JsValue::NULL, &value);
+        }
+    }
+}
+
+static EMPTY_LAYER: LayerIndex = LayerIndex { entries: Vec::new(), uncompressed_size: 0 };
+
+/// The merged view of one layer alone: the tree of `layers[..=k]` plus the directories
+/// that lead to something layer k changed.
+struct LayerView {
+    image: usize,
+    layer: usize,
+    tree: MergedTree,
+    /// Display paths (no leading `/`) of directories above a change of layer k.
+    dirs: HashSet<String>,
+}
+
+#[wasm_bindgen]
+pub struct Session {
+    src: BlobReader,
+    archive: Archive,
+    /// Full merged tree per image, built on first use.
+    trees: HashMap<usize, MergedTree>,
+    /// The last layer view asked for (one is enough: the page shows one at a time).
+    layer_view: Option<LayerView>,
+}
+
+/// Serves file bytes to the merge code: layer k of an image is blob `blobs[k]`.
+struct Source<'a> {
+    archive: &'a Archive,
+    src: &'a mut BlobReader,
+    blobs: Vec<Option<usize>>,
+}
+
+impl ContentSource for Source<'_> {
+    fn open_entry(&mut self, layer: usize, entry: &crate::layer::LayerEntry) -> Result<Box<dyn Read + '_>, Error> {
+        let blob = self
+            .blobs
+            .get(layer)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::NotFound { what: format!("the bytes of layer {layer} (not in this archive)") })?;
+        self.archive.read_entry(&mut *self.src, blob, entry)
+    }
+}
+
+/// Layer indexes of an image, bottom first. Foreign layers (absent by design) count as
+/// empty; a layer not indexed yet is an error that says so.
+fn image_layers(archive: &Archive, image: usize) -> Result<Vec<&LayerIndex>, Error> {
+    let img = archive.report().images.get(image).ok_or_else(|| Error::NotFound { what: format!("image {image}") })?;
+    let mut out = Vec::with_capacity(img.layers.len());
+    for l in &img.layers {
+        match l.blob {
+            Some(b) => match archive.layer_index(b) {
+                Some(ix) => out.push(ix),
+                None => {
+                    return Err(Error::NotFound {
+                        what: format!(
+                            "the file list of layer {} (it is compressed and has not been read yet, or it is not a tar)",
+                            l.index
+                        ),
+                    })
+                }
+            },
+            None => out.push(&EMPTY_LAYER),
+        }
+    }
+    Ok(out)
+}
+
+fn image_blobs(archive: &Archive, image: usize) -> Vec<Option<usize>> {
+    archive.report().images.get(image).map(|i| i.layers.iter().map(|l| l.blob).collect()).unwrap_or_default()
+}
+
+/// A path from the page (`/usr/bin`, display form) as raw normalised bytes.
+fn raw_path(path: &str) -> Box<[u8]> {
+    normalize_path(&parse_display_path(path))
+}
+
+#[derive(Serialize)]
+struct Listing {
+    path: String,
+    entries: Vec<view::DirEntryView>,
+}
+
+#[derive(Serialize)]
+struct Found {
+    entries: Vec<view::DirEntryView>,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct LayerChanges {
+    layer: usize,
+    #[serde(flatten)]
+    counts: merge::ChangeCounts,
+}
+
+/// Collects an export stream into chunks handed to a JS callback (which keeps them as
+/// Blob parts, outside wasm memory).
+struct ChunkSink<'f> {
+    callback: &'f Function,
+    buf: Vec<u8>,
+    written: u64,
+}
+
+const EXPORT_CHUNK: usize = 4 << 20;
+
+impl ChunkSink<'_> {
+    fn flush_chunk(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Uint8Array::from(&self.buf[..]);
+        self.callback
+            .call1(&JsValue::NULL, &chunk)
+            .map_err(|e| io::Error::other(format!("could not hand over exported bytes: {}", js_message(&e))))?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl Write for ChunkSink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        self.written += data.len() as u64;
+        if self.buf.len() >= EXPORT_CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_chunk()
+    }
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Open an archive: detect, index the outer tar, read the metadata. For a compressed
+    /// archive this is one streaming pass that also verifies everything.
+    /// `progress` gets `{phase, done, total, item, items}`.
+    pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsError> {
+        let mut src = BlobReader::new(blob).map_err(js_err)?;
+        let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
+        Ok(Session { src, archive, trees: HashMap::new(), layer_view: None })
+    }
+
+    /// The report as plain JSON-compatible data (see `src/report.rs`).
+    pub fn report(&self) -> Result<JsValue, JsError> {
+        to_js(self.archive.report())
+    }
+
+    /// The report as pretty JSON text (for "Download report").
+    pub fn report_json(&self) -> Result<String, JsError> {
+        serde_json::to_string_pretty(self.archive.report()).map_err(js_err)
+    }
+
+    pub fn verified(&self) -> bool {
+        self.archive.report().verification_done
+    }
+
+    /// Index the uncompressed layers by their tar headers only, so the file tree can be
+    /// shown before anything is hashed.
+    pub fn index_layers(&mut self, progress: &Function) -> Result<(), JsError> {
+        self.archive.index_layers(&mut self.src, &mut progress_fn(progress)).map_err(js_err)?;
+        self.forget_trees();
+        Ok(())
+    }
+
+    /// True when every layer of every image has a file index (else the remaining ones are
+    /// compressed and `verify` must read them first).
+    pub fn all_layers_indexed(&self) -> bool {
+        (0..self.archive.report().images.len()).all(|i| image_layers(&self.archive, i).is_ok())
+    }
+
+    /// Hash every blob not yet read. `progress` as in `open`; `on_blob(report)` after each
+    /// blob, so verdicts appear as they are known.
+    pub fn verify(&mut self, progress: &Function, on_blob: &Function) -> Result<(), JsError> {
+        let mut progress = progress_fn(progress);
+        loop {
+            let next = self.archive.verify_next(&mut self.src, &mut progress).map_err(js_err)?;
+            if next.is_none() {
+                break;
+            }
+            let report = to_js(self.archive.report())?;
+            let _ = on_blob.call1(&JsValue::NULL, &report);
+        }
+        // Trees built from headers-only indexes lack content hashes: rebuild on next use.
+        self.forget_trees();
+        Ok(())
+    }
+
+    /// Build (or reuse) the merged tree of an image; returns its node count.
+    pub fn build_tree(&mut self, image: usize) -> Result<usize, JsError> {
+        self.tree(image).map(|t| t.node_count()).map_err(js_err)
+    }
+
+    /// One directory, merged (`layer` undefined) or as one layer changed it:
+    /// `{path, entries: [DirEntryView]}` (see `src/merge/view.rs`).
+    pub fn list_dir(&mut self, image: usize, layer: Option<usize>, path: &str) -> Result<JsValue, JsError> {
+        let raw = raw_path(path);
+        let entries = match layer {
+            None => {
+                self.tree(image).map_err(js_err)?;
+                let tree = &self.trees[&image];
+                let layers = image_layers(&self.archive, image).map_err(js_err)?;
+                view::list_dir(tree, &layers, &raw, &ListOptions::default()).map_err(js_err)?
+            }
+            Some(k) => {
+                self.layer_view(image, k).map_err(js_err)?;
+                let full = &self.trees[&image];
+                let lv = self.layer_view.as_ref().ok_or_else(|| js_err("layer view missing"))?;
+                let layers = image_layers(&self.archive, image).map_err(js_err)?;
+                let opts = ListOptions { changes_of_layer: Some(k as u32), full_tree: Some(full), ..Default::default() };
+                let mut rows = view::list_dir(&lv.tree, &layers[..=k], &raw, &opts).map_err(js_err)?;
+                rows.retain(|r| r.change.is_some() || lv.dirs.contains(&r.path));
+                rows
+            }
+        };
+        to_js(&Listing { path: format!("/{}", display_path(&raw)), entries })
+    }
+
+    /// Every path under `/` matching `pattern` (substring, or a glob with `*`/`?`), at most `limit`.
+    pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize) -> Result<JsValue, JsError> {
+        let filter = merge::filter::PathFilter::parse(pattern);
+        let mut rows = match layer {
+            None => {
+                self.tree(image).map_err(js_err)?;
+                let layers = image_layers(&self.archive, image).map_err(js_err)?;
+                let opts = ListOptions { filter: Some(filter), ..Default::default() };
+                view::list_recursive(&self.trees[&image], &layers, b"", &opts).map_err(js_err)?
+            }
+            Some(k) => {
+                self.layer_view(image, k).map_err(js_err)?;
+                let layers = image_layers(&self.archive, image).map_err(js_err)?;
+                let lv = self.layer_view.as_ref().ok_or_else(|| js_err("layer view missing"))?;
+                let opts = ListOptions {
+                    changes_of_layer: Some(k as u32),
+                    full_tree: self.trees.get(&image),
+                    filter: Some(filter),
+                    only_changes: true,
+                    ..Default::default()
+                };
+                view::list_recursive(&lv.tree, &layers[..=k], b"", &opts).map_err(js_err)?
+            }
+        };
+        let truncated = rows.len() > limit;
+        rows.truncate(limit);
+        to_js(&Found { entries: rows, truncated })
+    }
+
+    /// Bytes `[offset, offset + length)` of a file (symlinks followed). `length < 0`: to the end.
+    /// With `layer`, the file as that layer wrote it.
+    pub fn read_file(&mut self, image: usize, layer: Option<usize>, path: &str, offset: f64, length: f64) -> Result<Uint8Array, JsError> {
+        /// A single read is held in wasm memory; downloads of bigger files use `export_file`.
+        const MAX_READ: u64 = 256 << 20;
+        let offset = if offset.is_finite() && offset > 0.0 { offset as u64 } else { 0 };
+        let length = if length.is_finite() && length >= 0.0 { (length as u64).min(MAX_READ) } else { MAX_READ };
+        let mut out = Vec::new();
+        self.with_file(image, layer, path, &mut |size, reader| {
+            if length == MAX_READ && size.saturating_sub(offset) > MAX_READ {
+                return Err(Error::Limit { detail: format!("a {size}-byte file is too big to read at once; download it instead") });
+            }
+            io::copy(&mut reader.take(offset), &mut io::sink())?;
+            reader.take(length).read_to_end(&mut out)?;
+            Ok(())
+        })
+        .map_err(js_err)?;
+        Ok(Uint8Array::from(&out[..]))
+    }
+
+    /// A whole file in chunks (for downloads of any size): `on_chunk(Uint8Array)` per 4 MiB.
+    pub fn export_file(&mut self, image: usize, layer: Option<usize>, path: &str, on_chunk: &Function) -> Result<f64, JsError> {
+        let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
+        self.with_file(image, layer, path, &mut |_, reader| {
+            io::copy(reader, &mut sink)?;
+            Ok(())
+        })
+        .map_err(js_err)?;
+        sink.flush().map_err(js_err)?;
+        Ok(sink.written as f64)
+    }
+
+    /// Added / modified / deleted counts and bytes of each layer of an image.
+    pub fn layer_changes(&mut self, image: usize) -> Result<JsValue, JsError> {
+        let tree = self.tree(image).map_err(js_err)?;
+        let out: Vec<LayerChanges> =
+            (0..tree.layer_count()).map(|k| LayerChanges { layer: k, counts: tree.change_counts(k) }).collect();
+        to_js(&out)
+    }
+
+    /// Wasted space and efficiency (see `src/merge/waste.rs` for the definition).
+    pub fn waste(&mut self, image: usize) -> Result<JsValue, JsError> {
+        self.tree(image).map_err(js_err)?;
+        let layers = image_layers(&self.archive, image).map_err(js_err)?;
+        to_js(&merge::waste::analyze(&self.trees[&image], &layers))
+    }
+
+    /// Problems the merge worked around (bare `.wh.`, `..`, broken hardlinks), as findings.
+    pub fn merge_findings(&mut self, image: usize) -> Result<JsValue, JsError> {
+        let tree = self.tree(image).map_err(js_err)?;
+        let findings: Vec<_> = tree.problems().iter().map(|p| p.to_finding()).collect();
+        to_js(&findings)
+    }
+
+    /// The merged root filesystem as a tar, in chunks: `on_chunk(Uint8Array)`. Returns bytes written.
+    pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsError> {
+        self.tree(image).map_err(js_err)?;
+        let layers = image_layers(&self.archive, image).map_err(js_err)?;
+        let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+        let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
+        merge::export::export_rootfs(&self.trees[&image], &layers, &mut source, &mut sink).map_err(js_err)?;
+        sink.flush().map_err(js_err)?;
+        Ok(sink.written as f64)
+    }
+
+    /// One layer's uncompressed tar, in chunks.
+    pub fn export_layer(&mut self, image: usize, layer: usize, on_chunk: &Function) -> Result<f64, JsError> {
+        let blob = image_blobs(&self.archive, image)
+            .get(layer)
+            .copied()
+            .flatten()
+            .ok_or_else(|| js_err(format!("layer {layer} of image {image} is not in this archive")))?;
+        let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
+        let mut stream = self.archive.open_layer_stream(&mut self.src, blob).map_err(js_err)?;
+        io::copy(&mut stream, &mut sink).map_err(js_err)?;
+        drop(stream);
+        sink.flush().map_err(js_err)?;
+        Ok(sink.written as f64)
+    }
+}
+
+/// At most this many changed paths go to the page per diff (the summary counts them all).
+const MAX_DIFF_FILES: usize = 5000;
+
+#[derive(Serialize)]
+struct DiffOut {
+    #[serde(flatten)]
+    diff: merge::diff::ImageDiff,
+    files_total: usize,
+    files_truncated: bool,
+}
+
+fn diff_out(mut diff: merge::diff::ImageDiff) -> DiffOut {
+    let files_total = diff.files.len();
+    diff.files.truncate(MAX_DIFF_FILES);
+    DiffOut { diff, files_total, files_truncated: files_total > MAX_DIFF_FILES }
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// A Dockerfile reconstructed from an image's history.
+    pub fn dockerfile(&self, image: usize) -> Result<String, JsError> {
+        let img = self.archive.report().images.get(image).ok_or_else(|| js_err(format!("no image {image}")))?;
+        Ok(merge::dockerfile::to_text(&merge::dockerfile::reconstruct(&img.history)))
+    }
+
+    /// Compare two images of this archive: files, config, history, shared layers.
+    pub fn diff(&mut self, a: usize, b: usize) -> Result<JsValue, JsError> {
+        self.tree(a).map_err(js_err)?;
+        self.tree(b).map_err(js_err)?;
+        let (la, lb) = (image_layers(&self.archive, a).map_err(js_err)?, image_layers(&self.archive, b).map_err(js_err)?);
+        let images = &self.archive.report().images;
+        let (ia, ib) = (&images[a], &images[b]);
+        let side_a = merge::diff::TreeSide { tree: &self.trees[&a], layers: &la };
+        let side_b = merge::diff::TreeSide { tree: &self.trees[&b], layers: &lb };
+        to_js(&diff_out(merge::diff::diff_images(ia, side_a, ib, side_b)))
+    }
+
+    /// Compare image `a` of this archive with image `b` of another opened archive.
+    pub fn diff_with(&mut self, a: usize, other: &mut Session, b: usize) -> Result<JsValue, JsError> {
+        self.tree(a).map_err(js_err)?;
+        other.tree(b).map_err(js_err)?;
+        let la = image_layers(&self.archive, a).map_err(js_err)?;
+        let lb = image_layers(&other.archive, b).map_err(js_err)?;
+        let ia = &self.archive.report().images[a];
+        let ib = &other.archive.report().images[b];
+        let side_a = merge::diff::TreeSide { tree: &self.trees[&a], layers: &la };
+        let side_b = merge::diff::TreeSide { tree: &other.trees[&b], layers: &lb };
+        to_js(&diff_out(merge::diff::diff_images(ia, side_a, ib, side_b)))
+    }
+}
+
+impl Session {
+    fn forget_trees(&mut self) {
+        self.trees.clear();
+        self.layer_view = None;
+    }
+
+    fn tree(&mut self, image: usize) -> Result<&MergedTree, Error> {
+        if !self.trees.contains_key(&image) {
+            let layers = image_layers(&self.archive, image)?;
+            let tree = MergedTree::build(&layers);
+            self.trees.insert(image, tree);
+        }
+        self.trees.get(&image).ok_or_else(|| Error::NotFound { what: format!("image {image}") })
+    }
+
+    /// Make sure `layer_view` is the view of layer k of this image (and the full tree exists).
+    fn layer_view(&mut self, image: usize, k: usize) -> Result<(), Error> {
+        self.tree(image)?;
+        if matches!(&self.layer_view, Some(v) if v.image == image && v.layer == k) {
+            return Ok(());
+        }
+        let layers = image_layers(&self.archive, image)?;
+        if k >= layers.len() {
+            return Err(Error::NotFound { what: format!("layer {k} (the image has {})", layers.len()) });
+        }
+        let tree = MergedTree::build(&layers[..=k]);
+        let mut dirs = HashSet::new();
+        for change in tree.changes(k) {
+            // Every proper ancestor of a changed path leads to it.
+            let mut p = change.path.as_str();
+            while let Some(i) = p.rfind('/') {
+                p = &p[..i];
+                if !dirs.insert(p.to_string()) {
+                    break;
+                }
+            }
+        }
+        self.layer_view = Some(LayerView { image, layer: k, tree, dirs });
+        Ok(())
+    }
+
+    /// Open a file of the merged tree (or of one layer) and hand its reader to `f`.
+    fn with_file(
+        &mut self,
+        image: usize,
+        layer: Option<usize>,
+        path: &str,
+        f: &mut dyn FnMut(u64, &mut dyn Read) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let raw = raw_path(path);
+        match layer {
+            None => {
+                self.tree(image)?;
+                let layers = image_layers(&self.archive, image)?;
+                let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+                let (size, mut reader) = merge::read::open_file(&self.trees[&image], &layers, &mut source, &raw)?;
+                f(size, &mut reader)
+            }
+            Some(k) => {
+                self.layer_view(image, k)?;
+                let layers = image_layers(&self.archive, image)?;
+                let lv = self.layer_view.as_ref().ok_or_else(|| Error::NotFound { what: "layer view".into() })?;
+                let (which, entry) = merge::read::layer_file(&lv.tree, &layers[..=k], k, &raw)?;
+                let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+                let size = entry.size;
+                let mut reader = source.open_entry(which, entry)?;
+                f(size, &mut reader)
+            }
+        }
+    }
+}

@@ -1,0 +1,564 @@
+// strata page: opens an archive in workers, keeps the report, routes between views.
+import { CoreWorker } from './client.js';
+import { h, clear, humanSize, humanBytes, shortId, download, describeCheck } from './util.js';
+import { renderImagesTable, renderPlatformPicker } from './views/images.js';
+import { renderOverview } from './views/overview.js';
+import { renderConfig } from './views/config.js';
+import { renderHistory } from './views/history.js';
+import { renderLayers } from './views/layers.js';
+import { FilesView } from './views/files.js';
+import { renderDiff } from './views/diff.js';
+
+const TABS = [
+  ['overview', 'Overview'],
+  ['config', 'Config'],
+  ['history', 'History'],
+  ['layers', 'Layers'],
+  ['files', 'Files'],
+  ['diff', 'Diff'],
+];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  file: null,
+  report: null,
+  stage: 'idle', // idle | opening | indexed | verified | failed
+  browse: null, // { worker, handle }: answers list/read/diff requests
+  verifier: null, // { worker, handle }: hashes everything, then takes over browsing
+  workers: new Set(),
+  image: 0,
+  tab: 'overview',
+  path: '/',
+  layer: null, // null = merged view in Files; k = layer k alone
+  openStarted: 0,
+  timings: {},
+  layerFocus: null,
+  filesViews: new Map(), // `${image}:${layer}` → FilesView (keeps expansion across tabs)
+  second: null, // a second archive, opened for Diff
+  pendingHash: null,
+};
+// For tests and the benchmark: read-only access to what the page knows.
+window.strata = { state, timings: state.timings };
+
+// ---------- opening archives ----------
+
+function spawn() {
+  const worker = new CoreWorker(onWorkerEvent);
+  state.workers.add(worker);
+  return worker;
+}
+
+function stopAll() {
+  for (const worker of state.workers) worker.terminate();
+  state.workers.clear();
+  state.browse = null;
+  state.verifier = null;
+  state.second = null;
+  state.filesViews.clear();
+}
+
+async function openArchive(file) {
+  stopAll();
+  hideError();
+  state.file = file;
+  state.report = null;
+  state.stage = 'opening';
+  state.openStarted = performance.now();
+  for (const k of Object.keys(state.timings)) delete state.timings[k];
+  state.pendingHash = parseHash();
+  showProgress({ phase: 'opening', done: 0, total: file.size });
+  renderArchiveInfo();
+  const worker = spawn();
+  let opened;
+  try {
+    opened = await worker.request('open', { file, mode: 'browse' });
+  } catch (error) {
+    if (error.cancelled) return;
+    state.stage = 'failed';
+    hideProgress();
+    stopAll();
+    showError(`${file.name} could not be opened: ${error.message}`);
+    showLanding();
+    return;
+  }
+  state.timings.metadata = performance.now() - state.openStarted;
+  state.browse = { worker, handle: opened.handle };
+  state.report = opened.report;
+  // A compressed archive was verified in the same streaming pass that opened it.
+  if (!opened.report.verification_done) startVerifier(file);
+  showWorkspace();
+}
+
+function startVerifier(file) {
+  const worker = spawn();
+  state.verifier = { worker, handle: null };
+  worker.request('open', { file, mode: 'verify' }).then(
+    (opened) => {
+      if (state.verifier && state.verifier.worker === worker) state.verifier.handle = opened.handle;
+    },
+    (error) => {
+      if (!error.cancelled) showError(`Verification could not start: ${error.message}`);
+    },
+  );
+}
+
+function onWorkerEvent(event, worker) {
+  const fromBrowse = state.browse && state.browse.worker === worker;
+  const fromVerifier = state.verifier && state.verifier.worker === worker;
+  switch (event.type) {
+    case 'progress':
+      if (fromVerifier || (fromBrowse && !state.verifier) || state.stage === 'opening') showProgress(event);
+      break;
+    case 'indexed':
+      if (!fromBrowse) break;
+      state.timings.interactive = performance.now() - state.openStarted;
+      if (!state.verifier) {
+        // Compressed archives: indexing and verifying happened together.
+        state.report = event.report;
+        state.timings.verified = state.timings.interactive;
+        state.stage = 'verified';
+        hideProgress();
+      } else {
+        mergeVerdicts(event.report);
+        state.stage = 'indexed';
+      }
+      document.body.dataset.stage = state.stage;
+      refresh();
+      break;
+    case 'self-verify':
+      // This archive's layers are compressed: the browsing worker reads them itself.
+      if (fromBrowse) {
+        if (state.verifier && state.verifier.worker !== worker) {
+          state.verifier.worker.terminate('not needed');
+          state.workers.delete(state.verifier.worker);
+        }
+        state.verifier = state.browse;
+      }
+      break;
+    case 'verdict':
+      if (fromVerifier) {
+        state.report = event.report;
+        refreshSoon();
+      }
+      break;
+    case 'verified':
+      if (!fromVerifier) break;
+      state.timings.verified = performance.now() - state.openStarted;
+      state.report = event.report;
+      state.stage = 'verified';
+      document.body.dataset.stage = 'verified';
+      hideProgress();
+      handOver();
+      refresh();
+      break;
+    case 'failed':
+      showError(`${event.stage === 'verifying' ? 'Verification' : 'Indexing'} stopped: ${event.error}`);
+      if (fromVerifier) hideProgress();
+      break;
+    case 'dead':
+      showError(event.error);
+      hideProgress();
+      break;
+    default:
+      break;
+  }
+}
+
+// The verifier has read every layer in full (content hashes included): let it answer
+// browsing requests from now on, and retire the first worker once it is idle.
+function handOver() {
+  const old = state.browse;
+  const verifier = state.verifier;
+  if (!verifier || verifier.handle === null) return;
+  state.browse = verifier;
+  state.verifier = null;
+  if (old && old.worker !== verifier.worker) {
+    const retire = () => {
+      if (old.worker.busy) setTimeout(retire, 500);
+      else {
+        old.worker.terminate('retired');
+        state.workers.delete(old.worker);
+      }
+    };
+    retire();
+  }
+}
+
+// Keep whatever verdicts are already known when a newer metadata report arrives.
+function mergeVerdicts(report) {
+  state.report = report;
+}
+
+let refreshTimer = 0;
+function refreshSoon() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = 0;
+    refresh();
+  }, 150);
+}
+
+/** Ask the browsing worker something about the open archive. */
+function core(op, args = {}) {
+  if (!state.browse) return Promise.reject(new Error('no archive is open'));
+  return state.browse.worker.request(op, { handle: state.browse.handle, ...args });
+}
+
+async function openSample() {
+  hideError();
+  try {
+    const response = await fetch('sample.tar');
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    const blob = await response.blob();
+    await openArchive(new File([blob], 'sample.tar', { type: 'application/x-tar' }));
+  } catch (error) {
+    showError(`The sample could not be loaded: ${error.message}. Run ./build.sh serve to build it.`);
+  }
+}
+
+// ---------- progress, errors ----------
+
+let lastProgress = { time: 0, done: 0, speed: 0 };
+function showProgress(p) {
+  $('progress').hidden = false;
+  const phaseWords = {
+    opening: 'Opening',
+    indexing: 'Reading the archive',
+    verifying: 'Verifying',
+    merging: 'Building the filesystem',
+  };
+  let phase = phaseWords[p.phase] || p.phase;
+  if (p.phase === 'verifying' && p.items) phase = `Verifying blob ${Math.min(p.item + 1, p.items)} of ${p.items}`;
+  else if (p.items > 1 && p.phase !== 'opening') phase += ` (${Math.min(p.item + 1, p.items)} of ${p.items})`;
+  $('progress-phase').textContent = `${phase}…`;
+  const now = performance.now();
+  if (p.done < lastProgress.done || now - lastProgress.time > 400) {
+    const dt = (now - lastProgress.time) / 1000;
+    if (p.done >= lastProgress.done && dt > 0 && dt < 5) lastProgress.speed = (p.done - lastProgress.done) / dt;
+    lastProgress = { time: now, done: p.done, speed: lastProgress.speed };
+  }
+  const pct = p.total ? Math.min(100, (100 * p.done) / p.total) : 0;
+  const speed = lastProgress.speed ? ` · ${humanBytes(lastProgress.speed)}/s` : '';
+  $('progress-numbers').textContent = p.total
+    ? `${humanBytes(p.done)} of ${humanBytes(p.total)} (${pct.toFixed(0)} %)${speed}`
+    : '';
+  $('progress-fill').style.width = `${pct}%`;
+}
+
+function hideProgress() {
+  $('progress').hidden = true;
+  lastProgress = { time: 0, done: 0, speed: 0 };
+}
+
+function cancel() {
+  if (state.stage === 'opening' || !state.report) {
+    stopAll();
+    state.stage = 'idle';
+    hideProgress();
+    showLanding();
+    showError('Opening was cancelled.');
+    return;
+  }
+  // Metadata stays on screen; only the hashing stops.
+  if (state.verifier) {
+    state.verifier.worker.terminate();
+    state.workers.delete(state.verifier.worker);
+    state.verifier = null;
+  }
+  hideProgress();
+  showError('Verification was cancelled: digests not checked yet are shown as pending.', 'notice');
+}
+
+function showError(message, kind = 'error') {
+  const box = $('error');
+  box.className = kind === 'notice' ? 'notice-box' : 'error-box';
+  clear(box).append(h('span', null, message), h('button', { type: 'button', class: 'small secondary', onclick: hideError }, 'Dismiss'));
+  box.hidden = false;
+}
+
+function hideError() {
+  $('error').hidden = true;
+}
+
+// ---------- layout ----------
+
+function showLanding() {
+  $('landing').hidden = false;
+  $('workspace').hidden = true;
+  $('report-button').hidden = true;
+  clear($('archive-info'));
+}
+
+function showWorkspace() {
+  $('landing').hidden = true;
+  $('workspace').hidden = false;
+  $('report-button').hidden = false;
+  restoreFromHash();
+  renderArchiveInfo();
+  refresh();
+}
+
+function renderArchiveInfo() {
+  const box = clear($('archive-info'));
+  if (!state.file) return;
+  box.append(h('span', { class: 'file-name', title: state.file.name }, state.file.name));
+  const report = state.report;
+  if (report) {
+    const a = report.archive;
+    const bits = [humanSize(a.size), formatName(a.format)];
+    if (a.compression && a.compression !== 'none') bits.push(`${a.compression}-compressed`);
+    box.append(h('span', { class: 'muted' }, bits.join(' · ')));
+    box.append(overallBadge(report));
+  }
+}
+
+function formatName(format) {
+  return {
+    'docker-legacy': 'docker save (legacy)',
+    'docker-pre110': 'docker save (before 1.10)',
+    'docker-archive': 'docker-archive (skopeo/podman)',
+    'docker-oci': 'docker save (Docker 25+, OCI)',
+    'oci-archive': 'OCI archive',
+  }[format] || 'unknown format';
+}
+
+function overallBadge(report) {
+  if (!report.verification_done) {
+    return h('span', { class: 'badge pending', id: 'overall-verdict' }, state.verifier ? 'verifying…' : 'not verified');
+  }
+  const bad = report.images.filter((i) => !i.verified).length;
+  const errors = report.findings.filter((f) => f.severity === 'error').length;
+  if (!bad && !errors) return h('span', { class: 'badge ok', id: 'overall-verdict' }, '✓ all digests verified');
+  return h('span', { class: 'badge bad', id: 'overall-verdict' }, `✗ ${bad || errors} problem${(bad || errors) === 1 ? '' : 's'} found`);
+}
+
+function currentImage() {
+  return state.report && state.report.images[state.image];
+}
+
+function refresh() {
+  const report = state.report;
+  if (!report) return;
+  if (!report.images[state.image]) state.image = 0;
+  renderArchiveInfo();
+  renderImagesTable($('images-table'), report, state.image, (i) => selectImage(i));
+  renderPlatformPicker($('platform-picker'), report, state.image, (i) => selectImage(i));
+  renderFindings(report);
+  renderTabs();
+  renderView();
+}
+
+function renderFindings(report) {
+  const box = $('findings');
+  clear(box);
+  const findings = report.findings || [];
+  if (!findings.length) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const worst = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
+  const details = h('details', { class: `findings-${worst}`, open: worst === 'error' ? true : undefined },
+    h('summary', null, `${findings.length} finding${findings.length === 1 ? '' : 's'} about this archive`),
+    h('ul', null, findings.map((f) => h('li', { class: `sev-${f.severity}` },
+      h('span', { class: 'sev' }, f.severity), ' ', f.message,
+      f.location ? h('span', { class: 'muted' }, ` (${f.location})`) : null))));
+  box.append(details);
+}
+
+function renderTabs() {
+  const nav = clear($('tabs'));
+  for (const [id, label] of TABS) {
+    const selected = state.tab === id;
+    const tab = h('button', {
+      type: 'button', role: 'tab', id: `tab-${id}`, 'aria-selected': selected ? 'true' : 'false',
+      'aria-controls': 'view', tabindex: selected ? '0' : '-1', class: selected ? 'tab selected' : 'tab',
+      onclick: () => navigate({ tab: id }),
+    }, label);
+    tab.addEventListener('keydown', (event) => {
+      const i = TABS.findIndex(([t]) => t === id);
+      let next = null;
+      if (event.key === 'ArrowRight') next = TABS[(i + 1) % TABS.length][0];
+      if (event.key === 'ArrowLeft') next = TABS[(i + TABS.length - 1) % TABS.length][0];
+      if (next) {
+        event.preventDefault();
+        navigate({ tab: next });
+        document.getElementById(`tab-${next}`)?.focus();
+      }
+    });
+    nav.append(tab);
+  }
+  $('view').setAttribute('aria-labelledby', `tab-${state.tab}`);
+}
+
+function filesView() {
+  const key = `${state.image}:${state.layer ?? 'merged'}`;
+  let view = state.filesViews.get(key);
+  if (!view) {
+    view = new FilesView({
+      image: state.image, layer: state.layer, report: () => state.report, core, navigate,
+      onPath: (path) => { state.path = path; writeHash(); },
+    });
+    state.filesViews.set(key, view);
+  }
+  return view;
+}
+
+function renderView() {
+  const view = $('view');
+  const image = currentImage();
+  if (!image) {
+    clear(view).append(h('p', { class: 'empty' }, 'This archive holds no images.'));
+    return;
+  }
+  const ctx = { report: state.report, image, index: state.image, core, navigate, state, openSecond };
+  // The Files and Diff views keep their own state: only rebuild them when they change.
+  if (state.tab === 'files') {
+    const files = filesView();
+    if (view.firstChild !== files.element) clear(view).append(files.element);
+    files.show(state.path, state.layer);
+    files.refreshVerdicts();
+    return;
+  }
+  if (state.tab === 'diff') {
+    if (view.dataset.diffFor !== String(state.image) || !view.firstChild) {
+      clear(view).append(renderDiff(ctx));
+      view.dataset.diffFor = String(state.image);
+    }
+    return;
+  }
+  delete view.dataset.diffFor;
+  const render = { overview: renderOverview, config: renderConfig, history: renderHistory, layers: renderLayers }[state.tab];
+  const scroll = window.scrollY;
+  clear(view).append(render(ctx));
+  window.scrollTo(0, scroll);
+}
+
+function selectImage(index) {
+  if (index === state.image) return;
+  state.image = index;
+  state.path = '/';
+  state.layer = null;
+  writeHash();
+  refresh();
+}
+
+/** Go somewhere: {tab, path, layer, image}. */
+function navigate(to) {
+  if (to.image !== undefined) state.image = to.image;
+  if (to.layer !== undefined) state.layer = to.layer;
+  if (to.path !== undefined) state.path = to.path;
+  if (to.tab) state.tab = to.tab;
+  state.layerFocus = to.layerFocus ?? null;
+  writeHash();
+  renderTabs();
+  renderView();
+  if (to.focus) $('view').focus();
+}
+
+// Open a second archive (for Diff) in the browsing worker, next to the first.
+async function openSecond(file) {
+  const opened = await core('open', { file, mode: 'browse' });
+  state.second = { handle: opened.handle, report: opened.report, file };
+  return state.second;
+}
+
+// ---------- URL hash: #image=<short id>&tab=files&layer=2&path=/etc/passwd ----------
+
+function parseHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return Object.fromEntries(params.entries());
+}
+
+function writeHash() {
+  const image = currentImage();
+  if (!image) return;
+  const params = new URLSearchParams();
+  params.set('image', shortId(image.id));
+  params.set('tab', state.tab);
+  if (state.layer !== null && state.layer !== undefined) params.set('layer', String(state.layer));
+  if (state.path && state.path !== '/') params.set('path', state.path);
+  const hash = `#${params.toString()}`;
+  if (location.hash !== hash) history.replaceState(null, '', hash);
+}
+
+function restoreFromHash() {
+  const wanted = state.pendingHash || {};
+  state.pendingHash = null;
+  state.image = 0;
+  state.tab = 'overview';
+  state.path = '/';
+  state.layer = null;
+  if (wanted.image) {
+    const found = state.report.images.findIndex((i) => shortId(i.id) === wanted.image);
+    if (found >= 0) {
+      state.image = found;
+      if (TABS.some(([t]) => t === wanted.tab)) state.tab = wanted.tab;
+      if (wanted.path) state.path = wanted.path;
+      if (wanted.layer !== undefined && wanted.layer !== '') {
+        const layer = Number(wanted.layer);
+        if (Number.isInteger(layer) && state.report.images[found].layers[layer]) state.layer = layer;
+      }
+    }
+  }
+  writeHash();
+}
+
+window.addEventListener('hashchange', () => {
+  if (!state.report) return;
+  state.pendingHash = parseHash();
+  restoreFromHash();
+  refresh();
+});
+
+// ---------- drag and drop, buttons ----------
+
+let dragDepth = 0;
+window.addEventListener('dragenter', (event) => {
+  if (!event.dataTransfer || ![...event.dataTransfer.types].includes('Files')) return;
+  event.preventDefault();
+  dragDepth += 1;
+  $('drop-overlay').hidden = false;
+});
+window.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+});
+window.addEventListener('dragleave', () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) $('drop-overlay').hidden = true;
+});
+window.addEventListener('drop', (event) => {
+  event.preventDefault();
+  dragDepth = 0;
+  $('drop-overlay').hidden = true;
+  const file = event.dataTransfer && event.dataTransfer.files[0];
+  if (!file) return;
+  // Dropped on the Diff view's own drop zone: compare instead of opening.
+  if (event.target instanceof Element && event.target.closest('[data-second-drop]')) {
+    const zone = event.target.closest('[data-second-drop]');
+    zone.dispatchEvent(new CustomEvent('second-file', { detail: file }));
+    return;
+  }
+  openArchive(file);
+});
+
+$('file-input').addEventListener('change', (event) => {
+  const file = event.target.files[0];
+  event.target.value = '';
+  if (file) openArchive(file);
+});
+$('sample-button').addEventListener('click', openSample);
+$('sample-button-2').addEventListener('click', openSample);
+$('cancel-button').addEventListener('click', cancel);
+$('report-button').addEventListener('click', async () => {
+  try {
+    const json = await core('reportJson');
+    const base = (state.file?.name || 'archive').replace(/\.(tar|tgz|gz|zst|xz)$/g, '');
+    download(json, `${base}.strata.json`, 'application/json');
+  } catch (error) {
+    showError(`The report could not be written: ${error.message}`);
+  }
+});
+

@@ -1,0 +1,60 @@
+// The page's side of the worker protocol: promises for requests, a callback for events.
+
+export class CoreWorker {
+  constructor(onEvent) {
+    this.onEvent = onEvent;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.dead = null;
+    this.worker = new Worker(new URL('../worker.js', import.meta.url), { type: 'module' });
+    this.worker.addEventListener('message', (event) => this.receive(event.data));
+    // A worker that cannot even load (missing pkg/, old browser) fails every request in words.
+    this.worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      this.fail(`the inspector engine could not start (${event.message || 'worker failed to load'})`);
+    });
+    this.worker.addEventListener('messageerror', () => this.fail('the inspector engine sent an unreadable message'));
+  }
+
+  receive(message) {
+    if (message.id !== undefined) {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.ok) waiter.resolve(message.value);
+      else waiter.reject(new Error(message.error));
+    } else if (this.onEvent) {
+      this.onEvent(message, this);
+    }
+  }
+
+  request(op, args = {}, transfer = []) {
+    if (this.dead) return Promise.reject(new Error(this.dead));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, ...args }, transfer);
+    });
+  }
+
+  get busy() {
+    return this.pending.size > 0;
+  }
+
+  fail(message) {
+    this.dead = message;
+    for (const waiter of this.pending.values()) waiter.reject(new Error(message));
+    this.pending.clear();
+    if (this.onEvent) this.onEvent({ type: 'dead', error: message }, this);
+  }
+
+  /** Stop at once, whatever it is doing (a synchronous wasm loop never sees messages). */
+  terminate(reason = 'cancelled') {
+    this.worker.terminate();
+    this.dead = reason;
+    const error = new Error(reason);
+    error.cancelled = true;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,462 @@
+// Files: the merged filesystem of an image, or one layer alone, as an ARIA tree.
+// Directories load lazily (one list_dir call each) and only the rows in view exist in
+// the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
+import { h, clear, humanSize, download, shortId } from '../util.js';
+import { FileViewer, shadowText } from './viewer.js';
+
+const ROW_HEIGHT = 30;
+const OVERSCAN = 12;
+let treeCounter = 0;
+
+export class FilesView {
+  constructor({ image, layer, report, core, navigate, onPath }) {
+    this.imageIndex = image;
+    this.layer = layer;
+    this.report = report;
+    this.core = core;
+    this.navigate = navigate;
+    this.onPath = onPath;
+    this.sort = 'name';
+    this.filter = '';
+    this.filterResults = null;
+    this.root = { path: '/', name: '/', depth: -1, expanded: true, children: null, entry: { kind: 'dir' }, parent: null };
+    this.rows = [];
+    this.active = 0;
+    this.typeahead = { text: '', time: 0 };
+    this.id = `tree${++treeCounter}`;
+    this.currentPath = null;
+    this.build();
+    this.load(this.root).then(() => this.relayout());
+  }
+
+  get image() {
+    return this.report().images[this.imageIndex];
+  }
+
+  // ---------- DOM ----------
+
+  build() {
+    const image = this.image;
+    const source = h('select', { id: `${this.id}-source`, 'aria-label': 'Show files of' },
+      h('option', { value: 'merged' }, 'Merged filesystem (what the container sees)'),
+      [...image.layers].map((l) => h('option', { value: String(l.index), disabled: l.blob === null || l.blob === undefined ? true : undefined },
+        `Layer ${l.index}: ${layerLabel(image, l)}`)));
+    source.value = this.layer === null || this.layer === undefined ? 'merged' : String(this.layer);
+    source.addEventListener('change', () => {
+      this.navigate({ layer: source.value === 'merged' ? null : Number(source.value), path: '/', tab: 'files' });
+    });
+    this.filterInput = h('input', { type: 'search', id: `${this.id}-filter`, placeholder: 'Filter by path (e.g. passwd or *.so)', 'aria-label': 'Filter by path', autocomplete: 'off', spellcheck: 'false' });
+    let filterTimer = 0;
+    this.filterInput.addEventListener('input', () => {
+      clearTimeout(filterTimer);
+      filterTimer = setTimeout(() => this.applyFilter(this.filterInput.value.trim()), 250);
+    });
+    const sort = h('select', { id: `${this.id}-sort`, 'aria-label': 'Sort by' },
+      h('option', { value: 'name' }, 'Sort by name'), h('option', { value: 'size' }, 'Sort by size'));
+    sort.addEventListener('change', () => { this.sort = sort.value; this.resort(); });
+    const exportButton = h('button', { type: 'button', class: 'secondary small', id: 'export-rootfs' },
+      this.layer === null || this.layer === undefined ? 'Export rootfs (.tar)' : 'Download layer (.tar)');
+    exportButton.addEventListener('click', () => this.exportTar(exportButton));
+
+    this.scroller = h('div', {
+      class: 'tree', role: 'tree', tabindex: '0', id: this.id,
+      'aria-label': this.layer === null || this.layer === undefined ? 'Merged filesystem' : `Files of layer ${this.layer}`,
+    });
+    this.spacer = h('div', { class: 'tree-spacer' });
+    this.scroller.append(this.spacer);
+    this.scroller.addEventListener('scroll', () => this.scheduleRender());
+    this.scroller.addEventListener('keydown', (event) => this.onKey(event));
+    this.scroller.addEventListener('click', (event) => this.onClick(event));
+    this.scroller.addEventListener('focus', () => this.renderRows());
+    this.status = h('div', { class: 'tree-status muted', 'aria-live': 'polite' });
+    this.crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Current path' });
+    this.viewer = new FileViewer({
+      core: this.core, image: this.imageIndex, layer: this.layer, report: this.report,
+      reveal: (path) => this.reveal(path, true),
+    });
+    this.legend = h('div', { class: 'legend muted' },
+      h('span', { class: 'chg added' }, 'A'), ' added  ', h('span', { class: 'chg modified' }, 'M'), ' modified  ',
+      h('span', { class: 'chg deleted' }, 'D'), ' deleted  ', h('span', { class: 'shadowed-sample' }, 'struck through'), ' = hidden by a later layer');
+    this.element = h('div', { class: 'files' },
+      h('div', { class: 'toolbar' }, source, this.filterInput, sort, exportButton),
+      h('div', { class: 'files-split' },
+        h('div', { class: 'tree-pane' }, this.crumbs, this.scroller, this.status, this.legend),
+        this.viewer.element));
+    new ResizeObserver(() => this.scheduleRender()).observe(this.scroller);
+  }
+
+  // ---------- data ----------
+
+  async load(node) {
+    if (node.children && node.children !== 'loading') return;
+    if (node.loading) return node.loading;
+    node.loading = (async () => {
+      try {
+        const listing = await this.core('listDir', { image: this.imageIndex, layer: this.layer, path: node.path });
+        node.children = listing.entries.map((entry) => this.makeNode(entry, node));
+        this.sortChildren(node);
+      } catch (error) {
+        node.children = [];
+        node.error = error.message;
+        if (node === this.root) this.status.textContent = `Could not list files: ${error.message}`;
+      } finally {
+        node.loading = null;
+      }
+    })();
+    return node.loading;
+  }
+
+  makeNode(entry, parent) {
+    const path = parent.path === '/' ? `/${entry.name}` : `${parent.path}/${entry.name}`;
+    return { entry, name: entry.name, path, depth: parent.depth + 1, parent, expanded: false, children: null };
+  }
+
+  sortChildren(node) {
+    if (!Array.isArray(node.children)) return;
+    const bySize = this.sort === 'size';
+    node.children.sort((a, b) => {
+      if (bySize) {
+        const d = sizeOf(b.entry) - sizeOf(a.entry);
+        if (d) return d;
+      } else {
+        const ad = a.entry.kind === 'dir' ? 0 : 1;
+        const bd = b.entry.kind === 'dir' ? 0 : 1;
+        if (ad !== bd) return ad - bd;
+      }
+      return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    });
+  }
+
+  resort() {
+    const walk = (node) => {
+      this.sortChildren(node);
+      if (Array.isArray(node.children)) for (const c of node.children) if (c.expanded) walk(c);
+    };
+    walk(this.root);
+    const current = this.rows[this.active];
+    this.relayout();
+    if (current) this.setActive(Math.max(0, this.rows.indexOf(current)));
+  }
+
+  // Flatten the expanded part of the tree into rows (only what is expanded is walked).
+  relayout() {
+    if (this.filterResults) {
+      this.rows = this.filterResults;
+    } else {
+      const rows = [];
+      const walk = (node) => {
+        if (!Array.isArray(node.children)) return;
+        for (const child of node.children) {
+          rows.push(child);
+          if (child.expanded) walk(child);
+        }
+      };
+      walk(this.root);
+      this.rows = rows;
+    }
+    this.active = Math.min(this.active, Math.max(0, this.rows.length - 1));
+    this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
+    this.updateStatus();
+    this.renderRows();
+  }
+
+  updateStatus() {
+    if (this.filterResults) {
+      const capped = this.filterCapped ? ' (first results only: narrow the filter)' : '';
+      this.status.textContent = `${this.filterResults.length.toLocaleString('en-US')} matching paths${capped}`;
+      return;
+    }
+    if (this.root.loading || this.root.children === null) this.status.textContent = 'Loading…';
+    else if (!this.root.error) {
+      const top = this.root.children.length;
+      this.status.textContent = `${top.toLocaleString('en-US')} entries in /, ${this.rows.length.toLocaleString('en-US')} rows shown`;
+    }
+  }
+
+  async applyFilter(pattern) {
+    this.filter = pattern;
+    if (!pattern) {
+      this.filterResults = null;
+      this.relayout();
+      return;
+    }
+    this.status.textContent = 'Searching…';
+    try {
+      const limit = 5000;
+      const found = await this.core('find', { image: this.imageIndex, layer: this.layer, pattern, limit });
+      if (this.filter !== pattern) return; // a newer filter is running
+      this.filterCapped = found.truncated;
+      this.filterResults = found.entries.map((entry) => {
+        const path = entry.path.startsWith('/') ? entry.path : `/${entry.path}`;
+        return { entry, name: entry.name, path, depth: 0, parent: null, expanded: false, children: null, flat: true };
+      });
+      this.active = 0;
+      this.scroller.scrollTop = 0;
+      this.relayout();
+    } catch (error) {
+      this.status.textContent = `Filter failed: ${error.message}`;
+    }
+  }
+
+  // ---------- rendering ----------
+
+  scheduleRender() {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.renderRows();
+    });
+  }
+
+  renderRows() {
+    const height = this.scroller.clientHeight || 600;
+    const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.rows.length, Math.ceil((this.scroller.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+    const fragment = document.createDocumentFragment();
+    for (let i = first; i < last; i++) fragment.append(this.renderRow(this.rows[i], i));
+    clear(this.spacer).append(fragment);
+    if (this.rows.length === 0 && !this.root.loading && this.root.children !== null) {
+      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? 'Nothing matches this filter.' : this.root.error ? this.root.error : 'This filesystem is empty.'));
+    }
+    if (this.rows.length) this.scroller.setAttribute('aria-activedescendant', `${this.id}-r${this.active}`);
+    else this.scroller.removeAttribute('aria-activedescendant');
+  }
+
+  renderRow(node, index) {
+    const e = node.entry;
+    const isDir = e.kind === 'dir';
+    const siblings = node.parent && Array.isArray(node.parent.children) ? node.parent.children : this.rows;
+    const shadow = shadowText(e.shadow);
+    const classes = ['row'];
+    if (index === this.active) classes.push('active');
+    if (shadow) classes.push('shadowed');
+    if (e.change === 'deleted') classes.push('deleted');
+    if (node.path === this.currentPath) classes.push('current');
+    const row = h('div', {
+      class: classes.join(' '), role: 'treeitem', id: `${this.id}-r${index}`,
+      'aria-level': String(node.depth + 1), 'aria-setsize': String(siblings.length),
+      'aria-posinset': String(siblings.indexOf(node) + 1),
+      'aria-selected': index === this.active ? 'true' : 'false',
+      'aria-expanded': isDir && !node.flat ? (node.expanded ? 'true' : 'false') : undefined,
+      dataset: { index: String(index), path: node.path },
+    });
+    row.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
+    const indent = h('span', { class: 'indent' });
+    indent.style.width = `${node.depth * 18}px`;
+    const twisty = h('span', { class: 'twisty', 'aria-hidden': 'true' }, isDir && !node.flat ? (node.loading ? '…' : node.expanded ? '▾' : '▸') : '');
+    const name = h('span', { class: 'name', title: node.path }, node.flat ? node.path : node.name);
+    const parts = [indent, twisty, h('span', { class: `icon k-${e.kind}`, 'aria-hidden': 'true' }, iconFor(e)), name];
+    if (e.link) parts.push(h('span', { class: 'link-target' }, e.kind === 'hardlink' ? ` ⇒ /${e.link}` : ` → ${e.link}`));
+    const meta = h('span', { class: 'meta' });
+    if (shadow) meta.append(h('span', { class: 'shadow-note' }, shadow));
+    if (e.change) meta.append(h('span', { class: `chg ${e.change}`, title: e.change }, e.change[0].toUpperCase()));
+    if (e.layer !== null && e.layer !== undefined && (this.layer === null || this.layer === undefined)) {
+      meta.append(h('span', { class: 'writer', title: `written by layer ${e.layer}` }, `L${e.layer}`));
+    }
+    meta.append(h('span', { class: 'size' }, isDir ? humanSize(e.cumulative_size ?? 0) : e.kind === 'file' || e.kind === 'hardlink' ? humanSize(e.size) : ''));
+    parts.push(meta);
+    row.append(...parts);
+    return row;
+  }
+
+  // ---------- interaction ----------
+
+  onClick(event) {
+    const row = event.target.closest('.row');
+    if (!row) return;
+    const index = Number(row.dataset.index);
+    const node = this.rows[index];
+    this.setActive(index);
+    this.scroller.focus({ preventScroll: true });
+    if (event.target.closest('.twisty')) this.toggle(node);
+    else this.open(node);
+  }
+
+  async toggle(node, expand = !node.expanded) {
+    if (node.entry.kind !== 'dir' || node.flat) return;
+    if (expand) {
+      node.expanded = true;
+      if (!Array.isArray(node.children)) {
+        const loading = this.load(node);
+        this.relayout();
+        await loading;
+      }
+    } else {
+      node.expanded = false;
+    }
+    const keep = this.rows[this.active];
+    this.relayout();
+    const at = this.rows.indexOf(keep);
+    if (at >= 0) this.active = at;
+    this.renderRows();
+  }
+
+  open(node) {
+    if (!node) return;
+    this.currentPath = node.path;
+    this.onPath(node.path);
+    this.renderCrumbs(node.path);
+    this.viewer.show(node);
+    if (node.entry.kind === 'dir' && !node.flat && !node.expanded) this.toggle(node, true);
+    else this.renderRows();
+  }
+
+  setActive(index) {
+    if (!this.rows.length) return;
+    this.active = Math.max(0, Math.min(this.rows.length - 1, index));
+    // Bring the row into view before rendering, so aria-activedescendant points at a real element.
+    const top = this.active * ROW_HEIGHT;
+    const view = this.scroller.clientHeight || 600;
+    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
+    else if (top + ROW_HEIGHT > this.scroller.scrollTop + view) this.scroller.scrollTop = top + ROW_HEIGHT - view;
+    this.renderRows();
+  }
+
+  onKey(event) {
+    const node = this.rows[this.active];
+    const page = Math.max(1, Math.floor((this.scroller.clientHeight || 600) / ROW_HEIGHT) - 1);
+    switch (event.key) {
+      case 'ArrowDown': this.setActive(this.active + 1); break;
+      case 'ArrowUp': this.setActive(this.active - 1); break;
+      case 'PageDown': this.setActive(this.active + page); break;
+      case 'PageUp': this.setActive(this.active - page); break;
+      case 'Home': this.setActive(0); break;
+      case 'End': this.setActive(this.rows.length - 1); break;
+      case 'ArrowRight':
+        if (!node) break;
+        if (node.entry.kind === 'dir' && !node.flat) {
+          if (!node.expanded) this.toggle(node, true);
+          else if (Array.isArray(node.children) && node.children.length) this.setActive(this.active + 1);
+        }
+        break;
+      case 'ArrowLeft':
+        if (!node) break;
+        if (node.expanded) this.toggle(node, false);
+        else if (node.parent && node.parent !== this.root) this.setActive(this.rows.indexOf(node.parent));
+        break;
+      case 'Enter':
+        if (node) this.open(node);
+        break;
+      case ' ':
+        if (node) this.open(node);
+        break;
+      default:
+        if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
+          this.typeAhead(event.key);
+          break;
+        }
+        return;
+    }
+    event.preventDefault();
+  }
+
+  // Type the start of a name to jump to the next visible entry that begins with it.
+  typeAhead(char) {
+    const now = performance.now();
+    const fresh = now - this.typeahead.time > 700;
+    this.typeahead = { text: (fresh ? '' : this.typeahead.text) + char.toLowerCase(), time: now };
+    const text = this.typeahead.text;
+    const start = text.length === 1 ? this.active + 1 : this.active;
+    for (let k = 0; k < this.rows.length; k++) {
+      const i = (start + k) % this.rows.length;
+      if (this.rows[i].name.toLowerCase().startsWith(text)) {
+        this.setActive(i);
+        return;
+      }
+    }
+  }
+
+  renderCrumbs(path) {
+    clear(this.crumbs);
+    const parts = path.split('/').filter(Boolean);
+    const link = (label, target) => h('button', { type: 'button', class: 'crumb', onclick: () => this.reveal(target, true) }, label);
+    this.crumbs.append(link('/', '/'));
+    let acc = '';
+    parts.forEach((part, i) => {
+      acc += `/${part}`;
+      if (i > 0) this.crumbs.append(h('span', { class: 'sep', 'aria-hidden': 'true' }, '/'));
+      this.crumbs.append(i === parts.length - 1 ? h('span', { class: 'crumb-current' }, part) : link(part, acc));
+    });
+  }
+
+  /** Expand down to a path (loading directories on the way), select it and show it. */
+  async reveal(path, open) {
+    if (this.filterResults) {
+      this.filterInput.value = '';
+      this.filter = '';
+      this.filterResults = null;
+    }
+    await this.load(this.root);
+    let node = this.root;
+    const parts = path.split('/').filter(Boolean);
+    for (let i = 0; i < parts.length; i++) {
+      if (!Array.isArray(node.children)) await this.load(node);
+      const next = (node.children || []).find((c) => c.name === parts[i]);
+      if (!next) break;
+      node = next;
+      if (i < parts.length - 1 && next.entry.kind === 'dir') {
+        next.expanded = true;
+        await this.load(next);
+      }
+    }
+    this.relayout();
+    if (node === this.root) {
+      this.renderCrumbs('/');
+      this.viewer.showRoot(this.image, this.layer);
+      return;
+    }
+    const index = this.rows.indexOf(node);
+    if (index >= 0) {
+      this.scroller.scrollTop = Math.max(0, index * ROW_HEIGHT - (this.scroller.clientHeight || 600) / 3);
+      this.setActive(index);
+    }
+    if (open) this.open(node);
+  }
+
+  /** Called by the page when this view is shown for a path. */
+  show(path) {
+    if (path && path !== this.currentPath) this.reveal(path, true);
+    else if (!this.currentPath) this.reveal('/', false);
+    requestAnimationFrame(() => this.renderRows());
+  }
+
+  refreshVerdicts() {}
+
+  async exportTar(button) {
+    const old = button.textContent;
+    button.disabled = true;
+    button.textContent = 'Preparing…';
+    try {
+      const image = this.image;
+      const name = (image.repo_tags[0] || shortId(image.id)).replace(/[^\w.-]+/g, '_');
+      if (this.layer === null || this.layer === undefined) {
+        const blob = await this.core('exportRootfs', { image: this.imageIndex });
+        download(blob, `${name}-rootfs.tar`, 'application/x-tar');
+      } else {
+        const blob = await this.core('exportLayer', { image: this.imageIndex, layer: this.layer });
+        download(blob, `${name}-layer-${this.layer}.tar`, 'application/x-tar');
+      }
+    } catch (error) {
+      this.status.textContent = `Export failed: ${error.message}`;
+    } finally {
+      button.disabled = false;
+      button.textContent = old;
+    }
+  }
+}
+
+function sizeOf(e) {
+  return e.kind === 'dir' ? e.cumulative_size ?? 0 : e.size ?? 0;
+}
+
+function iconFor(e) {
+  return { symlink: '↪', hardlink: '⇒', char: 'c', block: 'b', fifo: '|' }[e.kind] || '';
+}
+
+function layerLabel(image, layer) {
+  const entry = layer.history !== null && layer.history !== undefined ? image.history[layer.history] : null;
+  let text = entry && entry.created_by ? entry.created_by.replace(/^\/bin\/sh -c (#\(nop\)\s+)?/, '') : shortId(layer.digest);
+  if (text.length > 60) text = `${text.slice(0, 59)}…`;
+  return `${text} (${humanSize(layer.uncompressed_size ?? layer.stored_size)})`;
+}

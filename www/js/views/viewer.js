@@ -1,0 +1,250 @@
+// The file viewer: facts about one entry, then its content as text, hex or a picture.
+// Bytes come from the worker on demand; nothing is read until a file is opened.
+import { h, clear, humanSize, formatMode, formatDate, download, safeFileName, copyButton } from '../util.js';
+
+const TEXT_STEP = 64 * 1024;
+const HEX_STEP = 4 * 1024;
+const IMAGE_CAP = 16 * 1024 * 1024;
+
+export class FileViewer {
+  constructor({ core, image, layer, report, reveal }) {
+    this.core = core;
+    this.image = image;
+    this.layer = layer;
+    this.report = report;
+    this.reveal = reveal;
+    this.element = h('section', { class: 'viewer', 'aria-label': 'File viewer', id: 'viewer' });
+    this.objectUrl = null;
+    this.token = 0;
+    this.empty();
+  }
+
+  empty() {
+    clear(this.element).append(h('div', { class: 'viewer-empty muted' },
+      h('p', null, 'Pick a file in the tree to see it here.'),
+      h('p', null, 'Keyboard: ↑ ↓ move, → opens a folder, ← closes it, Enter shows a file, typing jumps to a name.')));
+  }
+
+  showRoot(image, layer) {
+    this.release();
+    clear(this.element).append(h('h3', { class: 'viewer-path mono' }, '/'),
+      h('p', { class: 'muted' }, layer === null || layer === undefined
+        ? `The merged filesystem of ${image.repo_tags[0] || 'this image'}: every layer applied in order, deletions included.`
+        : `Only what layer ${layer} wrote (its own tar, whiteouts shown as deletions).`));
+  }
+
+  release() {
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.objectUrl = null;
+  }
+
+  show(node) {
+    this.release();
+    const token = ++this.token;
+    const e = node.entry;
+    const path = node.path;
+    const facts = [
+      ['Type', kindWord(e.kind)],
+      ['Mode', h('code', null, `${formatMode(e.kind, e.mode)} (${(Number(e.mode || 0) & 0o7777).toString(8).padStart(4, '0')})`)],
+      ['Owner', `${e.uid ?? 0}:${e.gid ?? 0}`],
+      ['Size', e.kind === 'dir' ? `${humanSize(e.cumulative_size ?? 0)} in total${e.children !== undefined ? `, ${e.children} entries` : ''}` : `${humanSize(e.size)} (${Number(e.size || 0).toLocaleString('en-US')} bytes)`],
+      ['Modified', e.mtime ? formatDate(e.mtime) : '—'],
+    ];
+    if (e.layer !== null && e.layer !== undefined) facts.push(['Written by', `layer ${e.layer}`]);
+    if (e.change) facts.push(['In this layer', e.change]);
+    const shadow = shadowText(e.shadow);
+    if (shadow) facts.push(['Hidden', shadow]);
+    if (e.link) {
+      const target = e.kind === 'hardlink' ? `/${e.link}` : resolveLink(path, e.link);
+      facts.push([e.kind === 'hardlink' ? 'Hard link to' : 'Points to', h('button', {
+        type: 'button', class: 'link mono', title: `Go to ${target}`, onclick: () => this.reveal(target),
+      }, e.link)]);
+    }
+    const actions = h('div', { class: 'viewer-actions' });
+    this.content = h('div', { class: 'viewer-content' });
+    clear(this.element).append(
+      h('h3', { class: 'viewer-path mono' }, path, ' ', copyButton(path, 'Copy path')),
+      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+      actions, this.content);
+    if (e.change === 'deleted') {
+      this.content.append(h('p', { class: 'muted' }, 'This layer deletes this path (a whiteout): it has no content here.'));
+      return;
+    }
+    if (e.kind === 'file' || e.kind === 'hardlink' || e.kind === 'symlink') {
+      actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, 'Download file'));
+      this.loadContent(path, e, token);
+    } else if (e.kind === 'dir') {
+      this.content.append(h('p', { class: 'muted' }, 'A directory: open it in the tree to see what it holds.'));
+    } else {
+      this.content.append(h('p', { class: 'muted' }, `A ${kindWord(e.kind)}${e.device ? ` (device ${e.device[0]},${e.device[1]})` : ''}: it has no content.`));
+    }
+  }
+
+  async read(path, offset, length) {
+    return this.core('readFile', { image: this.image, layer: this.layer, path, offset, length });
+  }
+
+  async loadContent(path, e, token) {
+    this.content.append(h('p', { class: 'muted' }, 'Reading…'));
+    let bytes;
+    try {
+      bytes = await this.read(path, 0, TEXT_STEP);
+    } catch (error) {
+      if (token !== this.token) return;
+      clear(this.content).append(h('p', { class: 'inline-error' }, `Could not read this file: ${error.message}`));
+      return;
+    }
+    if (token !== this.token) return;
+    clear(this.content);
+    const size = e.kind === 'symlink' ? null : Number(e.size || 0);
+    const image = imageType(bytes);
+    if (image) {
+      this.showImage(path, bytes, size, image, token);
+      return;
+    }
+    const binary = looksBinary(bytes);
+    const state = { mode: binary ? 'hex' : 'text', bytes, eof: bytes.length < TEXT_STEP };
+    const tabs = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' });
+    const body = h('div', { class: 'viewer-body' });
+    const draw = () => {
+      clear(tabs).append(
+        h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => { state.mode = 'text'; draw(); } }, 'Text'),
+        h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => { state.mode = 'hex'; draw(); } }, 'Hex'));
+      clear(body);
+      const limit = state.mode === 'hex' ? Math.min(state.bytes.length, state.hexShown || HEX_STEP) : state.bytes.length;
+      const shown = state.bytes.subarray(0, limit);
+      body.append(state.mode === 'hex' ? hexDump(shown) : textView(shown, path));
+      const more = state.mode === 'hex' ? limit < state.bytes.length || !state.eof : !state.eof;
+      if (more) {
+        const remaining = size !== null ? size - limit : null;
+        body.append(h('div', { class: 'more' },
+          h('span', { class: 'muted' }, remaining !== null ? `${humanSize(remaining)} not shown. ` : 'More follows. '),
+          h('button', { type: 'button', class: 'secondary small', id: 'show-more', onclick: () => this.more(path, state, draw, token) }, 'Show more')));
+      }
+    };
+    draw();
+    if (binary) this.content.append(h('p', { class: 'muted' }, 'Binary content: shown as hex.'));
+    this.content.append(tabs, body);
+  }
+
+  async more(path, state, draw, token) {
+    if (state.mode === 'hex' && (state.hexShown || HEX_STEP) < state.bytes.length) {
+      state.hexShown = (state.hexShown || HEX_STEP) * 4;
+      draw();
+      return;
+    }
+    const step = Math.max(TEXT_STEP, state.bytes.length);
+    try {
+      const next = await this.read(path, state.bytes.length, step);
+      if (token !== this.token) return;
+      const joined = new Uint8Array(state.bytes.length + next.length);
+      joined.set(state.bytes);
+      joined.set(next, state.bytes.length);
+      state.bytes = joined;
+      state.eof = next.length < step;
+      if (state.mode === 'hex') state.hexShown = (state.hexShown || HEX_STEP) * 4;
+      draw();
+    } catch (error) {
+      this.content.append(h('p', { class: 'inline-error' }, `Could not read more: ${error.message}`));
+    }
+  }
+
+  async showImage(path, head, size, type, token) {
+    let bytes = head;
+    if (size !== null && size > head.length) {
+      if (size > IMAGE_CAP) {
+        this.content.append(h('p', { class: 'muted' }, `A ${type} picture of ${humanSize(size)}: too big to preview here; download it instead.`));
+        return;
+      }
+      try {
+        bytes = await this.read(path, 0, size);
+      } catch (error) {
+        this.content.append(h('p', { class: 'inline-error' }, `Could not read this picture: ${error.message}`));
+        return;
+      }
+      if (token !== this.token) return;
+    }
+    // A blob: URL of the bytes (allowed by img-src blob:); the browser decodes it as an image only.
+    this.objectUrl = URL.createObjectURL(new Blob([bytes], { type: `image/${type}` }));
+    const img = h('img', { src: this.objectUrl, alt: `Preview of ${path}`, class: 'preview' });
+    img.addEventListener('error', () => img.replaceWith(h('p', { class: 'muted' }, 'This picture could not be decoded.')));
+    this.content.append(img);
+  }
+
+  async downloadFile(path) {
+    try {
+      const blob = await this.core('exportFile', { image: this.image, layer: this.layer, path });
+      download(blob, safeFileName(path));
+    } catch (error) {
+      this.content.prepend(h('p', { class: 'inline-error' }, `Download failed: ${error.message}`));
+    }
+  }
+}
+
+/** "overwritten by layer 3" / "deleted by layer 2" for an entry a later layer hides. */
+export function shadowText(shadow) {
+  if (!shadow) return null;
+  if (shadow.status === 'overwritten') return `overwritten by layer ${shadow.by_layer}`;
+  if (shadow.status === 'deleted') return `deleted by layer ${shadow.by_layer}`;
+  return null;
+}
+
+function kindWord(kind) {
+  return { file: 'regular file', dir: 'directory', symlink: 'symbolic link', hardlink: 'hard link', char: 'character device', block: 'block device', fifo: 'named pipe' }[kind] || 'other';
+}
+
+/** Where a symlink at `path` with target `link` points, as an absolute path. */
+export function resolveLink(path, link) {
+  const base = link.startsWith('/') ? [] : path.split('/').filter(Boolean).slice(0, -1);
+  for (const part of link.split('/')) {
+    if (!part || part === '.') continue;
+    if (part === '..') base.pop();
+    else base.push(part);
+  }
+  return `/${base.join('/')}`;
+}
+
+function imageType(b) {
+  if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
+  return null;
+}
+
+function looksBinary(bytes) {
+  const n = Math.min(bytes.length, 8192);
+  let odd = 0;
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i];
+    if (b === 0) return true;
+    if (b < 7 || (b > 13 && b < 32 && b !== 27)) odd++;
+  }
+  return n > 0 && odd / n > 0.1;
+}
+
+function textView(bytes, path) {
+  // SVG and HTML are shown as their source text: they are never rendered.
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const lines = text.split('\n');
+  const gutter = h('pre', { class: 'gutter mono', 'aria-hidden': 'true' }, lines.map((_, i) => `${i + 1}`).join('\n'));
+  return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text' }, text));
+}
+
+function hexDump(bytes) {
+  const lines = [];
+  for (let off = 0; off < bytes.length; off += 16) {
+    const row = bytes.subarray(off, off + 16);
+    let hex = '';
+    let ascii = '';
+    for (let i = 0; i < 16; i++) {
+      if (i < row.length) {
+        hex += row[i].toString(16).padStart(2, '0') + (i === 7 ? '  ' : ' ');
+        ascii += row[i] >= 32 && row[i] < 127 ? String.fromCharCode(row[i]) : '.';
+      } else {
+        hex += i === 7 ? '    ' : '   ';
+      }
+    }
+    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
+  }
+  return h('pre', { class: 'mono hex' }, lines.join('\n'));
+}
