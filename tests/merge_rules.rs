@@ -459,3 +459,41 @@ fn non_utf8_names_survive() {
     assert_eq!(rows[0].name, "caf\\xe9");
     assert!(t.find(b"caf\xe9").is_some());
 }
+
+#[test]
+#[ignore = "timing check: cargo test --release --test merge_rules -- --ignored"]
+fn large_tree_builds() {
+    // 5 layers × 200 000 entries in 2 000 directories; each upper layer rewrites a tenth.
+    let mut layers = Vec::new();
+    for l in 0..5u64 {
+        let mut idx = LayerIndex::default();
+        for i in 0..200_000u64 {
+            if l > 0 && i % 10 != 0 {
+                continue;
+            }
+            let path = format!("usr/share/d{}/f{}", i % 2000, i);
+            idx.entries.push(LayerEntry {
+                path: path.into_bytes().into_boxed_slice(),
+                kind: EntryKind::File,
+                size: 100 + l,
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                link: None,
+                data_offset: 0,
+                content_hash: Some(l),
+                dev_major: 0,
+                dev_minor: 0,
+            });
+        }
+        layers.push(idx);
+    }
+    let refs: Vec<&LayerIndex> = layers.iter().collect();
+    let t0 = std::time::Instant::now();
+    let t = MergedTree::build(&refs);
+    let built = t0.elapsed();
+    let w = waste::analyze(&t, &refs);
+    eprintln!("build {built:?}, waste {:?}, nodes {}, wasted {}", t0.elapsed() - built, t.node_count(), w.wasted_bytes);
+    assert_eq!(t.walk(ROOT).len(), 200_000 + 2000 + 2);
+}
