@@ -613,3 +613,16 @@ fn layer_with_special_entries() {
     let secret = idx.entries.iter().find(|e| &*e.path == b"home/u/secret").expect("secret");
     assert_eq!((secret.uid, secret.gid), (1000, 1000));
 }
+
+/// `STRATA_FIXTURE_DIR=/tmp/fx cargo test --test formats write_fixtures -- --ignored`
+/// writes every fixture to a directory, for trying the CLI or the page by hand.
+#[test]
+#[ignore]
+fn write_fixtures() {
+    let dir = std::env::var("STRATA_FIXTURE_DIR").unwrap_or_else(|_| "target/fixtures".into());
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for (name, fx, _) in all_fixtures() {
+        std::fs::write(format!("{dir}/{name}.tar"), &fx.bytes).expect("write");
+    }
+    std::fs::write(format!("{dir}/sample.tar"), fixture::sample_archive()).expect("write");
+}
