@@ -626,3 +626,63 @@ fn write_fixtures() {
     }
     std::fs::write(format!("{dir}/sample.tar"), fixture::sample_archive()).expect("write");
 }
+
+#[test]
+fn an_archive_with_no_images_is_not_all_verified() {
+    // manifest.json `[]` (and nothing else), and an oci-archive whose only manifest is gone:
+    // nothing was verified, so the report must not claim everything was.
+    let mut w = fixture::TarWriter::new();
+    w.file("manifest.json", "[]");
+    let empty_manifest = w.finish();
+    let oci = fixture::oci_archive(&[fixture::web_v1()], &Options::default(), false);
+    let no_manifest = fixture::remove_entry(&oci.bytes, &format!("blobs/sha256/{}", fixture::hex_of(&oci.images[0].manifest_digest)));
+    for (name, bytes) in [("manifest.json []", empty_manifest), ("oci-archive without its manifest", no_manifest)] {
+        if let Ok((_, r)) = open_verify(&bytes) {
+            assert!(!r.all_verified(), "{name}: zero images verified, yet all_verified()\n{}", summary(&r));
+        }
+    }
+}
+
+#[test]
+fn duplicate_outer_entries_last_one_wins() {
+    // `tar -r` appends; extraction keeps the last copy. A damaged copy appended after the
+    // good one is what a consumer would get, so it must fail verification.
+    let fx = fixture::docker_legacy(&[fixture::web_v1()], &Options::default());
+    let layer = format!("{}/layer.tar", fx.images[0].v1_ids()[1]);
+    let mut t = fixture::OuterTar::parse(&fx.bytes);
+    let mut bad = t.get(&layer).expect("layer").clone();
+    bad.data[515] ^= 1;
+    t.push(bad.clone());
+    let (_, r) = open_verify(&t.to_bytes()).expect("open");
+    let want = Verdict::Mismatch { expected: fx.images[0].layers[1].diff_id.clone(), actual: fixture::digest(&bad.data) };
+    assert!(all_checks(&r).iter().any(|(_, c)| c.verdict == want), "appended damaged copy: want {want:?}\n{}", summary(&r));
+    // The other way round: a damaged copy first, the good one last: verified, but the
+    // duplicate is worth a finding.
+    let mut t = fixture::OuterTar::parse(&fx.bytes);
+    let good = t.get(&layer).expect("layer").clone();
+    t.set_data(&layer, bad.data.clone());
+    t.push(good);
+    let (_, r) = open_verify(&t.to_bytes()).expect("open");
+    assert!(r.images[0].verified, "the last copy is the good one\n{}", summary(&r));
+    assert!(!r.findings.is_empty(), "a duplicate entry must be a finding\n{}", summary(&r));
+}
+
+#[test]
+fn docker25_manifest_json_bugs_are_findings() {
+    // Docker 25.0: manifest.json with wrong layer order, or with no layers at all, while
+    // index.json's manifest is right. Either way: a finding naming index.json, no panic.
+    let fx = fixture::docker_oci(&[fixture::web_v2()], &Options::default());
+    let t = fixture::OuterTar::parse(&fx.bytes);
+    let m: serde_json::Value = serde_json::from_slice(&t.get("manifest.json").expect("manifest.json").data).expect("json");
+    let mut reversed = m.clone();
+    reversed[0]["Layers"].as_array_mut().expect("layers").reverse();
+    let mut none = m.clone();
+    none[0]["Layers"] = serde_json::json!([]);
+    for (name, v) in [("reversed layers", reversed), ("no layers", none)] {
+        let bytes = fixture::replace_entry(&fx.bytes, "manifest.json", serde_json::to_vec(&v).expect("json"));
+        let (_, r) = open_verify(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sum = summary(&r);
+        assert_eq!(r.images.len(), 1, "{name}\n{sum}");
+        assert!(r.findings.iter().any(|f| f.message.contains("index.json") || f.location.as_deref().is_some_and(|l| l.contains("index.json"))), "{name}: no finding\n{sum}");
+    }
+}
