@@ -169,6 +169,26 @@ def main():
         p(f"| page: wasm memory, verifying worker (high-water) | {cell(t, 'mem_verify', mb)} | {cell(g, 'mem_verify', mb)} | < 128 MiB |")
         p(f"| page: show one file (hash → viewer shows text) | {cell(t, 'show_file')} | {cell(g, 'show_file')} | ≤ 100 ms |")
         p(f"| worker: readFile request alone | {cell(t, 'read_file')} | {cell(g, 'read_file')} | |")
+        core = b.get("core", {})
+        ct, cg = core.get("tar", {}), core.get("gz", {})
+        if core:
+            p("")
+            p("Core alone (benches/raw/core.html: the same wasm in one worker, each phase timed, nothing else running):")
+            p("")
+            p("| phase | large.tar | large.tar.gz |")
+            p("|---|---|---|")
+            for key, label in (("open", "Session.open (outer index + metadata; whole pass for .gz)"),
+                               ("index_layers", "index_layers (tar headers of every layer)"),
+                               ("build_tree", "build_tree(0) (merged tree)"), ("list_root", "list_dir('/')"),
+                               ("read_file", f"read_file({b.get('file_path', '/app/package.json')})"),
+                               ("verify", "verify (hash every blob)")):
+                p(f"| {label} | {cell(ct, key)} | {cell(cg, key)} |")
+            p(f"| wasm memory after index / at end | {cell(ct, 'mem_after_index', mb)} / {cell(ct, 'mem_end', mb)} | "
+              f"{cell(cg, 'mem_after_index', mb)} / {cell(cg, 'mem_end', mb)} |")
+            if base.get("small_read_ms") is not None:
+                p("")
+                p(f"One 512-byte `FileReaderSync.readAsArrayBuffer(blob.slice(…))` costs {base['small_read_ms']:.2f} ms "
+                  "in this browser (median of 1000 reads spread over the file).")
         for note in b.get("notes", []):
             p(f"- {note}")
 

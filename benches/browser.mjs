@@ -1,0 +1,257 @@
+// Browser benchmark (issue 4): the strata page in headless Chromium on the large archive,
+// next to the raw speed of reading (and SHA-256ing) the same file in the same browser.
+//
+//   node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz]
+//
+// Serves a temporary root holding symlinks to www/ and benches/raw/ with
+// `python3 -m http.server` on 127.0.0.1, loads each archive from disk with setInputFiles,
+// and reads the page's own clocks (window.strata.timings, set by www/js/app.js):
+//   metadata    open request answered (images, config, history known)
+//   interactive the browsing worker indexed the layers (merged tree browsable)
+//   verified    every digest checked
+// plus the wasm memory of each worker (the `memory` request: wasm memory never shrinks, so
+// its size once a worker is done is its high-water mark), the time from setting the URL hash
+// to a file's text in the viewer, and a bare readFile request. Medians of N runs.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { chromium } = await import(path.join(root, 'tests/page/node_modules/playwright-core/index.mjs'));
+
+const args = process.argv.slice(2);
+let runs = 3;
+let outFile = null;
+const files = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--out') outFile = args[++i];
+  else files.push(path.resolve(args[i]));
+}
+if (!files.length) {
+  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz]');
+  process.exit(64);
+}
+const FILE_PATH = '/app/package.json'; // a small text file in the merged tree of the large image
+const TIMEOUT = 300_000;
+
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function startServer() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-'));
+  fs.symlinkSync(path.join(root, 'www'), path.join(dir, 'www'));
+  fs.symlinkSync(path.join(here, 'raw'), path.join(dir, 'raw'));
+  const port = await freePort();
+  const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr.on('data', () => {});
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`${base}/raw/index.html`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, dir, stop: () => { server.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const launchArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+function watchErrors(page, sink) {
+  page.on('console', (m) => { if (m.type() === 'error') sink.push(`console.error: ${m.text()}`); });
+  page.on('pageerror', (e) => sink.push(`pageerror: ${e.message}`));
+}
+
+async function rawRun(browser, base, file, opts) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/raw/index.html`);
+  await page.setInputFiles('#file-input', file);
+  const r = await page.evaluate((o) => window.rawBench(o), opts);
+  await context.close();
+  if (errors.length) throw new Error(errors.join('; '));
+  return r.ms;
+}
+
+async function coreRun(browser, base, file) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/raw/core.html`);
+  await page.setInputFiles('#file-input', file);
+  const r = await page.evaluate((p) => window.coreBench({ path: p }), FILE_PATH);
+  await context.close();
+  if (errors.length) throw new Error(errors.join('; '));
+  return r;
+}
+
+async function pageRun(browser, base, file) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/www/index.html`);
+  await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
+  const wallStart = Date.now();
+  await page.setInputFiles('#file-input', file);
+  const out = {};
+  await page.waitForFunction(() => window.strata.timings.interactive !== undefined || document.querySelector('#error:not([hidden])'),
+    null, { timeout: TIMEOUT, polling: 5 });
+  const t = await page.evaluate(() => ({ ...window.strata.timings }));
+  if (t.interactive === undefined) {
+    const err = await page.textContent('#error');
+    throw new Error(`page error before interactive: ${err}`);
+  }
+  out.metadata = t.metadata;
+  out.interactive = t.interactive;
+  out.interactive_wall = Date.now() - wallStart;
+  // The browsing worker is idle once the tree is browsable: its memory now is its peak.
+  out.mem_browse = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
+  // Show one file: point the URL hash at it, wait for its text in the viewer.
+  out.show_file = await page.evaluate(async (filePath) => {
+    const params = new URLSearchParams(location.hash.slice(1));
+    params.set('tab', 'files');
+    params.set('path', filePath);
+    const started = performance.now();
+    const sel = `#viewer .text-view[data-path="${filePath}"]`;
+    location.hash = params.toString();
+    return new Promise((resolve) => {
+      const done = () => { if (document.querySelector(sel)) { obs.disconnect(); clearTimeout(timer); resolve(performance.now() - started); return true; } return false; };
+      const obs = new MutationObserver(done);
+      const timer = setTimeout(() => { obs.disconnect(); resolve(null); }, 20_000);
+      if (!done()) obs.observe(document.body, { childList: true, subtree: true, attributes: true });
+    });
+  }, FILE_PATH);
+  out.read_file = await page.evaluate(async (filePath) => {
+    const { browse } = window.strata.state;
+    const started = performance.now();
+    await browse.worker.request('readFile', { handle: browse.handle, image: 0, layer: null, path: filePath, offset: 0, length: 65536 });
+    return performance.now() - started;
+  }, FILE_PATH);
+  await page.waitForFunction(() => window.strata.timings.verified !== undefined, null, { timeout: TIMEOUT, polling: 20 });
+  out.verified_wall = Date.now() - wallStart;
+  const after = await page.evaluate(async () => {
+    const { state } = window.strata;
+    return {
+      timings: { ...window.strata.timings },
+      all_verified: state.report.images.every((i) => i.verified),
+      // after verification the verifier answers browsing requests (app.js handOver)
+      mem: await state.browse.worker.request('memory'),
+    };
+  });
+  out.verified = after.timings.verified;
+  out.mem_verify = after.mem;
+  out.all_verified = after.all_verified;
+  await context.close();
+  out.errors = errors;
+  return out;
+}
+
+async function main() {
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+  const version = browser.version();
+  const tar = files[0];
+  const gz = files[1];
+  const samples = { small: [], read1: [], read2: [], sha1: [], sha2: [], tar: [], gz: [], core_tar: [], core_gz: [] };
+  const notes = [];
+  try {
+    // warm the OS cache and the browser once (not counted)
+    await rawRun(browser, server.base, tar, { workers: 1, hash: false });
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`   browser run ${run}/${runs}\n`);
+      samples.small.push((await rawRun(browser, server.base, tar, { small: { count: 1000, size: 512 } })) / 1000);
+      samples.read1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: false }));
+      samples.read2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: false }));
+      samples.sha1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: true }));
+      samples.sha2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: true }));
+      for (const [key, file] of [['tar', tar], ['gz', gz]]) {
+        if (!file) continue;
+        try {
+          samples[`core_${key}`].push(await coreRun(browser, server.base, file));
+        } catch (e) {
+          notes.push(`core probe on ${path.basename(file)}: ${e.message.split('\n')[0]}`);
+        }
+        try {
+          const r = await pageRun(browser, server.base, file);
+          samples[key].push(r);
+          if (!r.all_verified) notes.push(`${path.basename(file)}: the page did not report every image verified`);
+          for (const e of r.errors) notes.push(`${path.basename(file)}: ${e}`);
+          if (r.show_file === null) notes.push(`${path.basename(file)}: ${FILE_PATH} never appeared as text in #viewer within 20 s`);
+        } catch (e) {
+          notes.push(`${path.basename(file)} run ${run}: ${e.message.split('\n')[0]}`);
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+  const size = fs.statSync(tar).size;
+  const baseline = {};
+  for (const k of ['read1', 'read2', 'sha1', 'sha2']) {
+    const ms = median(samples[k]);
+    baseline[k] = { ms, mbps: size / 1e6 / (ms / 1000), samples: samples[k] };
+  }
+  baseline.small_read_ms = median(samples.small);
+  const page = {};
+  for (const k of ['tar', 'gz']) {
+    if (!samples[k].length) continue;
+    const keys = ['metadata', 'interactive', 'interactive_wall', 'verified', 'verified_wall', 'mem_browse', 'mem_verify', 'show_file', 'read_file'];
+    page[k] = { runs: samples[k].length };
+    for (const key of keys) page[k][key] = median(samples[k].map((s) => s[key]));
+    page[k].samples = samples[k];
+  }
+  const core = {};
+  for (const k of ['tar', 'gz']) {
+    const list = samples[`core_${k}`];
+    if (!list.length) continue;
+    core[k] = { runs: list.length };
+    for (const key of ['init', 'open', 'index_layers', 'build_tree', 'list_root', 'read_file', 'verify', 'mem_after_index', 'mem_end', 'nodes']) {
+      core[k][key] = median(list.map((s) => s[key]));
+    }
+    if (!list.every((s) => s.verified)) notes.push(`core probe on ${k}: not every image verified`);
+  }
+  const result = { browser: `Chromium ${version}`, runs, file_path: FILE_PATH, file_bytes: size, baseline, page, core, notes: [...new Set(notes)] };
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
+  const f = (x) => (x === null || x === undefined ? '—' : `${Math.round(x)} ms`);
+  console.error(`   one 512-byte FileReaderSync read: ${baseline.small_read_ms.toFixed(2)} ms`);
+  console.error(`   raw read 1w ${f(baseline.read1.ms)}, 2w ${f(baseline.read2.ms)}; read+sha 1w ${f(baseline.sha1.ms)}, 2w ${f(baseline.sha2.ms)}`);
+  for (const k of Object.keys(page)) {
+    const p = page[k];
+    console.error(`   page ${k}: metadata ${f(p.metadata)}, interactive ${f(p.interactive)}, verified ${f(p.verified)}, show file ${f(p.show_file)}, mem ${p.mem_browse}/${p.mem_verify}`);
+  }
+  for (const k of Object.keys(core)) {
+    const c = core[k];
+    console.error(`   core alone ${k}: open ${f(c.open)}, index_layers ${f(c.index_layers)}, build_tree ${f(c.build_tree)}, read_file ${f(c.read_file)}, verify ${f(c.verify)}, mem ${c.mem_after_index}/${c.mem_end}`);
+  }
+  for (const n of result.notes) console.error(`   note: ${n}`);
+}
+
+await main();
