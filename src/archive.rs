@@ -24,7 +24,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 /// (that is how a compressed archive's metadata survives the single pass).
 const KEEP_SMALL_FILES: u64 = resolve::MAX_JSON_BYTES;
 /// ...but no more than this in total.
-const MAX_KEPT_BYTES: u64 = 256 << 20;
+const MAX_KEPT_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,6 +130,20 @@ impl Archive {
             let mut files = OuterFiles { outer: &outer, src: if seekable { Some(src) } else { None }, kept: &kept };
             resolve::resolve(&mut files)
         };
+        let mut plan = plan;
+        if let Some(message) = &outer.missing_end_marker {
+            plan.findings.insert(
+                0,
+                crate::report::Finding { severity: Severity::Warning, message: message.clone(), location: None },
+            );
+        }
+        for name in &outer.duplicates {
+            plan.findings.push(crate::report::Finding {
+                severity: Severity::Warning,
+                message: format!("{name} occurs more than once in the archive; the last copy is used"),
+                location: Some(name.clone()),
+            });
+        }
         if plan.format == crate::report::ArchiveFormat::Unknown {
             return Err(Error::NotImageArchive {
                 detail: format!(

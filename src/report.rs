@@ -219,9 +219,10 @@ impl Report {
         self.findings.push(Finding { severity, message: message.into(), location });
     }
 
-    /// True when every image verified and no finding is an error.
+    /// True when there is at least one image, every image verified and no finding is an error.
     pub fn all_verified(&self) -> bool {
         self.verification_done
+            && !self.images.is_empty()
             && self.images.iter().all(|i| i.verified)
             && !self.findings.iter().any(|f| f.severity == Severity::Error)
     }

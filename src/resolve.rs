@@ -458,7 +458,10 @@ fn walk_manifests(
                     format!("platform {plat_os}/{arch}")
                 })
                 .unwrap_or_else(|| "manifest".into());
-            ctx.finding(Severity::Info, format!("{what} ({digest}) is listed but its manifest is not in the archive"), loc);
+            // Inside a multi-platform index, absent platforms are normal (docker saves one);
+            // a manifest index.json names directly must be there.
+            let severity = if depth == 0 { Severity::Error } else { Severity::Info };
+            ctx.finding(severity, format!("{what} ({digest}) is listed but its manifest is not in the archive"), loc);
             continue;
         }
         if !visited.insert(digest.clone()) && depth > 0 {

@@ -41,6 +41,12 @@ pub struct OuterEntry {
 #[derive(Debug, Default)]
 pub struct OuterIndex {
     pub entries: Vec<OuterEntry>,
+    /// Set when the tar has no end-of-archive marker after its last entry: a file cut at
+    /// an entry boundary reads as a shorter, valid-looking tar, so say it may be truncated.
+    pub missing_end_marker: Option<String>,
+    /// Names that occur more than once (the last one is used, as `tar -x` would; readers
+    /// that take the first would see other bytes, so this is worth saying).
+    pub duplicates: Vec<String>,
     /// Name → index of the *last* entry with that name (tar semantics: last wins).
     by_name: HashMap<String, usize>,
 }
@@ -48,7 +54,9 @@ pub struct OuterIndex {
 impl OuterIndex {
     pub fn push(&mut self, entry: OuterEntry) -> usize {
         let i = self.entries.len();
-        self.by_name.insert(entry.name.clone(), i);
+        if self.by_name.insert(entry.name.clone(), i).is_some() && entry.kind != OuterKind::Dir {
+            self.duplicates.push(entry.name.clone());
+        }
         self.entries.push(entry);
         i
     }
@@ -157,7 +165,24 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
     if index.entries.is_empty() {
         return Err(Error::NotTar { detail: "no tar entries found".into() });
     }
+    index.missing_end_marker = check_end_marker(src, &index, file_len)?;
     Ok(index)
+}
+
+/// Two zero blocks must follow the last entry's data.
+fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -> Result<Option<String>, Error> {
+    let Some(last) = index.entries.last() else { return Ok(None) };
+    let end = (last.offset + last.size).div_ceil(512) * 512;
+    let mut marker = Vec::with_capacity(1024);
+    src.seek(SeekFrom::Start(end.min(file_len)))?;
+    (&mut *src).take(1024).read_to_end(&mut marker)?;
+    if marker.len() == 1024 && marker.iter().all(|&b| b == 0) {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "the archive has no end-of-archive marker after its last entry {:?} (byte {end}): it may be truncated",
+        last.name
+    )))
 }
 
 /// Turn a tar crate error into ours, naming the last good entry.
