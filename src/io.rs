@@ -142,3 +142,142 @@ impl<R: Seek> Seek for ShortReads<R> {
         self.inner.seek(pos)
     }
 }
+
+/// A buffered reader for seek-heavy access (tar header walks). Unlike `std::io::BufReader`,
+/// a seek does not throw the buffer away: a read that lands inside it is served from memory,
+/// and the source is only sought when a read misses. Random misses fill a small buffer;
+/// sequential reads double it up to `max`, so streaming stays cheap too.
+pub struct SeekBufReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Absolute position of `buf[0]` and how many bytes of `buf` are valid.
+    buf_start: u64,
+    filled: usize,
+    /// The logical position, and where the source really is (if known).
+    pos: u64,
+    inner_pos: Option<u64>,
+    len: Option<u64>,
+    min_fill: usize,
+    next_fill: usize,
+}
+
+impl<R: Read + Seek> SeekBufReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self::with_sizes(inner, 64 * 1024, 4 << 20)
+    }
+
+    /// `min_fill`: bytes fetched on a random miss; `max`: the largest fill when reading on.
+    pub fn with_sizes(inner: R, min_fill: usize, max: usize) -> Self {
+        let max = max.max(min_fill).max(512);
+        SeekBufReader {
+            inner,
+            buf: vec![0; max],
+            buf_start: 0,
+            filled: 0,
+            pos: 0,
+            inner_pos: None,
+            len: None,
+            min_fill: min_fill.max(512),
+            next_fill: min_fill.max(512),
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    fn buffered(&self) -> Option<&[u8]> {
+        let start = self.pos.checked_sub(self.buf_start)?;
+        (start < self.filled as u64).then(|| &self.buf[start as usize..self.filled])
+    }
+
+    fn seek_inner_to_pos(&mut self) -> io::Result<()> {
+        if self.inner_pos != Some(self.pos) {
+            self.inner.seek(SeekFrom::Start(self.pos))?;
+            self.inner_pos = Some(self.pos);
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read + Seek> Read for SeekBufReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(avail) = self.buffered() {
+            let n = avail.len().min(out.len());
+            out[..n].copy_from_slice(&avail[..n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let sequential = self.pos == self.buf_start + self.filled as u64;
+        self.next_fill = if sequential { (self.next_fill * 2).min(self.buf.len()) } else { self.min_fill };
+        self.seek_inner_to_pos()?;
+        if out.len() >= self.next_fill {
+            // Big reads go straight to the caller's buffer.
+            let n = self.inner.read(out)?;
+            self.pos += n as u64;
+            self.inner_pos = Some(self.pos);
+            return Ok(n);
+        }
+        let fill = self.next_fill;
+        let n = self.inner.read(&mut self.buf[..fill])?;
+        self.buf_start = self.pos;
+        self.filled = n;
+        self.inner_pos = Some(self.pos + n as u64);
+        let n = n.min(out.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for SeekBufReader<R> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => {
+                let len = match self.len {
+                    Some(l) => l,
+                    None => {
+                        let l = self.inner.seek(SeekFrom::End(0))?;
+                        self.inner_pos = Some(l);
+                        self.len = Some(l);
+                        l
+                    }
+                };
+                len.checked_add_signed(d)
+            }
+        };
+        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}
+
+#[cfg(test)]
+mod seek_buf_tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn reads_the_same_bytes_as_the_source_under_any_seek_pattern() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut r = SeekBufReader::with_sizes(Cursor::new(data.clone()), 1000, 16_000);
+        let mut pos = 0u64;
+        let mut buf = vec![0u8; 7000];
+        for step in 0..2000u64 {
+            let target = (step * 7919 + pos * 13) % data.len() as u64;
+            let how = step % 3;
+            pos = match how {
+                0 => r.seek(SeekFrom::Start(target)).unwrap(),
+                1 => r.seek(SeekFrom::Current(((target as i64) - pos as i64) / 3)).unwrap(),
+                _ => r.seek(SeekFrom::End(-((target % 5000) as i64))).unwrap(),
+            };
+            let want = 1 + (step as usize * 37) % buf.len();
+            let n = r.read(&mut buf[..want]).unwrap();
+            let p = pos as usize;
+            assert_eq!(&buf[..n], &data[p..(p + n).min(data.len())], "step {step}");
+            assert!(n > 0 || p == data.len());
+            pos += n as u64;
+        }
+    }
+}

@@ -200,6 +200,8 @@ pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>)
 }
 
 fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Option<IndexProblem> {
+    // One read buffer for every file of the layer (zeroing 64 KiB per file adds up).
+    let mut buf = vec![0u8; 64 * 1024];
     let mut archive = tar::Archive::new(&mut *stream);
     let entries = match archive.entries() {
         Ok(e) => e,
@@ -225,7 +227,6 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
         };
         if record.kind == EntryKind::File && record.size > 0 {
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-            let mut buf = [0u8; 64 * 1024];
             loop {
                 match entry.read(&mut buf) {
                     Ok(0) => break,

@@ -7,7 +7,8 @@ use crate::output;
 use clap::Subcommand;
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
+use strata::io::SeekBufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::layer::{display_path, parse_display_path, EntryKind};
@@ -127,12 +128,12 @@ pub fn run(cmd: FsCommand) -> Result<ExitCode, String> {
 
 /// Open an archive with every layer indexed: a headers-only index for plain layers,
 /// full verification only when some layer is compressed (or content hashes are needed).
-fn open_indexed(path: &Path, need_hashes: bool) -> Result<(Archive, BufReader<File>), String> {
+fn open_indexed(path: &Path, need_hashes: bool) -> Result<(Archive, SeekBufReader<File>), String> {
     if need_hashes {
         return crate::open_verified(path);
     }
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let mut src = BufReader::with_capacity(1 << 20, file);
+    let mut src = SeekBufReader::new(file);
     let mut archive = Archive::open(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", path.display()))?;
     archive.index_layers(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", path.display()))?;
     let unindexed = archive
@@ -449,7 +450,7 @@ fn waste_cmd(archive_path: &Path, image: Option<&str>, top: usize, json: bool) -
 
 fn dockerfile_cmd(archive_path: &Path, image: Option<&str>, json: bool) -> Result<ExitCode, String> {
     let file = File::open(archive_path).map_err(|e| format!("cannot open {}: {e}", archive_path.display()))?;
-    let mut src = BufReader::with_capacity(1 << 20, file);
+    let mut src = SeekBufReader::new(file);
     // History is metadata: no need to index or hash layers.
     let archive = Archive::open(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", archive_path.display()))?;
     let img = output::pick_image(archive.report(), image)?;

@@ -8,7 +8,8 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use std::fs::File;
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
+use strata::io::SeekBufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use strata::report::Report;
@@ -100,10 +101,10 @@ fn with_report(path: &Path, show: impl FnOnce(&Report) -> Result<(), String>) ->
 }
 
 /// Open and fully verify an archive, with a progress bar on a terminal for big files.
-pub fn open_verified(path: &Path) -> Result<(Archive, BufReader<File>), String> {
+pub fn open_verified(path: &Path) -> Result<(Archive, SeekBufReader<File>), String> {
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut src = BufReader::with_capacity(1 << 20, file);
+    let mut src = SeekBufReader::new(file);
     let mut bar = ProgressBar::new(len > 300_000_000 && std::io::stderr().is_terminal());
     let mut archive = Archive::open(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
     archive.verify(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
