@@ -253,20 +253,40 @@ impl Archive {
             if self.blobs[blob].facts.is_some() || self.blobs[blob].quick_index.is_some() {
                 continue;
             }
-            let entry = self.outer.entries[self.blobs[blob].entry].clone();
+            let entry = &self.outer.entries[self.blobs[blob].entry];
+            let (offset, size) = (entry.offset, entry.size);
             progress(&Progress { phase: Phase::Indexing, done: 0, total: 0, item, items });
-            let mut head = Vec::with_capacity(512);
-            Window::new(src, entry.offset, entry.size).take(512).read_to_end(&mut head)?;
-            if detect::compression(&head) != Compression::None || !detect::looks_like_tar(&head) {
-                continue;
-            }
-            let mut window = SeekWindow { src: &mut *src, start: entry.offset, len: entry.size, pos: 0 };
-            if let Some(index) = quick_index(&mut window) {
+            if let Some(index) = Archive::quick_index_span(src, offset, size) {
                 self.blobs[blob].quick_index = Some(index);
             }
         }
         self.rebuild_report();
         Ok(())
+    }
+
+    /// Headers-only index of one uncompressed layer at `offset..offset+size` of `src`
+    /// (`blob_span`), for a parallel worker; `None` when the bytes are compressed or not a
+    /// tar. Pair with [`Archive::set_quick_index`].
+    pub fn quick_index_span(src: &mut dyn ReadSeek, offset: u64, size: u64) -> Option<LayerIndex> {
+        let mut head = Vec::with_capacity(512);
+        Window::new(src, offset, size).take(512).read_to_end(&mut head).ok()?;
+        if detect::compression(&head) != Compression::None || !detect::looks_like_tar(&head) {
+            return None;
+        }
+        quick_index(&mut SeekWindow { src, start: offset, len: size, pos: 0 })
+    }
+
+    /// Record a headers-only index computed elsewhere (ignored once the blob is verified).
+    pub fn set_quick_index(&mut self, blob: usize, index: LayerIndex) {
+        if let Some(b) = self.blobs.get_mut(blob).filter(|b| b.facts.is_none()) {
+            b.quick_index = Some(index);
+            self.rebuild_report();
+        }
+    }
+
+    /// Layer blobs that have no index yet (neither verified nor quick-indexed).
+    pub fn unindexed_layer_blobs(&self) -> Vec<usize> {
+        self.layer_blobs().into_iter().filter(|&b| self.layer_index(b).is_none()).collect()
     }
 
     /// The entry index of a layer blob, once it is known (quick index or full pass).
