@@ -67,7 +67,6 @@ export class FilesView {
     this.scroller.addEventListener('scroll', () => this.scheduleRender());
     this.scroller.addEventListener('keydown', (event) => this.onKey(event));
     this.scroller.addEventListener('click', (event) => this.onClick(event));
-    this.scroller.addEventListener('focus', () => this.renderRows());
     this.status = h('div', { class: 'tree-status muted', 'aria-live': 'polite' });
     this.crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Current path' });
     this.viewer = new FileViewer({
@@ -155,6 +154,7 @@ export class FilesView {
       this.rows = rows;
     }
     this.active = Math.min(this.active, Math.max(0, this.rows.length - 1));
+    this.version = (this.version || 0) + 1;
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
     this.updateStatus();
     this.renderRows();
@@ -213,6 +213,19 @@ export class FilesView {
     const height = this.scroller.clientHeight || 600;
     const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((this.scroller.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+    // Same rows on screen: only move the highlight. Replacing the row elements under the
+    // pointer between mousedown and mouseup would swallow the click.
+    const key = `${first}:${last}:${this.version}:${this.currentPath}`;
+    if (key === this.renderedKey) {
+      for (const row of this.spacer.querySelectorAll('.row')) {
+        const on = Number(row.dataset.index) === this.active;
+        row.classList.toggle('active', on);
+        row.setAttribute('aria-selected', on ? 'true' : 'false');
+      }
+      if (this.rows.length) this.scroller.setAttribute('aria-activedescendant', `${this.id}-r${this.active}`);
+      return;
+    }
+    this.renderedKey = key;
     const fragment = document.createDocumentFragment();
     for (let i = first; i < last; i++) fragment.append(this.renderRow(this.rows[i], i));
     clear(this.spacer).append(fragment);
@@ -344,10 +357,12 @@ export class FilesView {
       default:
         if (event.key.length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) {
           this.typeAhead(event.key);
-          break;
+          event.preventDefault();
         }
         return;
     }
+    // Any other key ends a type-ahead word.
+    this.typeahead.text = '';
     event.preventDefault();
   }
 

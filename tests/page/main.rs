@@ -1,0 +1,77 @@
+//! Writes the archives the page tests drop on the page (`tests/out/page-fixtures/`),
+//! using strata's own fixture builder. Run by `tests/page/run.sh` as
+//! `cargo test --release --test page`; the node tests then read the files.
+
+use std::path::PathBuf;
+use strata::fixture::{self, ImageSpec, LayerSpec, Options, Tamper};
+use strata::report::Compression;
+
+fn out_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/out/page-fixtures");
+    std::fs::create_dir_all(&dir).expect("create tests/out/page-fixtures");
+    dir
+}
+
+fn write(name: &str, bytes: &[u8]) {
+    std::fs::write(out_dir().join(name), bytes).expect("write fixture");
+}
+
+fn with_compression(spec: ImageSpec, c: Compression) -> ImageSpec {
+    let mut s = spec;
+    for l in &mut s.layers {
+        l.compression = c;
+    }
+    s
+}
+
+/// An image whose every name-like field carries markup that must show up as text.
+fn hostile() -> ImageSpec {
+    ImageSpec::new(&["xss:<img src=x onerror=window.__pwned=1>"])
+        .layer(
+            LayerSpec::new()
+                .dir("app")
+                .file("app/<img src=x onerror=window.__pwned=2>.txt", "<script>window.__pwned=3</script>\n")
+                .file("app/<script>window.__pwned=4<\u{2f}script>", "x")
+                .file("app/page.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"window.__pwned=5\"><script>window.__pwned=6</script></svg>\n"),
+            "/bin/sh -c echo '<script>window.__pwned=7</script>' > /app/x",
+        )
+        .env("EVIL=<img src=x onerror=window.__pwned=8>")
+        .label("<script>window.__pwned=9</script>", "<img src=x onerror=window.__pwned=10>")
+        .cmd(&["<b>bold</b>"])
+}
+
+/// One directory with many files, for the virtualised tree.
+fn wide(n: usize) -> ImageSpec {
+    let mut layer = LayerSpec::new().dir("many");
+    for i in 0..n {
+        layer = layer.file(format!("many/file-{i:06}.txt"), "");
+    }
+    ImageSpec::new(&["wide:latest"]).layer(layer, "/bin/sh -c touch /many/file-*")
+}
+
+#[test]
+fn write_page_fixtures() {
+    let v1 = fixture::web_v1();
+    let v2 = fixture::web_v2();
+    let plain = Options::default();
+    write("sample.tar", &fixture::sample_archive());
+    write("legacy.tar", &fixture::docker_legacy(&[v1.clone()], &plain).bytes);
+    write("docker25.tar", &fixture::docker_oci(&[v1.clone(), v2.clone()], &plain).bytes);
+    write("multi-legacy.tar", &fixture::docker_legacy(&[v1.clone(), v2.clone()], &plain).bytes);
+    write("containerd.tar", &fixture::docker_containerd(&[v1.clone()], &plain).bytes);
+    write("oci-gzip.tar", &fixture::oci_archive(&[with_compression(v1.clone(), Compression::Gzip)], &plain, false).bytes);
+    write("oci-zstd.tar", &fixture::oci_archive(&[with_compression(v2.clone(), Compression::Zstd)], &plain, true).bytes);
+    let legacy_v2 = fixture::docker_legacy(&[v2.clone()], &plain).bytes;
+    write("whole.tar.gz", &fixture::compress(&legacy_v2, Compression::Gzip));
+    write("v2-only.tar", &legacy_v2);
+    write(
+        "tampered.tar",
+        &fixture::docker_legacy(&[v1.clone()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 })).bytes,
+    );
+    write("hostile.tar", &fixture::docker_legacy(&[hostile()], &plain).bytes);
+    let mut truncated = fixture::docker_legacy(&[v1], &plain).bytes;
+    truncated.truncate(truncated.len() / 2);
+    write("truncated.tar", &truncated);
+    write("not-an-archive.txt", b"This is a shopping list, not a container image.\nmilk\neggs\n");
+    write("wide.tar", &fixture::docker_legacy(&[wide(100_000)], &plain).bytes);
+}

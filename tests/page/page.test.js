@@ -1,0 +1,379 @@
+// Page tests: the inspector in headless Chromium, as a person would use it.
+// Run with `bash tests/page/run.sh` (builds fixtures, serves www/, runs `node --test`).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { startServer, launch, openPage, pickFile, dropFile, waitVerified, shot, FIXTURES, ROOT } from './harness.js';
+
+let server;
+let browser;
+const fx = (name) => path.join(FIXTURES, name);
+
+before(async () => {
+  assert.ok(existsSync(fx('legacy.tar')), 'fixtures missing: run tests/page/run.sh');
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** Open a page, run `body`, then insist on a clean console and no foreign requests. */
+async function withPage(body, options) {
+  const { page, context, problems } = await openPage(browser, server.base, options);
+  try {
+    await body(page, problems);
+    assert.deepEqual(problems.page, [], 'page errors');
+    assert.deepEqual(problems.console, [], 'console errors');
+    assert.deepEqual(problems.foreign, [], 'requests to other origins');
+    assert.deepEqual(problems.dialogs, [], 'dialogs opened');
+  } finally {
+    await context.close();
+  }
+}
+
+const texts = (page, selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent.trim()));
+
+/** What the native CLI says about the same file: the page must agree with it. */
+function cliReport(file) {
+  const cli = path.join(ROOT, 'target/release/strata');
+  try {
+    return JSON.parse(execFileSync(cli, ['inspect', '--json', file], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  } catch (error) {
+    if (error.stdout) return JSON.parse(error.stdout);
+    throw error;
+  }
+}
+
+async function openTab(page, tab) {
+  await page.click(`#tab-${tab}`);
+  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
+}
+
+/** In the Files view, open a path by walking the tree with clicks. */
+async function openPath(page, filePath) {
+  const parts = filePath.split('/').filter(Boolean);
+  let acc = '';
+  for (const part of parts) {
+    acc += `/${part}`;
+    const row = page.locator(`.tree .row[data-path="${acc}"]`);
+    await row.waitFor();
+    await row.click();
+  }
+}
+
+test('landing page: drop zone, sample button, strict CSP, no requests', async () => {
+  await withPage(async (page) => {
+    await page.waitForSelector('#landing:not([hidden])');
+    const csp = await page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content);
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.equal(await page.isVisible('#sample-button-2'), true);
+    await shot(page, '01-landing');
+  });
+});
+
+test('the sample: images, overview, config, history, layers, files, diff', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    const cli = cliReport(fx('sample.tar'));
+    const rows = await texts(page, '#images-table tbody tr');
+    assert.equal(rows.length, 2);
+    assert.match(rows[0], /strata-demo\s*1\.0/);
+    assert.match(rows[1], /strata-demo\s*2\.0/);
+    for (const image of cli.images) {
+      assert.ok(rows.some((r) => r.includes(image.id.slice(7, 19))), `image ID ${image.id} shown`);
+    }
+    assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+    assert.match(await page.textContent('#verdict-panel'), /Every digest matches/);
+    assert.match(await page.textContent('#view'), new RegExp(cli.images[0].id));
+    await shot(page, '02-overview');
+
+    await openTab(page, 'config');
+    const config = await page.textContent('#view');
+    assert.match(config, /GREETING/);
+    assert.match(config, /\/usr\/bin\/app/);
+    assert.match(config, /org\.opencontainers\.image\.title/);
+    await page.click('#raw-config summary');
+    assert.match(await page.textContent('#raw-config pre'), /"rootfs"/);
+    await shot(page, '03-config');
+
+    await openTab(page, 'history');
+    const history = await texts(page, '.history-table tbody tr');
+    assert.equal(history.length, cli.images[0].history.length);
+    assert.match(history[0], /CMD \["\/usr\/bin\/app"\]/);
+    assert.match(history[history.length - 1], /ADD file:4f1b2e0c9a/);
+    assert.equal(await page.locator('.history-table tr.empty-layer').count(), 6);
+    await shot(page, '04-history');
+    await page.click('.segmented .seg:has-text("Dockerfile")');
+    await page.waitForFunction(() => /CMD/.test(document.querySelector('#dockerfile')?.textContent || ''));
+    assert.match(await page.textContent('#dockerfile'), /RUN apk add --no-cache libdemo/);
+    await page.click('.segmented .seg:has-text("docker history")');
+
+    await openTab(page, 'layers');
+    assert.equal(await page.locator('.layer-row').count(), 3);
+    assert.equal(await page.locator('.layer-row .badge.ok').count(), 3);
+    await page.waitForSelector('[data-changes-for="1"] .chg.deleted');
+    assert.match(await page.textContent('[data-changes-for="1"]'), /−3/);
+    await page.waitForSelector('#waste table');
+    assert.match(await page.textContent('#waste'), /APKINDEX/);
+    await shot(page, '05-layers');
+
+    await openTab(page, 'files');
+    await openPath(page, '/etc/passwd');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await page.textContent('#viewer pre.text'), /root:x:0:0:root/);
+    assert.match(await page.textContent('#viewer'), /Written by\s*layer 0/);
+    await shot(page, '06-files');
+    await openPath(page, '/app/logo.png');
+    await page.waitForSelector('#viewer img.preview');
+    await page.waitForFunction(() => document.querySelector('#viewer img.preview')?.naturalWidth === 32);
+    await shot(page, '07-image-preview');
+    // A symlink's target is a link that goes there.
+    await openPath(page, '/bin/sh');
+    await page.click('#viewer button.link:has-text("/usr/bin/sh")');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/usr/bin/sh'));
+
+    // Layer 0 alone: /etc/hostname was deleted by layer 1, so it is struck through.
+    await page.selectOption('.files select[aria-label="Show files of"]', '0');
+    await openPath(page, '/etc');
+    const hostname = page.locator('.tree .row[data-path="/etc/hostname"]');
+    await hostname.waitFor();
+    assert.match(await hostname.getAttribute('class'), /shadowed/);
+    assert.match(await hostname.textContent(), /deleted by layer 1/);
+    await shot(page, '08-layer-view-shadowed');
+
+    await openTab(page, 'diff');
+    await page.waitForSelector('#diff-result .diff-summary');
+    const diff = await page.textContent('#diff-result');
+    assert.match(diff, /\/app\/CHANGELOG\.md/);
+    assert.match(diff, /\/app\/README\.md/);
+    assert.match(diff, /User/);
+    await shot(page, '09-diff');
+  });
+});
+
+const FORMATS = [
+  ['legacy.tar', 'docker-legacy', ['web:v1'], 'hello from v1'],
+  ['docker25.tar', 'docker-oci', ['web:v1', 'web:v2'], 'hello from v1'],
+  ['multi-legacy.tar', 'docker-legacy', ['web:v1', 'web:v2'], 'hello from v1'],
+  ['containerd.tar', 'docker-oci', ['web:v1'], 'hello from v1'],
+  ['oci-gzip.tar', 'oci-archive', ['web:v1'], 'hello from v1'],
+  ['oci-zstd.tar', 'oci-archive', ['web:v2'], 'hello from v2'],
+  ['whole.tar.gz', 'docker-legacy', ['web:v2'], 'hello from v2'],
+];
+
+for (const [file, format, tags, content] of FORMATS) {
+  test(`drop ${file}: tags, IDs, verdicts, history, a file`, async () => {
+    await withPage(async (page) => {
+      await dropFile(page, fx(file));
+      await waitVerified(page);
+      const cli = cliReport(fx(file));
+      assert.equal(cli.archive.format, format);
+      const report = await page.evaluate(() => window.strata.state.report);
+      assert.equal(report.archive.format, format);
+      const rows = await texts(page, '#images-table tbody tr');
+      for (const tag of tags) {
+        const [repo, t] = tag.split(':');
+        assert.ok(rows.some((r) => r.includes(repo) && r.includes(t)), `${tag} listed`);
+      }
+      assert.deepEqual(report.images.map((i) => i.id), cli.images.map((i) => i.id), 'same IDs as the CLI');
+      for (const image of cli.images) assert.ok(rows.some((r) => r.includes(image.id.slice(7, 19))));
+      assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+      await openTab(page, 'layers');
+      const layers = report.images[0].layers.length;
+      assert.equal(await page.locator('.layer-row .badge.ok').count(), layers);
+      await openTab(page, 'history');
+      assert.equal(await page.locator('.history-table tbody tr').count(), cli.images[0].history.length);
+      await openTab(page, 'files');
+      await openPath(page, '/app/main.txt');
+      await page.waitForSelector('#viewer pre.text');
+      assert.match(await page.textContent('#viewer pre.text'), new RegExp(content));
+      // Deleted by a whiteout in layer 1: absent from the merged tree.
+      await openPath(page, '/etc');
+      await page.waitForSelector('.tree .row[data-path="/etc/os-release"]');
+      assert.equal(await page.locator('.tree .row[data-path="/etc/hostname"]').count(), 0);
+    });
+  });
+}
+
+test('multi-platform index shows a platform column when platforms differ, and attestations are not images', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('containerd.tar'));
+    await waitVerified(page);
+    const report = await page.evaluate(() => window.strata.state.report);
+    assert.ok(report.images.every((i) => i.os !== 'unknown'));
+  });
+});
+
+test('a tampered layer shows the mismatch with expected and actual digests', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('tampered.tar'));
+    await waitVerified(page);
+    assert.match(await page.textContent('#overall-verdict'), /problem/);
+    const panel = await page.textContent('#verdict-panel');
+    assert.match(panel, /does not match/);
+    assert.match(panel, /layer 1/);
+    assert.match(panel, /expected\s*sha256:[0-9a-f]{64}/);
+    assert.match(panel, /actual\s*sha256:[0-9a-f]{64}/);
+    assert.match(await page.textContent('#images-table'), /failed/);
+    await shot(page, '10-tampered');
+    await openTab(page, 'layers');
+    assert.ok(await page.locator('.layer-row[data-layer="1"] .badge.bad').count() >= 1);
+    assert.equal(await page.locator('.layer-row[data-layer="0"] .badge.ok').count(), 1);
+  });
+});
+
+test('a file that is not an archive gets a plain error', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('not-an-archive.txt'));
+    await page.waitForSelector('#error:not([hidden])');
+    const message = await page.textContent('#error');
+    assert.match(message, /not-an-archive\.txt could not be opened: not a tar archive/);
+    assert.equal(await page.isVisible('#landing'), true);
+    await shot(page, '11-not-an-archive');
+  });
+});
+
+test('a truncated archive says where it ends', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('truncated.tar'));
+    await page.waitForFunction(() => !document.querySelector('#error').hidden || document.body.dataset.stage === 'verified');
+    const text = (await page.textContent('#error')) + (await page.textContent('body'));
+    assert.match(text, /truncated|ends|missing/i);
+  });
+});
+
+test('markup in tags, labels, env, file names, history and file content stays text', async () => {
+  await withPage(async (page, problems) => {
+    await pickFile(page, fx('hostile.tar'));
+    await waitVerified(page);
+    assert.match(await page.textContent('#images-table'), /<img src=x onerror=window.__pwned=1>/);
+    await openTab(page, 'config');
+    const config = await page.textContent('#view');
+    assert.match(config, /<script>window.__pwned=9<\/script>/);
+    assert.match(config, /<img src=x onerror=window.__pwned=8>/);
+    await openTab(page, 'history');
+    await page.check('#history-full');
+    assert.match(await page.textContent('#view'), /<script>window.__pwned=7<\/script>/);
+    await openTab(page, 'files');
+    await openPath(page, '/app');
+    await page.waitForSelector('.tree .row[data-path^="/app/<img"]');
+    await page.click('.tree .row[data-path^="/app/<img"]');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await page.textContent('#viewer pre.text'), /<script>window.__pwned=3<\/script>/);
+    await page.click('.tree .row[data-path="/app/page.svg"]');
+    await page.waitForFunction(() => /onload/.test(document.querySelector('#viewer pre.text')?.textContent || ''));
+    await shot(page, '12-hostile');
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no injected code ran');
+    assert.equal(await page.locator('#view img:not(.preview), #images-table img, #view script').count(), 0);
+    assert.deepEqual(problems.dialogs, []);
+  });
+});
+
+test('keyboard only: tab to the tree, arrows, type-ahead, Enter', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    await page.focus('#tab-overview');
+    // Arrow keys move between tabs.
+    for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowRight');
+    assert.equal(await page.getAttribute('#tab-files', 'aria-selected'), 'true');
+    await page.waitForSelector('.tree .row');
+    await page.focus('.tree');
+    const active = () => page.$eval('.tree', (t) => document.getElementById(t.getAttribute('aria-activedescendant'))?.dataset.path);
+    assert.equal(await active(), '/app');
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await active(), '/bin');
+    await page.keyboard.type('e');
+    assert.equal(await active(), '/etc');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('.tree .row[data-path="/etc/passwd"]');
+    assert.equal(await page.getAttribute('.tree .row[data-path="/etc"]', 'aria-expanded'), 'true');
+    await page.keyboard.press('ArrowRight');
+    assert.match(await active(), /^\/etc\//);
+    await page.keyboard.type('pa');
+    assert.equal(await active(), '/etc/passwd');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await page.textContent('#viewer pre.text'), /root:x:0:0/);
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await active(), '/etc');
+    await page.keyboard.press('ArrowLeft');
+    assert.equal(await page.getAttribute('.tree .row[data-path="/etc"]', 'aria-expanded'), 'false');
+    assert.equal(await page.$eval('.tree', (t) => t.getAttribute('role')), 'tree');
+    assert.equal(await page.getAttribute('.tree .row[data-path="/etc"]', 'role'), 'treeitem');
+  });
+});
+
+test('the URL hash keeps image, tab and path, and restores them when the archive is opened again', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    await page.click('#images-table tbody tr:nth-child(2)');
+    await openTab(page, 'files');
+    await openPath(page, '/app/config.json');
+    await page.waitForSelector('#viewer pre.text');
+    const hash = await page.evaluate(() => location.hash);
+    assert.match(hash, /tab=files/);
+    assert.match(hash, /path=%2Fapp%2Fconfig\.json/);
+    await page.reload();
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    assert.equal(await page.getAttribute('#tab-files', 'aria-selected'), 'true');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await page.textContent('#viewer pre.text'), /hello again/);
+    assert.match(await page.textContent('#images-table tr.selected'), /2\.0/);
+  });
+});
+
+test('diff against a second dropped archive', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('legacy.tar'));
+    await waitVerified(page);
+    await openTab(page, 'diff');
+    await page.setInputFiles('#diff-file', fx('v2-only.tar'));
+    await page.waitForFunction(() => /extra\.txt/.test(document.querySelector('#diff-result')?.textContent || ''));
+    const diff = await page.textContent('#diff-result');
+    assert.match(diff, /\/app\/main\.txt/);
+    assert.match(diff, /Labels\.version/);
+    assert.match(diff, /echo v2/);
+  });
+});
+
+test('100k files in one directory: virtualised rows, filter, scroll to the end', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('wide.tar'));
+    await waitVerified(page, 60000);
+    await openTab(page, 'files');
+    await openPath(page, '/many');
+    await page.waitForSelector('.tree .row[data-path="/many/file-000000.txt"]');
+    const rendered = await page.locator('.tree .row').count();
+    assert.ok(rendered < 200, `only visible rows exist (${rendered})`);
+    await page.focus('.tree');
+    const started = Date.now();
+    await page.keyboard.press('End');
+    await page.waitForSelector('.tree .row[data-path="/many/file-099999.txt"]');
+    assert.ok(Date.now() - started < 2000);
+    await page.fill('.files input[type="search"]', 'file-04242*');
+    await page.waitForFunction(() => /10 matching/.test(document.querySelector('.tree-status')?.textContent || ''));
+    await shot(page, '13-wide-filter');
+  });
+});
+
+test('dark mode follows the system', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(15, 18, 23)');
+    await openTab(page, 'layers');
+    await shot(page, '14-dark-layers');
+  }, { colorScheme: 'dark' });
+});

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Page tests: write the fixture archives, then drive the page in headless Chromium.
+# Expects www/ to be built (./build.sh build) and target/release/strata to exist.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo test --quiet --test page >/dev/null
+cd tests/page
+exec node --test --test-concurrency=1 page.test.js
