@@ -1,0 +1,245 @@
+//! wasm-bindgen-test in headless Chromium, inside a dedicated worker (where
+//! `FileReaderSync` exists): the Blob reader, and the core over generated archives
+//! through the same `Session` API the page's worker uses.
+//!
+//! Run: `./build.sh test` (or see `test_wasm_browser` in build.sh).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Array, Function, Uint8Array};
+use serde_json::Value;
+use std::io::{Read, Seek, SeekFrom};
+use strata::io::ShortReads;
+use strata::wasm::{BlobReader, Session, MAX_CHUNK, MIN_CHUNK};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use web_sys::Blob;
+
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
+
+// The fixture builder is native-only in the library (it can shell out to compressors);
+// its pure-Rust parts compile here too, so the tests build the same archives.
+mod report {
+    pub use strata::report::*;
+}
+#[allow(dead_code)]
+#[path = "../src/fixture.rs"]
+mod fixture;
+
+fn blob_of(bytes: &[u8]) -> Blob {
+    let parts = Array::new();
+    parts.push(&Uint8Array::from(bytes));
+    Blob::new_with_u8_array_sequence(&parts).expect("Blob")
+}
+
+/// Bytes that differ at every offset (so a misplaced read cannot go unnoticed).
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| ((i as u64 * 2654435761) >> 13) as u8).collect()
+}
+
+fn noop() -> Function {
+    Function::new_no_args("")
+}
+
+fn json(v: JsValue) -> Value {
+    serde_wasm_bindgen::from_value(v).expect("JSON-compatible value")
+}
+
+#[wasm_bindgen_test]
+fn blob_reader_short_reads_read_everything() {
+    let data = pattern(3 << 20);
+    let reader = BlobReader::with_max_chunk(blob_of(&data), 1 << 20).expect("reader");
+    let mut short = ShortReads { inner: reader, max: 777, calls: 0 };
+    let mut out = Vec::new();
+    short.read_to_end(&mut out).expect("read");
+    assert_eq!(out.len(), data.len());
+    assert!(out == data, "bytes differ");
+    assert!(short.calls > 4000);
+    // ~3 MiB in chunks growing from 64 KiB to 1 MiB: a handful of fetches, not thousands.
+    assert!(short.inner.fetches < 12, "{} fetches", short.inner.fetches);
+}
+
+#[wasm_bindgen_test]
+fn blob_reader_seeks_anywhere() {
+    let data = pattern(5 << 20);
+    let mut r = BlobReader::with_max_chunk(blob_of(&data), 256 << 10).expect("reader");
+    assert_eq!(r.len(), data.len() as u64);
+    let mut state: u64 = 12345;
+    for _ in 0..300 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = (state >> 20) as usize % data.len();
+        let len = ((state >> 8) as usize % 3000).min(data.len() - at);
+        r.seek(SeekFrom::Start(at as u64)).expect("seek");
+        let mut buf = vec![0u8; len];
+        r.read_exact(&mut buf).expect("read_exact");
+        assert!(buf[..] == data[at..at + len], "mismatch at {at}+{len}");
+    }
+    // Relative and from-the-end seeks.
+    assert_eq!(r.seek(SeekFrom::End(-10)).expect("end"), data.len() as u64 - 10);
+    let mut tail = Vec::new();
+    r.read_to_end(&mut tail).expect("tail");
+    assert!(tail[..] == data[data.len() - 10..]);
+    assert_eq!(r.read(&mut [0u8; 16]).expect("eof"), 0);
+    r.seek(SeekFrom::Start(100)).expect("seek");
+    assert_eq!(r.seek(SeekFrom::Current(-40)).expect("current"), 60);
+    assert!(r.seek(SeekFrom::Current(-61)).is_err(), "seek before the start is an error");
+    // Past the end: reads give 0, no error.
+    r.seek(SeekFrom::Start(data.len() as u64 + 5)).expect("past end");
+    assert_eq!(r.read(&mut [0u8; 8]).expect("read past end"), 0);
+}
+
+#[wasm_bindgen_test]
+fn blob_reader_serves_nearby_small_reads_from_one_chunk() {
+    let data = pattern(1 << 20);
+    let mut r = BlobReader::new(blob_of(&data)).expect("reader");
+    // Tar-header-like reads: 512 bytes at a time, skipping around inside 64 KiB.
+    for k in 0..100u64 {
+        let at = (k * 617) % (MIN_CHUNK as u64 - 512);
+        r.seek(SeekFrom::Start(at)).expect("seek");
+        let mut h = [0u8; 512];
+        r.read_exact(&mut h).expect("read");
+        assert!(h[..] == data[at as usize..at as usize + 512]);
+    }
+    assert_eq!(r.fetches, 1, "one chunk served every read");
+}
+
+#[wasm_bindgen_test]
+fn blob_reader_multi_mib_sequential_reads() {
+    let data = pattern(24 << 20);
+    let mut r = BlobReader::new(blob_of(&data)).expect("reader");
+    let mut hasher_input = 0u64;
+    let mut buf = vec![0u8; 256 << 10];
+    let mut pos = 0usize;
+    loop {
+        let n = r.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n] == data[pos..pos + n], "chunk at {pos}");
+        pos += n;
+        hasher_input += n as u64;
+    }
+    assert_eq!(hasher_input, data.len() as u64);
+    // Chunks double up to MAX_CHUNK (8 MiB): 24 MiB take well under 20 fetches.
+    assert!(r.fetches < 20, "{} fetches", r.fetches);
+    // A single read bigger than a chunk is capped at MAX_CHUNK and still correct.
+    r.seek(SeekFrom::Start(1)).expect("seek");
+    let mut big = vec![0u8; MAX_CHUNK + 4096];
+    let n = r.read(&mut big).expect("big read");
+    assert!(n > 0 && n <= MAX_CHUNK);
+    assert!(big[..n] == data[1..1 + n]);
+}
+
+fn open(bytes: &[u8]) -> Session {
+    Session::open(blob_of(bytes), &noop()).unwrap_or_else(|e| panic!("open failed: {:?}", JsValue::from(e)))
+}
+
+fn verify(s: &mut Session) -> Value {
+    let reports = Array::new();
+    let on_blob = Function::new_with_args("r", "this.push(r)").bind0(&reports);
+    s.verify(&noop(), &on_blob).map_err(JsValue::from).expect("verify");
+    assert!(reports.length() > 0, "a report after each blob");
+    json(s.report().map_err(JsValue::from).expect("report"))
+}
+
+fn text_of(s: &mut Session, image: usize, layer: Option<usize>, path: &str) -> String {
+    let bytes = s.read_file(image, layer, path, 0.0, -1.0).map_err(JsValue::from).expect("read_file");
+    String::from_utf8(bytes.to_vec()).expect("utf8")
+}
+
+#[wasm_bindgen_test]
+fn the_sample_through_the_session_api() {
+    let mut s = open(&fixture::sample_archive());
+    let report = json(s.report().map_err(JsValue::from).expect("report"));
+    assert_eq!(report["archive"]["format"], "docker-oci");
+    assert_eq!(report["images"].as_array().map(|a| a.len()), Some(2));
+    assert_eq!(report["images"][0]["repo_tags"][0], "strata-demo:1.0");
+    assert_eq!(report["verification_done"], false);
+
+    // Browsable before verification: headers-only index.
+    s.index_layers(&noop()).map_err(JsValue::from).expect("index");
+    assert!(s.all_layers_indexed());
+    let listing = json(s.list_dir(0, None, "/etc").map_err(JsValue::from).expect("list"));
+    let names: Vec<&str> = listing["entries"].as_array().expect("entries").iter().filter_map(|e| e["name"].as_str()).collect();
+    assert!(names.contains(&"passwd"));
+    assert!(!names.contains(&"hostname"), "deleted by layer 1");
+    assert!(text_of(&mut s, 0, None, "/etc/passwd").starts_with("root:x:0:0"));
+    // Symlink followed: /bin/sh → /usr/bin/sh → hardlink to busybox.
+    assert!(text_of(&mut s, 0, None, "/bin/sh").starts_with("\u{7f}ELF demo busybox"));
+    // A range.
+    let part = s.read_file(0, None, "/etc/passwd", 5.0, 4.0).map_err(JsValue::from).expect("range").to_vec();
+    assert_eq!(part, b"x:0:");
+
+    let report = verify(&mut s);
+    assert_eq!(report["verification_done"], true);
+    assert!(report["images"].as_array().expect("images").iter().all(|i| i["verified"] == true));
+
+    // Layer view: /etc/hostname of layer 0 is shadowed (deleted by layer 1).
+    let layer0 = json(s.list_dir(0, Some(0), "/etc").map_err(JsValue::from).expect("layer list"));
+    let hostname = layer0["entries"].as_array().expect("rows").iter().find(|e| e["name"] == "hostname").cloned().expect("hostname row");
+    assert_eq!(hostname["shadow"]["status"], "deleted");
+    assert_eq!(hostname["shadow"]["by_layer"], 1);
+
+    let diff = json(s.diff(0, 1).map_err(JsValue::from).expect("diff"));
+    let paths: Vec<&str> = diff["files"].as_array().expect("files").iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(paths.contains(&"app/CHANGELOG.md"));
+    assert!(s.dockerfile(0).map_err(JsValue::from).expect("dockerfile").contains("CMD"));
+
+    let chunks = Array::new();
+    let on_chunk = Function::new_with_args("c", "this.push(c)").bind0(&chunks);
+    let written = s.export_rootfs(0, &on_chunk).map_err(JsValue::from).expect("export");
+    assert!(written > 10_000.0);
+    assert!(chunks.length() >= 1);
+}
+
+#[wasm_bindgen_test]
+fn generated_formats_open_and_verify() {
+    let v1 = fixture::web_v1();
+    let v2 = fixture::web_v2();
+    let plain = fixture::Options::default();
+    let gz = |spec: &fixture::ImageSpec| {
+        let mut s = spec.clone();
+        for l in &mut s.layers {
+            l.compression = strata::report::Compression::Gzip;
+        }
+        s
+    };
+    let legacy = fixture::docker_legacy(&[v1.clone(), v2.clone()], &plain).bytes;
+    let cases: Vec<(&str, Vec<u8>, usize)> = vec![
+        ("legacy", legacy.clone(), 2),
+        ("docker-archive", fixture::docker_archive(&[v1.clone()], &plain).bytes, 1),
+        ("docker25", fixture::docker_oci(&[v1.clone(), v2.clone()], &plain).bytes, 2),
+        ("oci gzip", fixture::oci_archive(&[gz(&v1)], &plain, true).bytes, 1),
+        ("whole gzip", fixture::compress(&legacy, strata::report::Compression::Gzip), 2),
+    ];
+    for (name, bytes, images) in cases {
+        let mut s = open(&bytes);
+        s.index_layers(&noop()).map_err(JsValue::from).expect("index");
+        let report = if s.verified() { json(s.report().map_err(JsValue::from).expect("report")) } else { verify(&mut s) };
+        assert_eq!(report["images"].as_array().map(|a| a.len()), Some(images), "{name}");
+        assert!(report["images"].as_array().expect("images").iter().all(|i| i["verified"] == true), "{name} verified");
+        assert_eq!(text_of(&mut s, 0, None, "/app/main.txt"), "hello from v1\n", "{name}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn tampering_and_garbage_give_verdicts_and_plain_errors() {
+    let v1 = fixture::web_v1();
+    let tampered = fixture::docker_legacy(
+        &[v1],
+        &fixture::Options::tamper(fixture::Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 }),
+    )
+    .bytes;
+    let mut s = open(&tampered);
+    let report = verify(&mut s);
+    assert_eq!(report["images"][0]["verified"], false);
+    let checks = report["images"][0]["layers"][1]["checks"].as_array().expect("checks");
+    assert!(checks.iter().any(|c| c["verdict"] == "mismatch" && c["expected"] != c["actual"]));
+
+    let err = Session::open(blob_of(b"just some text, not a tar"), &noop()).err().map(JsValue::from).expect("an error");
+    let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
+    assert!(message.contains("not a tar archive"), "{message}");
+
+    let err = Session::open(blob_of(&[]), &noop()).err().map(JsValue::from).expect("an error");
+    let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
+    assert!(message.contains("empty"), "{message}");
+}
