@@ -25,10 +25,14 @@ use web_sys::{Blob, FileReaderSync};
 /// Largest read handed to `FileReaderSync` at once. Measured: 64 KiB reads were ~3x
 /// slower than 4–8 MiB ones for sequential hashing.
 pub const MAX_CHUNK: usize = 8 << 20;
-/// Chunk size after a seek. Tar header walks (index_layers, metadata reads) jump from
-/// header to header; a small first read keeps each jump cheap, and the chunk doubles
-/// while reads stay sequential.
+/// Chunk size after a long jump. Tar header walks (index_layers, metadata reads) hop from
+/// header to header; a small first read keeps a jump over a big file cheap, and the chunk
+/// doubles while reads stay (nearly) sequential.
 pub const MIN_CHUNK: usize = 64 << 10;
+/// A miss at most this far past the cached chunk counts as sequential. Measured in
+/// Chromium: one `readAsArrayBuffer` call costs ~0.7 ms whatever its size up to 64 KiB,
+/// plus ~2.6 ms per MiB, so skipping less than ~256 KiB is not worth a smaller read.
+pub const NEAR_GAP: u64 = 256 << 10;
 
 /// A synchronous `Read + Seek` over a `Blob`, for use in a worker.
 ///
@@ -138,8 +142,9 @@ impl Read for BlobReader {
             self.pos += n as u64;
             return Ok(n);
         }
-        // A miss. Sequential (right after the cached chunk): grow the chunk. After a seek: start small.
-        if self.pos == cache_end && !self.cache.is_empty() {
+        // A miss. (Nearly) sequential, just past the cached chunk: grow the chunk.
+        // After a long jump or a seek backwards: start small again.
+        if !self.cache.is_empty() && self.pos >= cache_end && self.pos - cache_end <= NEAR_GAP {
             self.next_chunk = (self.next_chunk.saturating_mul(2)).min(self.max_chunk);
         } else {
             self.next_chunk = MIN_CHUNK.min(self.max_chunk);
@@ -656,5 +661,321 @@ impl Session {
                 f(size, &mut reader)
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Parallel work: helper workers index or verify single blobs of the same File and hand
+// the results (as bytes) to the browsing worker's Session.
+// ---------------------------------------------------------------------------------
+
+/// A compact binary form of what one pass over a blob found, to move it between workers.
+mod codec {
+    use crate::layer::{EntryKind, LayerEntry, LayerIndex};
+    use crate::report::Compression;
+    use crate::verify::BlobFacts;
+
+    const MAGIC: &[u8; 4] = b"stb1";
+
+    struct Out(Vec<u8>);
+
+    impl Out {
+        fn u8(&mut self, v: u8) {
+            self.0.push(v);
+        }
+        fn u32(&mut self, v: u32) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn u64(&mut self, v: u64) {
+            self.0.extend_from_slice(&v.to_le_bytes());
+        }
+        fn bytes(&mut self, b: &[u8]) {
+            self.u64(b.len() as u64);
+            self.0.extend_from_slice(b);
+        }
+        fn opt_bytes(&mut self, b: Option<&[u8]>) {
+            match b {
+                Some(b) => {
+                    self.u8(1);
+                    self.bytes(b);
+                }
+                None => self.u8(0),
+            }
+        }
+        fn opt_u64(&mut self, v: Option<u64>) {
+            match v {
+                Some(v) => {
+                    self.u8(1);
+                    self.u64(v);
+                }
+                None => self.u8(0),
+            }
+        }
+    }
+
+    /// Reads what `Out` wrote; any inconsistency is an error, never a panic.
+    struct In<'a> {
+        data: &'a [u8],
+        pos: usize,
+    }
+
+    type R<T> = Result<T, String>;
+
+    impl<'a> In<'a> {
+        fn take(&mut self, n: usize) -> R<&'a [u8]> {
+            let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or("truncated index data")?;
+            let s = &self.data[self.pos..end];
+            self.pos = end;
+            Ok(s)
+        }
+        fn u8(&mut self) -> R<u8> {
+            Ok(self.take(1)?[0])
+        }
+        fn u32(&mut self) -> R<u32> {
+            let mut a = [0u8; 4];
+            a.copy_from_slice(self.take(4)?);
+            Ok(u32::from_le_bytes(a))
+        }
+        fn u64(&mut self) -> R<u64> {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(self.take(8)?);
+            Ok(u64::from_le_bytes(a))
+        }
+        fn bytes(&mut self) -> R<&'a [u8]> {
+            let n = usize::try_from(self.u64()?).map_err(|_| "bad length")?;
+            self.take(n)
+        }
+        fn string(&mut self) -> R<String> {
+            String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "bad text".to_string())
+        }
+        fn opt_bytes(&mut self) -> R<Option<&'a [u8]>> {
+            Ok(if self.u8()? == 1 { Some(self.bytes()?) } else { None })
+        }
+        fn opt_string(&mut self) -> R<Option<String>> {
+            Ok(if self.u8()? == 1 { Some(self.string()?) } else { None })
+        }
+        fn opt_u64(&mut self) -> R<Option<u64>> {
+            Ok(if self.u8()? == 1 { Some(self.u64()?) } else { None })
+        }
+    }
+
+    const KINDS: [EntryKind; 8] = [
+        EntryKind::File,
+        EntryKind::Dir,
+        EntryKind::Symlink,
+        EntryKind::Hardlink,
+        EntryKind::Char,
+        EntryKind::Block,
+        EntryKind::Fifo,
+        EntryKind::Other,
+    ];
+    const COMPRESSIONS: [Compression; 5] =
+        [Compression::None, Compression::Gzip, Compression::Zstd, Compression::Xz, Compression::Bzip2];
+
+    fn put_index(o: &mut Out, ix: &LayerIndex) {
+        o.u64(ix.uncompressed_size);
+        o.u64(ix.entries.len() as u64);
+        for e in &ix.entries {
+            o.bytes(&e.path);
+            o.u8(KINDS.iter().position(|k| *k == e.kind).unwrap_or(7) as u8);
+            o.u64(e.size);
+            o.u32(e.mode);
+            o.u64(e.uid);
+            o.u64(e.gid);
+            o.u64(e.mtime);
+            o.opt_bytes(e.link.as_deref());
+            o.u64(e.data_offset);
+            o.opt_u64(e.content_hash);
+            o.u32(e.dev_major);
+            o.u32(e.dev_minor);
+        }
+    }
+
+    fn get_index(i: &mut In<'_>) -> R<LayerIndex> {
+        let uncompressed_size = i.u64()?;
+        let n = i.u64()?;
+        // Each entry takes at least 60 bytes: a count beyond that is corrupt, not a reason to allocate.
+        if n > (i.data.len() / 60) as u64 + 1 {
+            return Err("bad entry count".into());
+        }
+        let mut entries = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let path = i.bytes()?.into();
+            let kind = *KINDS.get(i.u8()? as usize).ok_or("bad entry kind")?;
+            entries.push(LayerEntry {
+                path,
+                kind,
+                size: i.u64()?,
+                mode: i.u32()?,
+                uid: i.u64()?,
+                gid: i.u64()?,
+                mtime: i.u64()?,
+                link: i.opt_bytes()?.map(Into::into),
+                data_offset: i.u64()?,
+                content_hash: i.opt_u64()?,
+                dev_major: i.u32()?,
+                dev_minor: i.u32()?,
+            });
+        }
+        Ok(LayerIndex { entries, uncompressed_size })
+    }
+
+    pub fn encode_index(ix: &LayerIndex) -> Vec<u8> {
+        let mut o = Out(MAGIC.to_vec());
+        o.u8(b'I');
+        put_index(&mut o, ix);
+        o.0
+    }
+
+    pub fn decode_index(data: &[u8]) -> R<LayerIndex> {
+        let mut i = In { data, pos: 0 };
+        if i.take(4)? != MAGIC || i.u8()? != b'I' {
+            return Err("not a layer index".into());
+        }
+        get_index(&mut i)
+    }
+
+    pub fn encode_facts(f: &BlobFacts) -> Vec<u8> {
+        let mut o = Out(MAGIC.to_vec());
+        o.u8(b'F');
+        o.bytes(f.digest.as_bytes());
+        o.u64(f.stored_size);
+        o.u8(COMPRESSIONS.iter().position(|c| *c == f.compression).unwrap_or(0) as u8);
+        o.u8(f.is_tar as u8);
+        o.opt_bytes(f.diff_id.as_deref().map(str::as_bytes));
+        o.opt_u64(f.uncompressed_size);
+        o.opt_bytes(f.problem.as_deref().map(str::as_bytes));
+        o.u8(f.stream_complete as u8);
+        match &f.layer {
+            Some(ix) => {
+                o.u8(1);
+                put_index(&mut o, ix);
+            }
+            None => o.u8(0),
+        }
+        o.0
+    }
+
+    pub fn decode_facts(data: &[u8]) -> R<BlobFacts> {
+        let mut i = In { data, pos: 0 };
+        if i.take(4)? != MAGIC || i.u8()? != b'F' {
+            return Err("not blob facts".into());
+        }
+        Ok(BlobFacts {
+            digest: i.string()?,
+            stored_size: i.u64()?,
+            compression: *COMPRESSIONS.get(i.u8()? as usize).ok_or("bad compression")?,
+            is_tar: i.u8()? == 1,
+            diff_id: i.opt_string()?,
+            uncompressed_size: i.opt_u64()?,
+            problem: i.opt_string()?,
+            stream_complete: i.u8()? == 1,
+            layer: if i.u8()? == 1 { Some(get_index(&mut i)?) } else { None },
+            // Fields added to BlobFacts later start at their defaults here.
+            ..BlobFacts::default()
+        })
+    }
+}
+
+fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsError> {
+    let ok = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 9.0e15;
+    if !ok(offset) || !ok(size) {
+        return Err(js_err(format!("bad span {offset}+{size}")));
+    }
+    Ok((offset as u64, size as u64))
+}
+
+/// Headers-only index of the uncompressed layer at `offset..offset+size` of `file`, as bytes
+/// for `Session.set_quick_index` (undefined when the layer is compressed or not a tar).
+#[wasm_bindgen]
+pub fn quick_index_span(file: Blob, offset: f64, size: f64) -> Result<Option<Uint8Array>, JsError> {
+    let (offset, size) = span_args(offset, size)?;
+    let mut src = BlobReader::new(file).map_err(js_err)?;
+    Ok(Archive::quick_index_span(&mut src, offset, size).map(|ix| Uint8Array::from(&codec::encode_index(&ix)[..])))
+}
+
+/// Hash and index one blob at `offset..offset+size` of `file` (a plain archive), as bytes
+/// for `Session.set_blob_facts`. `progress(bytesDone)` every few MiB.
+#[wasm_bindgen]
+pub fn analyze_span(file: Blob, offset: f64, size: f64, progress: &Function) -> Result<Uint8Array, JsError> {
+    let (offset, size) = span_args(offset, size)?;
+    let mut src = BlobReader::new(file).map_err(js_err)?;
+    let mut report = |n: u64| {
+        let _ = progress.call1(&JsValue::NULL, &JsValue::from_f64(n as f64));
+    };
+    let facts = {
+        let window = crate::io::Window::new(&mut src, offset, size);
+        let mut reader = crate::io::ProgressReader::new(window, 4 << 20, &mut report);
+        Archive::analyze_blob(&mut reader)
+    };
+    if let Some(p) = &facts.problem {
+        if p.contains("source ended") {
+            return Err(js_err(format!("the archive is truncated: {p}")));
+        }
+    }
+    Ok(Uint8Array::from(&codec::encode_facts(&facts)[..]))
+}
+
+#[derive(Serialize)]
+struct Span {
+    blob: usize,
+    offset: u64,
+    size: u64,
+}
+
+#[derive(Serialize)]
+struct Work {
+    /// Layer blobs with no index yet (for `quick_index_span`).
+    unindexed: Vec<Span>,
+    /// Blobs not verified yet (for `analyze_span`).
+    pending: Vec<Span>,
+    /// False for a compressed archive: its blobs cannot be read by offset.
+    seekable: bool,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// What is left to do, with each blob's place in the file, so the page can share the
+    /// work among workers.
+    pub fn work(&self) -> Result<JsValue, JsError> {
+        let span = |blob: usize| self.archive.blob_span(blob).map(|(offset, size)| Span { blob, offset, size });
+        to_js(&Work {
+            unindexed: self.archive.unindexed_layer_blobs().into_iter().filter_map(span).collect(),
+            pending: self.archive.pending_blobs().into_iter().filter_map(span).collect(),
+            seekable: self.archive.compression() == crate::report::Compression::None,
+        })
+    }
+
+    /// Index these layer blobs here (headers only), as `index_layers` does for all.
+    pub fn index_blobs(&mut self, blobs: Vec<u32>) -> Result<(), JsError> {
+        for blob in blobs {
+            let blob = blob as usize;
+            let Some((offset, size)) = self.archive.blob_span(blob) else { continue };
+            if let Some(ix) = Archive::quick_index_span(&mut self.src, offset, size) {
+                self.archive.set_quick_index(blob, ix);
+            }
+        }
+        self.forget_trees();
+        Ok(())
+    }
+
+    /// Take a headers-only index made by `quick_index_span` in another worker.
+    pub fn set_quick_index(&mut self, blob: usize, data: &[u8]) -> Result<(), JsError> {
+        let ix = codec::decode_index(data).map_err(js_err)?;
+        self.archive.set_quick_index(blob, ix);
+        self.forget_trees();
+        Ok(())
+    }
+
+    /// Take what `analyze_span` found in another worker; returns the updated report.
+    pub fn set_blob_facts(&mut self, blob: usize, data: &[u8]) -> Result<JsValue, JsError> {
+        let facts = codec::decode_facts(data).map_err(js_err)?;
+        self.archive.set_blob_facts(blob, facts);
+        // Trees built over a headers-only index stay valid (same entries, same order), but
+        // they lack content hashes: rebuild them once everything is verified.
+        if self.archive.report().verification_done {
+            self.forget_trees();
+        }
+        self.report()
     }
 }

@@ -3,7 +3,7 @@
 // uploaded. The page talks to it with {id, op, ...} requests; it answers {id, ok, value}
 // or {id, ok: false, error}, and posts {type: 'progress' | 'indexed' | 'verified' | 'verdict'}
 // events while long jobs run.
-import init, { Session } from './pkg/strata.js';
+import init, { Session, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan } from './pkg/strata.js';
 
 const ready = init({ module_or_path: new URL('./pkg/strata_bg.wasm', import.meta.url) });
 const sessions = new Map();
@@ -34,39 +34,41 @@ function session(handle) {
 const ops = {
   // Open an archive: answer with the metadata report at once, then keep working
   // (index layers and/or verify) and post events as each stage finishes.
-  open({ file, mode }, reply) {
+  // Open an archive and answer with the metadata report. For a compressed archive this
+  // is the one streaming pass that also verifies everything.
+  open({ file }) {
     const handle = nextHandle++;
     const started = performance.now();
     const s = Session.open(file, progressPoster(handle));
     sessions.set(handle, s);
-    reply({ handle, report: s.report(), ms: performance.now() - started });
-    // The request is answered; what fails from here on is reported as an event.
-    let stage = 'indexing';
-    const verify = () => {
-      stage = 'verifying';
-      s.verify(progressPoster(handle), (report) => postMessage({ type: 'verdict', handle, report }));
-      postMessage({ type: 'verified', handle, report: s.report(), ms: performance.now() - started });
-    };
-    try {
-      if (mode === 'browse') {
-        s.index_layers(progressPoster(handle));
-        // Compressed layers can only be listed once they have been read in full: this
-        // worker verifies them itself (the page stops its separate verifier).
-        if (!s.all_layers_indexed()) {
-          postMessage({ type: 'self-verify', handle });
-          verify();
-        }
-        stage = 'merging';
-        const report = s.report();
-        if (report.images.length) s.build_tree(0);
-        postMessage({ type: 'indexed', handle, report, ms: performance.now() - started });
-      } else if (mode === 'verify') {
-        verify();
-      }
-    } catch (error) {
-      postMessage({ type: 'failed', handle, stage, error: messageOf(error) });
-    }
-    return undefined;
+    return { handle, report: s.report(), ms: performance.now() - started };
+  },
+  work: ({ handle }) => session(handle).work(),
+  indexBlobs: ({ handle, blobs }) => session(handle).index_blobs(Uint32Array.from(blobs)),
+  indexLayers: ({ handle }) => session(handle).index_layers(progressPoster(handle)),
+  setQuickIndex: ({ handle, blob, data }) => session(handle).set_quick_index(blob, data),
+  setBlobFacts: ({ handle, blob, data }) => session(handle).set_blob_facts(blob, data),
+  buildTree: ({ handle, image }) => session(handle).build_tree(image),
+  allIndexed: ({ handle }) => session(handle).all_layers_indexed(),
+  // Whole-session verification in this worker (used when there is nothing to share out).
+  verify: ({ handle }) => {
+    session(handle).verify(progressPoster(handle), (report) => postMessage({ type: 'verdict', handle, report }));
+    return session(handle).report();
+  },
+  // Helper-worker jobs over spans of the same File: no Session needed.
+  quickIndex: ({ file, offset, size }) => {
+    const bytes = quickIndexSpan(file, offset, size);
+    return bytes ? { value: bytes, transfer: [bytes.buffer] } : null;
+  },
+  analyze: ({ file, blob, offset, size }) => {
+    let last = 0;
+    const bytes = analyzeSpan(file, offset, size, (done) => {
+      const now = performance.now();
+      if (now - last < 50) return;
+      last = now;
+      postMessage({ type: 'blob-progress', blob, done, size });
+    });
+    return { value: bytes, transfer: [bytes.buffer] };
   },
   report: ({ handle }) => session(handle).report(),
   listDir: ({ handle, image, layer, path }) => session(handle).list_dir(image, layer ?? undefined, path),
@@ -113,16 +115,10 @@ self.onmessage = async (event) => {
     await ready;
     const fn = ops[op];
     if (!fn) throw new Error(`unknown request ${op}`);
-    let replied = false;
-    const reply = (value, transfer) => {
-      replied = true;
-      postMessage({ id, ok: true, value }, transfer || []);
-    };
-    const result = fn(args, reply);
-    if (!replied) {
-      if (result && result.transfer) reply(result.value, result.transfer);
-      else reply(result);
-    }
+    const reply = (value, transfer) => postMessage({ id, ok: true, value }, transfer || []);
+    const result = fn(args);
+    if (result && result.transfer) reply(result.value, result.transfer);
+    else reply(result);
   } catch (error) {
     postMessage({ id, ok: false, error: messageOf(error) });
   }

@@ -24,8 +24,9 @@ const state = {
   file: null,
   report: null,
   stage: 'idle', // idle | opening | indexed | verified | failed
-  browse: null, // { worker, handle }: answers list/read/diff requests
-  verifier: null, // { worker, handle }: hashes everything, then takes over browsing
+  browse: null, // { worker, handle }: keeps the Session, answers list/read/diff requests
+  verifiers: null, // helper workers hashing blobs while verification runs
+  run: null, // the open in progress (a newer open or a cancel replaces it)
   workers: new Set(),
   image: 0,
   tab: 'overview',
@@ -53,7 +54,7 @@ function stopAll() {
   for (const worker of state.workers) worker.terminate();
   state.workers.clear();
   state.browse = null;
-  state.verifier = null;
+  state.verifiers = null;
   state.second = null;
   state.filesViews.clear();
 }
@@ -61,9 +62,12 @@ function stopAll() {
 async function openArchive(file) {
   stopAll();
   hideError();
+  const run = { file, cancelled: false };
+  state.run = run;
   state.file = file;
   state.report = null;
   state.stage = 'opening';
+  document.body.dataset.stage = 'opening';
   state.openStarted = performance.now();
   for (const k of Object.keys(state.timings)) delete state.timings[k];
   state.pendingHash = parseHash();
@@ -72,10 +76,11 @@ async function openArchive(file) {
   const worker = spawn();
   let opened;
   try {
-    opened = await worker.request('open', { file, mode: 'browse' });
+    opened = await worker.request('open', { file });
   } catch (error) {
     if (error.cancelled) return;
     state.stage = 'failed';
+    document.body.dataset.stage = 'failed';
     hideProgress();
     stopAll();
     showError(`${file.name} could not be opened: ${error.message}`);
@@ -85,76 +90,145 @@ async function openArchive(file) {
   state.timings.metadata = performance.now() - state.openStarted;
   state.browse = { worker, handle: opened.handle };
   state.report = opened.report;
-  // A compressed archive was verified in the same streaming pass that opened it.
-  if (!opened.report.verification_done) startVerifier(file);
   showWorkspace();
+  try {
+    await prepare(run);
+  } catch (error) {
+    if (error.cancelled || run !== state.run) return;
+    hideProgress();
+    showError(`Reading ${file.name} stopped: ${error.message}`);
+  }
 }
 
-function startVerifier(file) {
-  const worker = spawn();
-  state.verifier = { worker, handle: null };
-  worker.request('open', { file, mode: 'verify' }).then(
-    (opened) => {
-      if (state.verifier && state.verifier.worker === worker) state.verifier.handle = opened.handle;
-    },
-    (error) => {
-      if (!error.cancelled) showError(`Verification could not start: ${error.message}`);
-    },
-  );
+// After the metadata: index every layer (two workers share the layers), build the merged
+// tree of the first image (now the page is interactive), then hash every blob in two
+// helper workers and hand each result to the browsing worker as it completes.
+async function prepare(run) {
+  const work = await core('work');
+  if (work.unindexed.length) {
+    const helper = spawn();
+    const [mine, theirs] = split(work.unindexed, 2);
+    const total = work.unindexed.reduce((sum, s) => sum + s.size, 0);
+    let done = 0;
+    const tick = (span) => {
+      done += span.size;
+      showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
+    };
+    showProgress({ phase: 'indexing', done: 0, total, item: 0, items: 0 });
+    await Promise.all([
+      core('indexBlobs', { blobs: mine.map((s) => s.blob) }).then(() => mine.forEach(tick)),
+      (async () => {
+        for (const span of theirs) {
+          const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
+          if (data) await core('setQuickIndex', { blob: span.blob, data }, [data.buffer]);
+          tick(span);
+        }
+      })(),
+    ]);
+    helper.terminate('done');
+    state.workers.delete(helper);
+  }
+  if (run !== state.run) return;
+  const browsable = await core('allIndexed');
+  if (browsable) await becomeInteractive(run);
+  if (!state.report.verification_done) await verifyAll(run);
+  if (run !== state.run) return;
+  state.timings.verified = performance.now() - state.openStarted;
+  state.stage = 'verified';
+  document.body.dataset.stage = 'verified';
+  hideProgress();
+  if (!browsable) await becomeInteractive(run);
+  // Trees are rebuilt with content hashes: views that failed to list (compressed layers
+  // not read yet) start over.
+  for (const [key, view] of state.filesViews) if (view.failed) state.filesViews.delete(key);
+  refresh();
+}
+
+async function becomeInteractive(run) {
+  if (state.report.images.length) await core('buildTree', { image: state.image });
+  if (run !== state.run) return;
+  state.timings.interactive = performance.now() - state.openStarted;
+  if (state.stage === 'opening') {
+    state.stage = 'indexed';
+    document.body.dataset.stage = 'indexed';
+  }
+  refresh();
+}
+
+/** Split spans into `n` groups of about equal bytes (largest first, to the lightest group). */
+function split(spans, n) {
+  const groups = Array.from({ length: n }, () => ({ bytes: 0, spans: [] }));
+  for (const span of [...spans].sort((a, b) => b.size - a.size)) {
+    const lightest = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    lightest.spans.push(span);
+    lightest.bytes += span.size;
+  }
+  return groups.map((g) => g.spans);
+}
+
+async function verifyAll(run) {
+  const work = await core('work');
+  if (!work.seekable) {
+    // Cannot happen for a compressed archive (verified while opening); kept for safety.
+    state.report = await core('verify');
+    return;
+  }
+  const queue = [...work.pending].sort((a, b) => b.size - a.size);
+  const total = queue.reduce((sum, s) => sum + s.size, 0);
+  const items = queue.length;
+  const running = new Map(); // blob → bytes done
+  let finished = 0;
+  let finishedBytes = 0;
+  const post = () => {
+    let done = finishedBytes;
+    for (const d of running.values()) done += d;
+    showProgress({ phase: 'verifying', done, total, item: finished, items });
+  };
+  const verifiers = [spawn(), spawn()];
+  state.verifiers = verifiers;
+  for (const v of verifiers) {
+    v.onEvent = (event) => {
+      if (event.type === 'blob-progress') {
+        running.set(event.blob, event.done);
+        post();
+      }
+    };
+  }
+  post();
+  await Promise.all(verifiers.map(async (verifier) => {
+    while (queue.length && run === state.run) {
+      const span = queue.shift();
+      running.set(span.blob, 0);
+      const data = await verifier.request('analyze', { file: run.file, blob: span.blob, offset: span.offset, size: span.size });
+      running.delete(span.blob);
+      finished += 1;
+      finishedBytes += span.size;
+      const report = await core('setBlobFacts', { blob: span.blob, data }, [data.buffer]);
+      if (run !== state.run) return;
+      state.report = report;
+      post();
+      refreshSoon();
+    }
+  }));
+  for (const v of verifiers) {
+    v.terminate('done');
+    state.workers.delete(v);
+  }
+  state.verifiers = null;
 }
 
 function onWorkerEvent(event, worker) {
-  const fromBrowse = state.browse && state.browse.worker === worker;
-  const fromVerifier = state.verifier && state.verifier.worker === worker;
+  // Events about a second archive (opened for Diff) in the same worker are not ours.
+  const fromBrowse = state.browse && state.browse.worker === worker && event.handle === state.browse.handle;
   switch (event.type) {
     case 'progress':
-      if (fromVerifier || (fromBrowse && !state.verifier) || state.stage === 'opening') showProgress(event);
-      break;
-    case 'indexed':
-      if (!fromBrowse) break;
-      state.timings.interactive = performance.now() - state.openStarted;
-      if (!state.verifier) {
-        // Compressed archives: indexing and verifying happened together.
-        state.report = event.report;
-        state.timings.verified = state.timings.interactive;
-        state.stage = 'verified';
-        hideProgress();
-      } else {
-        mergeVerdicts(event.report);
-        state.stage = 'indexed';
-      }
-      document.body.dataset.stage = state.stage;
-      refresh();
-      break;
-    case 'self-verify':
-      // This archive's layers are compressed: the browsing worker reads them itself.
-      if (fromBrowse) {
-        if (state.verifier && state.verifier.worker !== worker) {
-          state.verifier.worker.terminate('not needed');
-          state.workers.delete(state.verifier.worker);
-        }
-        state.verifier = state.browse;
-      }
+      if (fromBrowse || state.stage === 'opening') showProgress(event);
       break;
     case 'verdict':
-      if (fromVerifier) {
+      if (fromBrowse) {
         state.report = event.report;
         refreshSoon();
       }
-      break;
-    case 'verified':
-      if (!fromVerifier) break;
-      state.timings.verified = performance.now() - state.openStarted;
-      state.report = event.report;
-      state.stage = 'verified';
-      document.body.dataset.stage = 'verified';
-      hideProgress();
-      handOver();
-      refresh();
-      break;
-    case 'failed':
-      showError(`${event.stage === 'verifying' ? 'Verification' : 'Indexing'} stopped: ${event.error}`);
-      if (fromVerifier) hideProgress();
       break;
     case 'dead':
       showError(event.error);
@@ -163,31 +237,6 @@ function onWorkerEvent(event, worker) {
     default:
       break;
   }
-}
-
-// The verifier has read every layer in full (content hashes included): let it answer
-// browsing requests from now on, and retire the first worker once it is idle.
-function handOver() {
-  const old = state.browse;
-  const verifier = state.verifier;
-  if (!verifier || verifier.handle === null) return;
-  state.browse = verifier;
-  state.verifier = null;
-  if (old && old.worker !== verifier.worker) {
-    const retire = () => {
-      if (old.worker.busy) setTimeout(retire, 500);
-      else {
-        old.worker.terminate('retired');
-        state.workers.delete(old.worker);
-      }
-    };
-    retire();
-  }
-}
-
-// Keep whatever verdicts are already known when a newer metadata report arrives.
-function mergeVerdicts(report) {
-  state.report = report;
 }
 
 let refreshTimer = 0;
@@ -200,9 +249,9 @@ function refreshSoon() {
 }
 
 /** Ask the browsing worker something about the open archive. */
-function core(op, args = {}) {
+function core(op, args = {}, transfer = []) {
   if (!state.browse) return Promise.reject(new Error('no archive is open'));
-  return state.browse.worker.request(op, { handle: state.browse.handle, ...args });
+  return state.browse.worker.request(op, { handle: state.browse.handle, ...args }, transfer);
 }
 
 async function openSample() {
@@ -252,22 +301,29 @@ function hideProgress() {
 }
 
 function cancel() {
-  if (state.stage === 'opening' || !state.report) {
+  if (state.stage === 'opening' && !state.report) {
     stopAll();
+    state.run = null;
     state.stage = 'idle';
+    document.body.dataset.stage = 'idle';
     hideProgress();
     showLanding();
-    showError('Opening was cancelled.');
+    showError('Opening was cancelled.', 'notice');
     return;
   }
-  // Metadata stays on screen; only the hashing stops.
-  if (state.verifier) {
-    state.verifier.worker.terminate();
-    state.workers.delete(state.verifier.worker);
-    state.verifier = null;
+  // What is on screen stays; only the hashing stops (a synchronous wasm loop never sees
+  // a message: the helper workers are terminated).
+  for (const v of state.verifiers || []) {
+    v.terminate();
+    state.workers.delete(v);
   }
+  state.verifiers = null;
+  state.run = null;
+  state.stage = 'cancelled';
+  document.body.dataset.stage = 'cancelled';
   hideProgress();
   showError('Verification was cancelled: digests not checked yet are shown as pending.', 'notice');
+  refresh();
 }
 
 function showError(message, kind = 'error') {
@@ -325,7 +381,7 @@ function formatName(format) {
 
 function overallBadge(report) {
   if (!report.verification_done) {
-    return h('span', { class: 'badge pending', id: 'overall-verdict' }, state.verifier ? 'verifying…' : 'not verified');
+    return h('span', { class: 'badge pending', id: 'overall-verdict' }, state.stage === 'cancelled' ? 'not verified' : 'verifying…');
   }
   const bad = report.images.filter((i) => !i.verified).length;
   const errors = report.findings.filter((f) => f.severity === 'error').length;
@@ -459,7 +515,13 @@ function navigate(to) {
 
 // Open a second archive (for Diff) in the browsing worker, next to the first.
 async function openSecond(file) {
-  const opened = await core('open', { file, mode: 'browse' });
+  const opened = await core('open', { file });
+  const worker = state.browse.worker;
+  await worker.request('indexLayers', { handle: opened.handle });
+  // Compressed layers are only listable once read in full.
+  if (!(await worker.request('allIndexed', { handle: opened.handle }))) {
+    opened.report = await worker.request('verify', { handle: opened.handle });
+  }
   state.second = { handle: opened.handle, report: opened.report, file };
   return state.second;
 }

@@ -97,7 +97,10 @@ export class FilesView {
       } catch (error) {
         node.children = [];
         node.error = error.message;
-        if (node === this.root) this.status.textContent = `Could not list files: ${error.message}`;
+        if (node === this.root) {
+          this.failed = true;
+          this.status.textContent = `Could not list files: ${error.message}`;
+        }
       } finally {
         node.loading = null;
       }
