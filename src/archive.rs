@@ -742,12 +742,7 @@ impl Read for SeekWindow<'_> {
 
 impl Seek for SeekWindow<'_> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the layer"))?;
+        self.pos = crate::io::seek_target(pos, self.pos, self.len)?;
         Ok(self.pos)
     }
 }

@@ -8,6 +8,17 @@ use std::io::{self, Read, Seek, SeekFrom};
 pub trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek + ?Sized> ReadSeek for T {}
 
+/// Where a seek lands, for readers that keep their own position over a source of known
+/// length. Seeking past the end is allowed (reads there return 0), before the start is not.
+pub fn seek_target(to: SeekFrom, current: u64, len: u64) -> io::Result<u64> {
+    let new = match to {
+        SeekFrom::Start(p) => Some(p),
+        SeekFrom::End(d) => len.checked_add_signed(d),
+        SeekFrom::Current(d) => current.checked_add_signed(d),
+    };
+    new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))
+}
+
 /// Format a SHA-256 as `sha256:<hex>`.
 pub fn sha256_digest(hasher: Sha256) -> String {
     let bytes = hasher.finalize();
@@ -232,23 +243,17 @@ impl<R: Read + Seek> Read for SeekBufReader<R> {
 
 impl<R: Read + Seek> Seek for SeekBufReader<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-            SeekFrom::End(d) => {
-                let len = match self.len {
-                    Some(l) => l,
-                    None => {
-                        let l = self.inner.seek(SeekFrom::End(0))?;
-                        self.inner_pos = Some(l);
-                        self.len = Some(l);
-                        l
-                    }
-                };
-                len.checked_add_signed(d)
+        // The length is only needed (and asked of the source, once) for seeks from the end.
+        let len = match (to, self.len) {
+            (SeekFrom::End(_), None) => {
+                let l = self.inner.seek(SeekFrom::End(0))?;
+                self.inner_pos = Some(l);
+                self.len = Some(l);
+                l
             }
+            (_, len) => len.unwrap_or(u64::MAX),
         };
-        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.pos = seek_target(to, self.pos, len)?;
         Ok(self.pos)
     }
 }
