@@ -115,13 +115,21 @@ async function prepare(run) {
       showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
     };
     showProgress({ phase: 'indexing', done: 0, total, item: 0, items: 0 });
+    const t0 = performance.now();
+    const spans = [];
+    state.timings.indexSpans = spans;
     await Promise.all([
-      core('indexBlobs', { blobs: mine.map((s) => s.blob) }).then(() => mine.forEach(tick)),
+      core('indexBlobs', { blobs: mine.map((s) => s.blob) }).then(() => {
+        mine.forEach(tick);
+        spans.push({ worker: 'browse', mb: mine.map((s) => Math.round(s.size / 1e6)), ms: Math.round(performance.now() - t0) });
+      }),
       (async () => {
         for (const span of theirs) {
+          const t = performance.now();
           const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
           if (data) await core('setQuickIndex', { blob: span.blob, data }, [data.buffer]);
           tick(span);
+          spans.push({ worker: 'helper', mb: Math.round(span.size / 1e6), ms: Math.round(performance.now() - t) });
         }
       })(),
     ]);

@@ -159,6 +159,10 @@ export class FilesView {
     this.active = Math.min(this.active, Math.max(0, this.rows.length - 1));
     this.version = (this.version || 0) + 1;
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
+    // A short listing gets a short pane; a long one scrolls inside at most 70 % of the window.
+    const rootStyle = getComputedStyle(document.documentElement);
+    const max = Math.min(window.innerHeight * 0.7, 42 * parseFloat(rootStyle.fontSize || '16'));
+    this.scroller.style.height = `${Math.max(8 * 16, Math.min(max, (this.rows.length + 1) * ROW_HEIGHT))}px`;
     this.updateStatus();
     this.renderRows();
   }

@@ -226,6 +226,8 @@ function textView(bytes, path) {
   // SVG and HTML are shown as their source text: they are never rendered.
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   const lines = text.split('\n');
+  // A final newline ends the last line; it does not start another.
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const gutter = h('pre', { class: 'gutter mono', 'aria-hidden': 'true' }, lines.map((_, i) => `${i + 1}`).join('\n'));
   return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text' }, text));
 }
