@@ -74,4 +74,8 @@ fn write_page_fixtures() {
     write("truncated.tar", &truncated);
     write("not-an-archive.txt", b"This is a shopping list, not a container image.\nmilk\neggs\n");
     write("wide.tar", &fixture::docker_legacy(&[wide(100_000)], &plain).bytes);
+    // Big enough that hashing takes a moment: the progress bar and Cancel can be seen.
+    let data: Vec<u8> = (0..160u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let big = ImageSpec::new(&["big:1"]).layer(LayerSpec::new().file("blob.bin", data), "/bin/sh -c head -c 160M /dev/urandom > /blob.bin");
+    write("big.tar", &fixture::docker_legacy(&[big], &plain).bytes);
 }

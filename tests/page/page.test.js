@@ -367,6 +367,25 @@ test('100k files in one directory: virtualised rows, filter, scroll to the end',
   });
 });
 
+test('progress shows bytes and speed while verifying, and Cancel stops only the hashing', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('big.tar'));
+    await page.waitForFunction(() => /Verifying/.test(document.querySelector('#progress-phase')?.textContent || '')
+      && !document.querySelector('#progress').hidden, null, { timeout: 60000 });
+    assert.match(await page.textContent('#progress-numbers'), /of 160\.0 MiB/);
+    await shot(page, '15-progress');
+    await page.click('#cancel-button');
+    await page.waitForFunction(() => document.body.dataset.stage === 'cancelled');
+    assert.equal(await page.isHidden('#progress'), true);
+    assert.match(await page.textContent('#error'), /Verification was cancelled/);
+    assert.match(await page.textContent('#overall-verdict'), /not verified/);
+    // The metadata and the tree stay usable.
+    assert.match(await page.textContent('#images-table'), /big/);
+    await openTab(page, 'files');
+    await page.waitForSelector('.tree .row[data-path="/blob.bin"]');
+  });
+});
+
 test('dark mode follows the system', async () => {
   await withPage(async (page) => {
     await page.click('#sample-button-2');

@@ -290,10 +290,12 @@ function showProgress(p) {
   else if (p.items > 1 && p.phase !== 'opening') phase += ` (${Math.min(p.item + 1, p.items)} of ${p.items})`;
   $('progress-phase').textContent = `${phase}…`;
   const now = performance.now();
+  // A new phase measures its own speed.
+  if (p.phase !== lastProgress.phase) lastProgress = { time: now, done: p.done, speed: 0, phase: p.phase };
   if (p.done < lastProgress.done || now - lastProgress.time > 400) {
     const dt = (now - lastProgress.time) / 1000;
     if (p.done >= lastProgress.done && dt > 0 && dt < 5) lastProgress.speed = (p.done - lastProgress.done) / dt;
-    lastProgress = { time: now, done: p.done, speed: lastProgress.speed };
+    lastProgress = { time: now, done: p.done, speed: lastProgress.speed, phase: p.phase };
   }
   const pct = p.total ? Math.min(100, (100 * p.done) / p.total) : 0;
   const speed = lastProgress.speed ? ` · ${humanBytes(lastProgress.speed)}/s` : '';
