@@ -243,3 +243,37 @@ fn tampering_and_garbage_give_verdicts_and_plain_errors() {
     let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
     assert!(message.contains("empty"), "{message}");
 }
+
+#[wasm_bindgen_test]
+fn helper_worker_results_give_the_same_verified_report() {
+    use strata::wasm::{analyze_span, quick_index_span};
+    let bytes = fixture::sample_archive();
+    let file = blob_of(&bytes);
+    let mut s = Session::open(file.clone(), &noop()).map_err(JsValue::from).expect("open");
+    let work = json(s.work().map_err(JsValue::from).expect("work"));
+    assert_eq!(work["seekable"], true);
+    // Index every layer the way a helper worker does, and hand the bytes over.
+    for span in work["unindexed"].as_array().expect("unindexed") {
+        let (blob, offset, size) = (span["blob"].as_u64().unwrap_or(0) as usize, span["offset"].as_f64().unwrap_or(0.0), span["size"].as_f64().unwrap_or(0.0));
+        let data = quick_index_span(file.clone(), offset, size, Some(4096)).map_err(JsValue::from).expect("quick index").expect("a plain layer");
+        s.set_quick_index(blob, &data.to_vec()).map_err(JsValue::from).expect("set_quick_index");
+    }
+    assert!(s.all_layers_indexed());
+    assert!(text_of(&mut s, 1, None, "/app/config.json").contains("hello again"));
+    // Verify every pending blob in "another worker".
+    let mut last = Value::Null;
+    for span in work["pending"].as_array().expect("pending") {
+        let (blob, offset, size) = (span["blob"].as_u64().unwrap_or(0) as usize, span["offset"].as_f64().unwrap_or(0.0), span["size"].as_f64().unwrap_or(0.0));
+        let data = analyze_span(file.clone(), offset, size, &noop()).map_err(JsValue::from).expect("analyze");
+        last = json(s.set_blob_facts(blob, &data.to_vec()).map_err(JsValue::from).expect("set_blob_facts"));
+    }
+    assert_eq!(last["verification_done"], true);
+    assert!(last["images"].as_array().expect("images").iter().all(|i| i["verified"] == true));
+    // Same verdicts as verifying in one Session.
+    let mut single = open(&bytes);
+    let alone = verify(&mut single);
+    assert_eq!(last["images"], alone["images"]);
+    // Garbage handed over is an error, not a crash.
+    assert!(s.set_blob_facts(0, b"stb1Fjunk").is_err());
+    assert!(s.set_quick_index(0, &[1, 2, 3]).is_err());
+}
