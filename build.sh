@@ -95,6 +95,8 @@ test_wasm_build() {
 test_wasm_browser() {
   [ -f tests/wasm_browser.rs ] || return 0
   log "wasm-bindgen-test in headless Chromium (dedicated worker)"
+  # Same RUSTFLAGS as build_wasm, so the wasm dependencies are built once for both.
+  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
   CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   WASM_BINDGEN_TEST_TIMEOUT=120 \

@@ -3,6 +3,6 @@
 # Expects www/ to be built (./build.sh build) and target/release/strata to exist.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo test --quiet --test page >/dev/null
+cargo test --release --quiet --test page >/dev/null
 cd tests/page
 exec node --test --test-concurrency=1 page.test.js
