@@ -386,6 +386,35 @@ test('progress shows bytes and speed while verifying, and Cancel stops only the 
   });
 });
 
+test('downloads: a file, the merged rootfs as a tar, one layer, the JSON report', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    const save = async (click) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+      const { readFileSync } = await import('node:fs');
+      return { name: download.suggestedFilename(), bytes: readFileSync(await download.path()) };
+    };
+    const report = await save(() => page.click('#report-button'));
+    assert.match(report.name, /\.strata\.json$/);
+    assert.equal(JSON.parse(report.bytes.toString('utf8')).images.length, 2);
+    await openTab(page, 'files');
+    const rootfs = await save(() => page.click('#export-rootfs'));
+    assert.match(rootfs.name, /rootfs\.tar$/);
+    assert.ok(rootfs.bytes.length > 10_000 && rootfs.bytes.length % 512 === 0);
+    assert.ok(rootfs.bytes.includes(Buffer.from('root:x:0:0:root')), 'the tar holds /etc/passwd');
+    assert.ok(!rootfs.bytes.includes(Buffer.from('etc/hostname')), 'deleted files are not exported');
+    await openPath(page, '/app/logo.png');
+    const logo = await save(() => page.click('#download-file'));
+    assert.equal(logo.name, 'logo.png');
+    assert.deepEqual([...logo.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    await openTab(page, 'layers');
+    const layer = await save(() => page.click('.layer-row[data-layer="1"] button:has-text("Download tar")'));
+    assert.match(layer.name, /^layer-1-/);
+    assert.ok(layer.bytes.includes(Buffer.from('libdemo.so.1')));
+  });
+});
+
 test('dark mode follows the system', async () => {
   await withPage(async (page) => {
     await page.click('#sample-button-2');

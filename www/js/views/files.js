@@ -1,7 +1,7 @@
 // Files: the merged filesystem of an image, or one layer alone, as an ARIA tree.
 // Directories load lazily (one list_dir call each) and only the rows in view exist in
 // the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
-import { h, clear, humanSize, download, shortId } from '../util.js';
+import { h, clear, humanSize, download, shortId, plural } from '../util.js';
 import { FileViewer, shadowText } from './viewer.js';
 
 const ROW_HEIGHT = 30;
@@ -176,7 +176,7 @@ export class FilesView {
     if (this.root.loading || this.root.children === null) this.status.textContent = 'Loading…';
     else if (!this.root.error) {
       const top = this.root.children.length;
-      this.status.textContent = `${top.toLocaleString('en-US')} entries in /, ${this.rows.length.toLocaleString('en-US')} rows shown`;
+      this.status.textContent = `${plural(top, 'entry', 'entries')} in /, ${plural(this.rows.length, 'row')} shown`;
     }
   }
 
