@@ -204,8 +204,16 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 }
 
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
-    // json_compatible: maps become plain objects, u64 plain numbers (sizes stay below 2^53).
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+    // json_compatible: maps become plain objects, u64 plain numbers.
+    match value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
+        Ok(v) => Ok(v),
+        // A number past 2^53 (a hostile tar's mtime or uid) is refused there; through JSON
+        // text it becomes the nearest double instead of failing the whole listing.
+        Err(_) => {
+            let text = serde_json::to_string(value).map_err(js_err)?;
+            js_sys::JSON::parse(&text).map_err(|e| js_err(js_message(&e)))
+        }
+    }
 }
 
 fn progress_fn(callback: &Function) -> impl FnMut(&Progress) + '_ {
