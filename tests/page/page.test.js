@@ -360,7 +360,7 @@ test('100k files in one directory: virtualised rows, filter, scroll to the end',
     const started = Date.now();
     await page.keyboard.press('End');
     await page.waitForSelector('.tree .row[data-path="/many/file-099999.txt"]');
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < 5000, 'End reaches the last of 100k rows quickly');
     await page.fill('.files input[type="search"]', 'file-04242*');
     await page.waitForFunction(() => /10 matching/.test(document.querySelector('.tree-status')?.textContent || ''));
     await shot(page, '13-wide-filter');
