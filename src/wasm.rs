@@ -185,12 +185,7 @@ impl Read for BlobReader {
 
 impl Seek for BlobReader {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let new = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.size.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = new.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the file"))?;
+        self.pos = crate::io::seek_target(pos, self.pos, self.size)?;
         Ok(self.pos)
     }
 }
