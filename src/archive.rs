@@ -176,10 +176,6 @@ impl Archive {
         &self.report
     }
 
-    pub fn into_report(self) -> Report {
-        self.report
-    }
-
     /// Compression of the archive as a whole.
     pub fn compression(&self) -> Compression {
         self.compression
@@ -411,6 +407,8 @@ impl Archive {
             report.images.push(image);
         }
         // Blobs nobody references are still checked against their names.
+        let layer_entries: std::collections::HashSet<usize> =
+            self.plan.images.iter().flat_map(|i| &i.layers).filter_map(|l| l.entry).collect();
         for b in &self.blobs {
             let e = &self.outer.entries[b.entry];
             if let (Some(facts), Some(hex)) = (&b.facts, e.name.strip_prefix("blobs/sha256/")) {
@@ -423,15 +421,11 @@ impl Archive {
                     );
                 }
             }
-            if let Some(p) = b.facts.as_ref().and_then(|f| f.problem.as_ref()).filter(|_| self.is_layer_entry(b.entry)) {
+            if let Some(p) = b.facts.as_ref().and_then(|f| f.problem.as_ref()).filter(|_| layer_entries.contains(&b.entry)) {
                 report.finding(Severity::Error, format!("layer could not be read in full: {p}"), Some(e.name.clone()));
             }
         }
         self.report = report;
-    }
-
-    fn is_layer_entry(&self, entry: usize) -> bool {
-        self.plan.images.iter().flat_map(|i| &i.layers).any(|l| l.entry == Some(entry))
     }
 
     fn build_image(&self, index: usize, plan: &ImagePlan, report: &mut Report) -> Image {

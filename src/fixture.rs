@@ -1219,6 +1219,18 @@ fn ref_annotations(tag: &str) -> Value {
     json!({"io.containerd.image.name": full, "org.opencontainers.image.ref.name": t})
 }
 
+/// One index descriptor per tag (with its ref annotations), or one bare descriptor when untagged.
+fn push_tagged(index: &mut Vec<Value>, desc: &Value, tags: &[String]) {
+    if tags.is_empty() {
+        index.push(desc.clone());
+    }
+    for t in tags {
+        let mut d = desc.clone();
+        d["annotations"] = ref_annotations(t);
+        index.push(d);
+    }
+}
+
 /// Docker 25+ `docker save` with the classic image store: OCI layout (uncompressed layer
 /// blobs unless a layer says otherwise) plus `manifest.json` pointing into `blobs/`, and
 /// `repositories`. `index.json` has one descriptor per tag (and one bare one if untagged).
@@ -1245,14 +1257,7 @@ pub fn docker_oci(specs: &[ImageSpec], opts: &Options) -> Fixture {
         let paths = img.layers.iter().map(|l| blob_path(&l.digest)).collect();
         manifest.push(manifest_entry(opts, img, &blob_path(&img.id), paths, sources));
         let desc = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len()});
-        if img.tags.is_empty() {
-            index.push(desc.clone());
-        }
-        for t in &img.tags {
-            let mut d = desc.clone();
-            d["annotations"] = ref_annotations(t);
-            index.push(d);
-        }
+        push_tagged(&mut index, &desc, &img.tags);
     }
     out.file("index.json", &serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": index})).expect("index"));
     out.file("manifest.json", &serde_json::to_vec(&manifest).expect("manifest.json"));
@@ -1348,14 +1353,7 @@ pub fn docker_containerd(specs: &[ImageSpec], opts: &Options) -> Fixture {
         let paths = img.layers.iter().map(|l| blob_path(&l.digest)).collect();
         manifest.push(manifest_entry(opts, img, &blob_path(&img.id), paths, Map::new()));
         let desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": id, "size": idx.len()});
-        if img.tags.is_empty() {
-            index.push(desc.clone());
-        }
-        for t in &img.tags {
-            let mut d = desc.clone();
-            d["annotations"] = ref_annotations(t);
-            index.push(d);
-        }
+        push_tagged(&mut index, &desc, &img.tags);
     }
     out.file("index.json", &serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": index})).expect("index"));
     out.file("manifest.json", &serde_json::to_vec(&manifest).expect("manifest.json"));
