@@ -309,6 +309,12 @@ impl Archive {
         verify::analyze(reader, Treat::Sniff, 0)
     }
 
+    /// As [`Archive::analyze_blob`] when the SHA-256 of the stored bytes is already known
+    /// (`sha256:<hex>`, computed over exactly these bytes elsewhere, e.g. by WebCrypto).
+    pub fn analyze_blob_with_digest(reader: &mut dyn Read, digest: &str) -> BlobFacts {
+        verify::analyze_with_digest(reader, Treat::Sniff, digest)
+    }
+
     /// Record facts computed elsewhere (a parallel worker that read `blob_span`).
     pub fn set_blob_facts(&mut self, blob: usize, facts: BlobFacts) {
         if let Some(b) = self.blobs.get_mut(blob) {

@@ -39,23 +39,31 @@ pub fn sha256_of(bytes: &[u8]) -> String {
 /// Hashes and counts every byte read through it.
 pub struct HashingReader<R> {
     pub inner: R,
-    pub hasher: Sha256,
+    /// `None`: only count (the digest is computed elsewhere, e.g. by WebCrypto).
+    pub hasher: Option<Sha256>,
     pub count: u64,
 }
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), count: 0 }
+        HashingReader { inner, hasher: Some(Sha256::new()), count: 0 }
     }
+    /// Counts the bytes but does not hash them.
+    pub fn counting(inner: R) -> Self {
+        HashingReader { inner, hasher: None, count: 0 }
+    }
+    /// `sha256:<hex>` (empty when only counting) and the byte count.
     pub fn finish(self) -> (String, u64) {
-        (sha256_digest(self.hasher), self.count)
+        (self.hasher.map(sha256_digest).unwrap_or_default(), self.count)
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.count += n as u64;
         Ok(n)
     }

@@ -7,6 +7,7 @@
 //! → [`report`]. [`archive::Archive`] runs the steps; the shells call it.
 
 pub mod archive;
+pub mod chunk_index;
 pub mod decompress;
 pub mod detect;
 pub mod error;
