@@ -26,10 +26,12 @@ const { chromium } = await import(path.join(root, 'tests/page/node_modules/playw
 const args = process.argv.slice(2);
 let runs = 3;
 let outFile = null;
+let quick = false; // --quick: page runs on the .tar and the two-worker baselines only (a dev loop)
 const files = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--out') outFile = args[++i];
+  else if (args[i] === '--quick') quick = true;
   else files.push(path.resolve(args[i]));
 }
 if (!files.length) {
@@ -116,7 +118,7 @@ async function pageRun(browser, base, file) {
   const page = await context.newPage();
   const errors = [];
   watchErrors(page, errors);
-  await page.goto(`${base}/www/index.html`);
+  await page.goto(`${base}/www/index.html${process.env.PAGE_QUERY || ''}`);
   await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
   const wallStart = Date.now();
   await page.setInputFiles('#file-input', file);
@@ -166,6 +168,9 @@ async function pageRun(browser, base, file) {
     };
   });
   out.verified = after.timings.verified;
+  // the page's finer clocks (per-worker index spans, phase marks), for reading a run by eye
+  const { metadata: _m, interactive: _i, verified: _v, ...detail } = after.timings;
+  out.detail = detail;
   out.mem_verify = after.mem;
   out.all_verified = after.all_verified;
   await context.close();
@@ -186,17 +191,21 @@ async function main() {
     await rawRun(browser, server.base, tar, { workers: 1, hash: false });
     for (let run = 1; run <= runs; run++) {
       process.stderr.write(`   browser run ${run}/${runs}\n`);
-      samples.small.push((await rawRun(browser, server.base, tar, { small: { count: 1000, size: 512 } })) / 1000);
-      samples.read1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: false }));
+      if (!quick) {
+        samples.small.push((await rawRun(browser, server.base, tar, { small: { count: 1000, size: 512 } })) / 1000);
+        samples.read1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: false }));
+        samples.sha1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: true }));
+      }
       samples.read2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: false }));
-      samples.sha1.push(await rawRun(browser, server.base, tar, { workers: 1, hash: true }));
       samples.sha2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: true }));
-      for (const [key, file] of [['tar', tar], ['gz', gz]]) {
+      for (const [key, file] of [['tar', tar], ['gz', quick ? null : gz]]) {
         if (!file) continue;
-        try {
-          samples[`core_${key}`].push(await coreRun(browser, server.base, file));
-        } catch (e) {
-          notes.push(`core probe on ${path.basename(file)}: ${e.message.split('\n')[0]}`);
+        if (!quick) {
+          try {
+            samples[`core_${key}`].push(await coreRun(browser, server.base, file));
+          } catch (e) {
+            notes.push(`core probe on ${path.basename(file)}: ${e.message.split('\n')[0]}`);
+          }
         }
         try {
           const r = await pageRun(browser, server.base, file);
@@ -241,11 +250,12 @@ async function main() {
   const result = { browser: `Chromium ${version}`, runs, file_path: FILE_PATH, file_bytes: size, baseline, page, core, notes: [...new Set(notes)] };
   if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
   const f = (x) => (x === null || x === undefined ? '—' : `${Math.round(x)} ms`);
-  console.error(`   one 512-byte FileReaderSync read: ${baseline.small_read_ms.toFixed(2)} ms`);
+  if (baseline.small_read_ms !== null) console.error(`   one 512-byte FileReaderSync read: ${baseline.small_read_ms.toFixed(2)} ms`);
   console.error(`   raw read 1w ${f(baseline.read1.ms)}, 2w ${f(baseline.read2.ms)}; read+sha 1w ${f(baseline.sha1.ms)}, 2w ${f(baseline.sha2.ms)}`);
   for (const k of Object.keys(page)) {
     const p = page[k];
     console.error(`   page ${k}: metadata ${f(p.metadata)}, interactive ${f(p.interactive)}, verified ${f(p.verified)}, show file ${f(p.show_file)}, mem ${p.mem_browse}/${p.mem_verify}`);
+    for (const s of p.samples) console.error(`     run: metadata ${f(s.metadata)}, interactive ${f(s.interactive)}, verified ${f(s.verified)}, show file ${f(s.show_file)}; ${JSON.stringify(s.detail || {})}`);
   }
   for (const k of Object.keys(core)) {
     const c = core[k];

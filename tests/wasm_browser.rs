@@ -277,3 +277,120 @@ fn helper_worker_results_give_the_same_verified_report() {
     assert!(s.set_blob_facts(0, b"stb1Fjunk").is_err());
     assert!(s.set_quick_index(0, &[1, 2, 3]).is_err());
 }
+
+#[wasm_bindgen_test]
+fn read_ahead_index_and_digest_from_elsewhere_give_the_same_report() {
+    use strata::wasm::{analyze_bytes, analyze_span, LayerIndexer};
+    let bytes = fixture::sample_archive();
+    let file = blob_of(&bytes);
+    let mut s = Session::open(file.clone(), &noop())
+        .map_err(JsValue::from)
+        .expect("open");
+    let work = json(s.work().map_err(JsValue::from).expect("work"));
+    let span_of = |span: &Value| {
+        (
+            span["blob"].as_u64().unwrap_or(0) as usize,
+            span["offset"].as_u64().unwrap_or(0) as usize,
+            span["size"].as_u64().unwrap_or(0) as usize,
+        )
+    };
+    // The worker's read-ahead feeds LayerIndexer pieces of any size; here 700-byte pieces
+    // from wherever the walk asks, as JS Uint8Arrays.
+    for span in work["unindexed"].as_array().expect("unindexed") {
+        let (blob, offset, size) = span_of(span);
+        let layer = &bytes[offset..offset + size];
+        let mut ix = LayerIndexer::new(size as f64)
+            .map_err(JsValue::from)
+            .expect("indexer");
+        let mut need = ix.need();
+        let mut feeds = 0;
+        while need >= 0.0 {
+            let at = need as usize;
+            let piece = Uint8Array::from(&layer[at..(at + 700).min(size)]);
+            need = ix
+                .feed(at as f64, &piece)
+                .map_err(JsValue::from)
+                .expect("feed");
+            feeds += 1;
+            assert!(feeds < 100_000, "the walk makes progress");
+        }
+        assert_eq!(need, -1.0, "a plain layer indexes completely");
+        let data = ix.finish().expect("index bytes");
+        s.set_quick_index(blob, &data.to_vec())
+            .map_err(JsValue::from)
+            .expect("set_quick_index");
+    }
+    assert!(s.all_layers_indexed());
+    assert!(text_of(&mut s, 1, None, "/app/config.json").contains("hello again"));
+    // Every blob hashed "by WebCrypto" (the digest computed here) and indexed from JS bytes.
+    let mut last = Value::Null;
+    for span in work["pending"].as_array().expect("pending") {
+        let (blob, offset, size) = span_of(span);
+        let stored = &bytes[offset..offset + size];
+        let digest = fixture::digest(stored);
+        let data = analyze_bytes(Uint8Array::from(stored), &digest, &noop())
+            .map_err(JsValue::from)
+            .expect("analyze_bytes");
+        // Same facts as the core's own streaming SHA-256 over the file.
+        let streamed = analyze_span(file.clone(), offset as f64, size as f64, &noop())
+            .map_err(JsValue::from)
+            .expect("analyze_span");
+        assert_eq!(
+            data.to_vec(),
+            streamed.to_vec(),
+            "blob {blob}: the same facts either way"
+        );
+        last = json(
+            s.set_blob_facts(blob, &data.to_vec())
+                .map_err(JsValue::from)
+                .expect("set_blob_facts"),
+        );
+    }
+    assert_eq!(last["verification_done"], true);
+    assert!(last["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .all(|i| i["verified"] == true));
+    // A digest that does not match the bytes (a tampered blob, as WebCrypto would report it)
+    // is a mismatch verdict; a malformed digest is refused.
+    let span = &work["pending"][0];
+    let (blob, offset, size) = span_of(span);
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let data = analyze_bytes(
+        Uint8Array::from(&bytes[offset..offset + size]),
+        &wrong,
+        &noop(),
+    )
+    .map_err(JsValue::from)
+    .expect("analyze_bytes");
+    let report = json(
+        s.set_blob_facts(blob, &data.to_vec())
+            .map_err(JsValue::from)
+            .expect("set_blob_facts"),
+    );
+    assert!(
+        report["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .any(|i| i["verified"] != true),
+        "a wrong digest fails verification"
+    );
+    assert!(analyze_bytes(Uint8Array::from(&b"x"[..]), "sha256:xyz", &noop()).is_err());
+    // A truncated layer: the indexer gives up (the sync walk then reports it).
+    let first = &work["unindexed"][0];
+    let (_, offset, size) = span_of(first);
+    let cut = &bytes[offset..offset + size / 2 + 100];
+    let mut ix = LayerIndexer::new(cut.len() as f64)
+        .map_err(JsValue::from)
+        .expect("indexer");
+    let need = ix
+        .feed(0.0, &Uint8Array::from(cut))
+        .map_err(JsValue::from)
+        .expect("feed");
+    assert!(
+        need == -2.0 || need == -1.0,
+        "all bytes given: done or given up, never waiting ({need})"
+    );
+}

@@ -25,7 +25,7 @@ const state = {
   report: null,
   stage: 'idle', // idle | opening | indexed | verified | failed
   browse: null, // { worker, handle }: keeps the Session, answers list/read/diff requests
-  verifiers: null, // helper workers hashing blobs while verification runs
+  helpers: null, // helper workers indexing, then hashing, blobs of the open archive
   run: null, // the open in progress (a newer open or a cancel replaces it)
   workers: new Set(),
   image: 0,
@@ -44,17 +44,54 @@ window.strata = { state, timings: state.timings };
 
 // ---------- opening archives ----------
 
-function spawn() {
-  const worker = new CoreWorker(onWorkerEvent);
+// Workers boot (fetch and compile the wasm) before any file is chosen: one browsing worker
+// and HELPERS helpers wait in `pool`, so opening an archive never waits for a worker to
+// start. Each archive uses fresh ones (terminated when done or cancelled, which also
+// frees their memory); the pool refills itself for the next archive.
+const HELPERS = 2;
+
+const pool = { browse: null, helpers: [] };
+
+function warmPool() {
+  if (!pool.browse) pool.browse = new CoreWorker(onWorkerEvent);
+  while (pool.helpers.length < HELPERS) pool.helpers.push(new CoreWorker(onWorkerEvent));
+}
+
+function adopt(worker) {
+  worker.onEvent = onWorkerEvent;
   state.workers.add(worker);
   return worker;
+}
+
+function takeBrowseWorker() {
+  const worker = pool.browse && !pool.browse.dead ? pool.browse : new CoreWorker(onWorkerEvent);
+  pool.browse = null;
+  return adopt(worker);
+}
+
+function takeHelpers() {
+  const helpers = pool.helpers.filter((w) => !w.dead);
+  pool.helpers = [];
+  while (helpers.length < HELPERS) helpers.push(new CoreWorker(onWorkerEvent));
+  state.helpers = helpers.map(adopt);
+  return state.helpers;
+}
+
+function dismissHelpers() {
+  for (const helper of state.helpers || []) {
+    helper.terminate('done');
+    state.workers.delete(helper);
+  }
+  state.helpers = null;
+  // Refill the pool once the page is idle again (compiling the wasm takes ~20 ms a worker).
+  setTimeout(warmPool, 500);
 }
 
 function stopAll() {
   for (const worker of state.workers) worker.terminate();
   state.workers.clear();
   state.browse = null;
-  state.verifiers = null;
+  state.helpers = null;
   state.second = null;
   state.filesViews.clear();
 }
@@ -73,7 +110,7 @@ async function openArchive(file) {
   state.pendingHash = parseHash();
   showProgress({ phase: 'opening', done: 0, total: file.size });
   renderArchiveInfo();
-  const worker = spawn();
+  const worker = takeBrowseWorker();
   let opened;
   try {
     opened = await worker.request('open', { file });
@@ -100,56 +137,52 @@ async function openArchive(file) {
   }
 }
 
-// After the metadata: index every layer (two workers share the layers), build the merged
-// tree of the first image (now the page is interactive), then hash every blob in two
-// helper workers and hand each result to the browsing worker as it completes.
+// After the metadata: two helper workers index the layers (largest first, each taking the
+// next layer when done) and hand each index to the browsing worker; it builds the merged
+// tree of the first image (now the page is interactive). Then the same helpers hash every
+// blob and hand over what they found, blob by blob, as verdicts fill in.
 async function prepare(run) {
+  const helpers = takeHelpers();
   const work = await core('work');
   if (work.unindexed.length) {
-    const helper = spawn();
-    const [mine, theirs] = split(work.unindexed, 2);
-    const total = work.unindexed.reduce((sum, s) => sum + s.size, 0);
+    const queue = [...work.unindexed].sort((a, b) => b.size - a.size);
+    const total = queue.reduce((sum, s) => sum + s.size, 0);
     let done = 0;
-    const tick = (span) => {
-      done += span.size;
-      showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
-    };
     showProgress({ phase: 'indexing', done: 0, total, item: 0, items: 0 });
     const t0 = performance.now();
     const spans = [];
     state.timings.indexSpans = spans;
-    await Promise.all([
-      core('indexBlobs', { blobs: mine.map((s) => s.blob) }).then(() => {
-        mine.forEach(tick);
-        spans.push({ worker: 'browse', mb: mine.map((s) => Math.round(s.size / 1e6)), ms: Math.round(performance.now() - t0) });
-      }),
-      (async () => {
-        for (const span of theirs) {
-          const t = performance.now();
-          const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
-          if (data) await core('setQuickIndex', { blob: span.blob, data }, [data.buffer]);
-          tick(span);
-          spans.push({ worker: 'helper', mb: Math.round(span.size / 1e6), ms: Math.round(performance.now() - t) });
-        }
-      })(),
-    ]);
-    helper.terminate('done');
-    state.workers.delete(helper);
+    await Promise.all(helpers.map(async (helper, k) => {
+      while (queue.length && run === state.run) {
+        const span = queue.shift();
+        const t = performance.now();
+        const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
+        if (data) await core('setQuickIndex', { blob: span.blob, data }, [data.buffer]);
+        done += span.size;
+        showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
+        spans.push({ worker: k, mb: Math.round(span.size / 1e6), ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0) });
+      }
+    }));
   }
   if (run !== state.run) return;
   const browsable = await core('allIndexed');
   if (browsable) await becomeInteractive(run);
-  if (!state.report.verification_done) await verifyAll(run);
+  if (!state.report.verification_done) await verifyAll(run, helpers);
   if (run !== state.run) return;
+  // For the benchmark: each helper's wasm memory now is its high-water mark.
+  state.timings.helperMemory = await Promise.all(helpers.map((w) => w.request('memory').catch(() => null)));
+  dismissHelpers();
   state.timings.verified = performance.now() - state.openStarted;
-  state.stage = 'verified';
-  document.body.dataset.stage = 'verified';
   hideProgress();
   if (!browsable) await becomeInteractive(run);
+  if (run !== state.run) return;
   // Trees are rebuilt with content hashes: views that failed to list (compressed layers
   // not read yet) start over.
   for (const [key, view] of state.filesViews) if (view.failed) state.filesViews.delete(key);
+  state.stage = 'verified';
   refresh();
+  // Announced once the verdicts are on screen (tests and scripts wait for this).
+  document.body.dataset.stage = 'verified';
 }
 
 async function becomeInteractive(run) {
@@ -163,24 +196,14 @@ async function becomeInteractive(run) {
   refresh();
 }
 
-/** Split spans into `n` groups of about equal bytes (largest first, to the lightest group). */
-function split(spans, n) {
-  const groups = Array.from({ length: n }, () => ({ bytes: 0, spans: [] }));
-  for (const span of [...spans].sort((a, b) => b.size - a.size)) {
-    const lightest = groups.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    lightest.spans.push(span);
-    lightest.bytes += span.size;
-  }
-  return groups.map((g) => g.spans);
-}
-
-async function verifyAll(run) {
+async function verifyAll(run, helpers) {
   const work = await core('work');
   if (!work.seekable) {
     // Cannot happen for a compressed archive (verified while opening); kept for safety.
     state.report = await core('verify');
     return;
   }
+  // Largest first, so the last blobs to finish are small ones and both helpers end together.
   const queue = [...work.pending].sort((a, b) => b.size - a.size);
   const total = queue.reduce((sum, s) => sum + s.size, 0);
   const items = queue.length;
@@ -192,10 +215,8 @@ async function verifyAll(run) {
     for (const d of running.values()) done += d;
     showProgress({ phase: 'verifying', done, total, item: finished, items });
   };
-  const verifiers = [spawn(), spawn()];
-  state.verifiers = verifiers;
-  for (const v of verifiers) {
-    v.onEvent = (event) => {
+  for (const helper of helpers) {
+    helper.onEvent = (event) => {
       if (event.type === 'blob-progress') {
         running.set(event.blob, event.done);
         post();
@@ -203,26 +224,26 @@ async function verifyAll(run) {
     };
   }
   post();
-  await Promise.all(verifiers.map(async (verifier) => {
+  const t0 = performance.now();
+  const blobs = [];
+  state.timings.verifyBlobs = blobs;
+  await Promise.all(helpers.map(async (helper, k) => {
     while (queue.length && run === state.run) {
       const span = queue.shift();
       running.set(span.blob, 0);
-      const data = await verifier.request('analyze', { file: run.file, blob: span.blob, offset: span.offset, size: span.size });
+      const t = performance.now();
+      const { facts, how, ms } = await helper.request('analyze', { file: run.file, blob: span.blob, offset: span.offset, size: span.size });
+      blobs.push({ worker: k, mb: Math.round(span.size / 1e6), how, ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0), parts: ms });
       running.delete(span.blob);
       finished += 1;
       finishedBytes += span.size;
-      const report = await core('setBlobFacts', { blob: span.blob, data }, [data.buffer]);
+      const report = await core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]);
       if (run !== state.run) return;
       state.report = report;
       post();
       refreshSoon();
     }
   }));
-  for (const v of verifiers) {
-    v.terminate('done');
-    state.workers.delete(v);
-  }
-  state.verifiers = null;
 }
 
 function onWorkerEvent(event, worker) {
@@ -321,18 +342,21 @@ function cancel() {
     showError('Opening was cancelled.', 'notice');
     return;
   }
-  // What is on screen stays; only the hashing stops (a synchronous wasm loop never sees
-  // a message: the helper workers are terminated).
-  for (const v of state.verifiers || []) {
-    v.terminate();
-    state.workers.delete(v);
+  // What is on screen stays; only the indexing and hashing stop (a synchronous wasm loop
+  // never sees a message: the helper workers are terminated).
+  for (const helper of state.helpers || []) {
+    helper.terminate();
+    state.workers.delete(helper);
   }
-  state.verifiers = null;
+  state.helpers = null;
+  setTimeout(warmPool, 500);
   state.run = null;
   state.stage = 'cancelled';
   document.body.dataset.stage = 'cancelled';
   hideProgress();
-  showError('Verification was cancelled: digests not checked yet are shown as pending.', 'notice');
+  showError(state.timings.interactive === undefined
+    ? 'Reading was cancelled: the file lists are not available, and digests not checked yet are shown as pending.'
+    : 'Verification was cancelled: digests not checked yet are shown as pending.', 'notice');
   refresh();
 }
 
@@ -621,6 +645,7 @@ $('file-input').addEventListener('change', (event) => {
   event.target.value = '';
   if (file) openArchive(file);
 });
+warmPool();
 $('sample-button').addEventListener('click', openSample);
 $('sample-button-2').addEventListener('click', openSample);
 $('cancel-button').addEventListener('click', cancel);

@@ -1,0 +1,124 @@
+// Asynchronous reads for the helper workers, for the two jobs that read most of an archive:
+// indexing layers and hashing blobs. A synchronous FileReaderSync read waits ~0.7 ms before
+// its first byte and nothing overlaps that wait; async reads kept in flight (or a byte
+// stream, which the browser keeps full on its own) do. Measured in headless Chromium on the
+// 432 MB bench archive, one worker, first read in the page: the layers' headers-only index
+// in ~0.55 s with byte streams (indexStreaming) against ~0.7 s with FileReaderSync.
+// Used inside workers only; no wasm import here (the caller passes the LayerIndexer class).
+
+const READ_DEPTH = 3; // reads in flight (readWhole)
+const READ_MAX = 8 << 20; // bytes a read (readWhole)
+/** A header further than this past what was read is jumped to; nearer, read through. */
+const READ_GAP = 1 << 20;
+
+function readAt(file, start, end) {
+  const promise = file.slice(start, end).arrayBuffer().catch((error) => {
+    throw new Error(`the browser could not read the file at byte ${start}: ${error.message}`);
+  });
+  promise.catch(() => {}); // a dropped read-ahead that fails is nobody's error
+  return promise;
+}
+
+/** The bytes `offset..offset+size` of `file` in one buffer, read with reads in flight. */
+export async function readWhole(file, offset, size, { depth = READ_DEPTH, max = READ_MAX } = {}) {
+  const out = new Uint8Array(size);
+  const inflight = [];
+  let next = 0;
+  let filled = 0;
+  while (filled < size) {
+    while (inflight.length < depth && next < size) {
+      const len = Math.min(max, size - next);
+      inflight.push({ at: next, promise: readAt(file, offset + next, offset + next + len) });
+      next += len;
+    }
+    const { at, promise } = inflight.shift();
+    const chunk = new Uint8Array(await promise);
+    out.set(chunk, at);
+    filled += chunk.byteLength;
+    if (!chunk.byteLength) throw new Error(`the file ended at byte ${offset + at}; was it changed on disk?`);
+  }
+  return out;
+}
+
+/** A byte stream over `file` from `start` to `end`, read into buffers we own (BYOB). */
+function byteStream(file, start, end) {
+  return file.slice(start, end).stream().getReader({ mode: 'byob' });
+}
+
+/** Fill `view` from `reader` (several reads: a stream hands out what it has). Returns the
+ * filled view (its buffer may have moved: a BYOB read transfers it) and whether the stream ended. */
+async function fill(reader, view) {
+  let { buffer } = view;
+  const base = view.byteOffset;
+  const want = view.byteLength;
+  let filled = 0;
+  while (filled < want) {
+    const { done, value } = await reader.read(new Uint8Array(buffer, base + filled, want - filled));
+    if (value) {
+      buffer = value.buffer;
+      filled += value.byteLength;
+    }
+    if (done) return { view: new Uint8Array(buffer, base, filled), done: true };
+  }
+  return { view: new Uint8Array(buffer, base, filled), done: false };
+}
+
+/** Headers-only index of the uncompressed layer at `offset..offset+size`: a LayerIndexer
+ * fed by byte streams. A stream reads ahead on its own (the browser keeps its pipe full)
+ * into one reused buffer, so a dense run of small files costs about one sequential read.
+ * When the walk jumps over a big file, the stream is cancelled, and the bytes at the next
+ * header are fetched with one small read first: in a sparse region (a few small files
+ * between big ones) that is all the walk needs before it jumps again, and a new stream
+ * is only opened when the walk reads through that small read.
+ * Undefined when the layer needs the synchronous walk (compressed, not a tar, a GNU
+ * sparse entry, a parse error): the caller then runs quick_index_span. */
+export async function indexStreaming(LayerIndexer, file, offset, size, tuning = {}) {
+  const { piece = 1 << 20, probe = 128 << 10, gap = READ_GAP } = tuning;
+  if (offset + size > file.size) return undefined;
+  const indexer = new LayerIndexer(size);
+  let owned = true; // finish() takes the indexer over; otherwise free it here
+  let reader = null;
+  const stopStream = () => {
+    if (reader) reader.cancel().catch(() => {});
+    reader = null;
+  };
+  try {
+    let pos = 0; // where the next bytes come from
+    let buffer = new ArrayBuffer(piece);
+    for (;;) {
+      let bytes;
+      if (reader) {
+        const got = await fill(reader, new Uint8Array(buffer, 0, Math.min(piece, size - pos)));
+        buffer = got.view.buffer;
+        bytes = got.view;
+        if (got.done) reader = null;
+      } else if (pos === 0) {
+        reader = byteStream(file, offset, offset + size);
+        continue;
+      } else {
+        bytes = new Uint8Array(await readAt(file, offset + pos, offset + Math.min(size, pos + probe)));
+      }
+      if (!bytes.byteLength) return undefined; // the file ended early: the sync walk says so
+      const end = pos + bytes.byteLength;
+      const need = indexer.feed(pos, bytes);
+      if (need === -1) {
+        owned = false;
+        return indexer.finish();
+      }
+      if (need === -2) return undefined;
+      if (reader && need < end + gap) {
+        pos = end; // keep streaming (reading through a short gap)
+        continue;
+      }
+      stopStream();
+      if (need === end) {
+        // read through the small read: the walk is in a dense run, stream from here
+        reader = byteStream(file, offset + need, offset + size);
+      }
+      pos = need;
+    }
+  } finally {
+    stopStream();
+    if (owned) indexer.free();
+  }
+}
