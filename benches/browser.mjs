@@ -163,11 +163,12 @@ async function pageRun(browser, base, file) {
     return {
       timings: { ...window.strata.timings },
       all_verified: state.report.images.every((i) => i.verified),
-      // after verification the verifier answers browsing requests (app.js handOver)
+      // the browsing worker, which took every index and every blob's facts
       mem: await state.browse.worker.request('memory'),
     };
   });
   out.verified = after.timings.verified;
+  out.mem_helpers = Math.max(0, ...(after.timings.helperMemory || []).filter((m) => typeof m === 'number'));
   // the page's finer clocks (per-worker index spans, phase marks), for reading a run by eye
   const { metadata: _m, interactive: _i, verified: _v, ...detail } = after.timings;
   out.detail = detail;
@@ -184,7 +185,7 @@ async function main() {
   const version = browser.version();
   const tar = files[0];
   const gz = files[1];
-  const samples = { small: [], read1: [], read2: [], sha1: [], sha2: [], tar: [], gz: [], core_tar: [], core_gz: [] };
+  const samples = { small: [], read1: [], read2: [], sha1: [], sha2: [], read2a: [], sha2a: [], tar: [], gz: [], core_tar: [], core_gz: [] };
   const notes = [];
   try {
     // warm the OS cache and the browser once (not counted)
@@ -198,6 +199,9 @@ async function main() {
       }
       samples.read2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: false }));
       samples.sha2.push(await rawRun(browser, server.base, tar, { workers: 2, hash: true }));
+      // the same with three async reads in flight per worker (what the page's helpers do)
+      samples.read2a.push(await rawRun(browser, server.base, tar, { workers: 2, hash: false, inflight: 3 }));
+      samples.sha2a.push(await rawRun(browser, server.base, tar, { workers: 2, hash: true, inflight: 3 }));
       for (const [key, file] of [['tar', tar], ['gz', quick ? null : gz]]) {
         if (!file) continue;
         if (!quick) {
@@ -224,7 +228,7 @@ async function main() {
   }
   const size = fs.statSync(tar).size;
   const baseline = {};
-  for (const k of ['read1', 'read2', 'sha1', 'sha2']) {
+  for (const k of ['read1', 'read2', 'sha1', 'sha2', 'read2a', 'sha2a']) {
     const ms = median(samples[k]);
     baseline[k] = { ms, mbps: size / 1e6 / (ms / 1000), samples: samples[k] };
   }
@@ -232,7 +236,7 @@ async function main() {
   const page = {};
   for (const k of ['tar', 'gz']) {
     if (!samples[k].length) continue;
-    const keys = ['metadata', 'interactive', 'interactive_wall', 'verified', 'verified_wall', 'mem_browse', 'mem_verify', 'show_file', 'read_file'];
+    const keys = ['metadata', 'interactive', 'interactive_wall', 'verified', 'verified_wall', 'mem_browse', 'mem_verify', 'mem_helpers', 'show_file', 'read_file'];
     page[k] = { runs: samples[k].length };
     for (const key of keys) page[k][key] = median(samples[k].map((s) => s[key]));
     page[k].samples = samples[k];
@@ -251,7 +255,7 @@ async function main() {
   if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
   const f = (x) => (x === null || x === undefined ? '—' : `${Math.round(x)} ms`);
   if (baseline.small_read_ms !== null) console.error(`   one 512-byte FileReaderSync read: ${baseline.small_read_ms.toFixed(2)} ms`);
-  console.error(`   raw read 1w ${f(baseline.read1.ms)}, 2w ${f(baseline.read2.ms)}; read+sha 1w ${f(baseline.sha1.ms)}, 2w ${f(baseline.sha2.ms)}`);
+  console.error(`   raw read 1w ${f(baseline.read1.ms)}, 2w ${f(baseline.read2.ms)}, 2w async ${f(baseline.read2a.ms)}; read+sha 1w ${f(baseline.sha1.ms)}, 2w ${f(baseline.sha2.ms)}, 2w async ${f(baseline.sha2a.ms)}`);
   for (const k of Object.keys(page)) {
     const p = page[k];
     console.error(`   page ${k}: metadata ${f(p.metadata)}, interactive ${f(p.interactive)}, verified ${f(p.verified)}, show file ${f(p.show_file)}, mem ${p.mem_browse}/${p.mem_verify}`);

@@ -150,6 +150,8 @@ def main():
         p(f"| raw read, 2 workers (halves) | {bl('read2')} | | |")
         p(f"| raw read + crypto.subtle SHA-256 (64 MiB pieces), 1 worker | {bl('sha1')} | | |")
         p(f"| raw read + crypto.subtle SHA-256, 2 workers (every core busy) | {bl('sha2')} | | |")
+        p(f"| raw read, 2 workers, 3 async reads in flight each (Blob.arrayBuffer) | {bl('read2a')} | | |")
+        p(f"| raw read + crypto.subtle SHA-256, 2 workers, async reads | {bl('sha2a')} | | |")
         page = b.get("page", {})
         t, g = page.get("tar", {}), page.get("gz", {})
 
@@ -160,13 +162,17 @@ def main():
         p(f"| page: metadata shown (images, config, history) | {cell(t, 'metadata')} | {cell(g, 'metadata')} | |")
         p(f"| page: interactive (merged tree browsable) | {cell(t, 'interactive')} | {cell(g, 'interactive')} | ≤ 500 ms (tar) |")
         p(f"| page: fully verified | {cell(t, 'verified')} | {cell(g, 'verified')} | |")
-        sha2 = base.get("sha2", {}).get("ms")
+        # The ratio is taken against the faster of the two read+SHA-256 baselines.
+        raw = [(base.get(k) or {}).get("ms") for k in ("sha2", "sha2a")]
+        raw = [v for v in raw if v]
+        sha2 = min(raw) if raw else None
         if sha2 and t.get("verified"):
-            p(f"| page: verified ÷ raw read+SHA-256 with 2 workers | {t['verified'] / sha2:.2f}× | "
+            p(f"| page: verified ÷ the faster raw read+SHA-256 with 2 workers | {t['verified'] / sha2:.2f}× | "
               f"{(g['verified'] / sha2) if g.get('verified') else float('nan'):.2f}× (vs the .tar's raw time) | ≤ 1.3× |")
         mb = lambda v: f"{v / 1048576:.0f} MiB"
         p(f"| page: wasm memory, browsing worker (high-water) | {cell(t, 'mem_browse', mb)} | {cell(g, 'mem_browse', mb)} | < 128 MiB |")
-        p(f"| page: wasm memory, verifying worker (high-water) | {cell(t, 'mem_verify', mb)} | {cell(g, 'mem_verify', mb)} | < 128 MiB |")
+        p(f"| page: wasm memory, browsing worker after verification | {cell(t, 'mem_verify', mb)} | {cell(g, 'mem_verify', mb)} | < 128 MiB |")
+        p(f"| page: wasm memory, each helper worker (index + hash, high-water) | {cell(t, 'mem_helpers', mb)} | {cell(g, 'mem_helpers', mb)} | < 128 MiB |")
         p(f"| page: show one file (hash → viewer shows text) | {cell(t, 'show_file')} | {cell(g, 'show_file')} | ≤ 100 ms |")
         p(f"| worker: readFile request alone | {cell(t, 'read_file')} | {cell(g, 'read_file')} | |")
         core = b.get("core", {})

@@ -1,6 +1,7 @@
-// One baseline worker: read [start, end) of a File synchronously, hash 64 MiB pieces.
+// One baseline worker: read [start, end) of a File (synchronously, or with `inflight`
+// async reads kept in flight), hash 64 MiB pieces.
 self.onmessage = async (event) => {
-  const { file, start, end, chunk, piece, hash, small } = event.data;
+  const { file, start, end, chunk, piece, hash, small, inflight = 0 } = event.data;
   const reader = new FileReaderSync();
   const t0 = performance.now();
   if (small) {
@@ -16,8 +17,19 @@ self.onmessage = async (event) => {
   const buf = hash ? new Uint8Array(piece) : null;
   let fill = 0;
   let bytes = 0;
+  const queue = [];
+  let ahead = start;
   for (let off = start; off < end; off += chunk) {
-    const ab = reader.readAsArrayBuffer(file.slice(off, Math.min(end, off + chunk)));
+    let ab;
+    if (inflight) {
+      while (queue.length < inflight && ahead < end) {
+        queue.push(file.slice(ahead, Math.min(end, ahead + chunk)).arrayBuffer());
+        ahead += chunk;
+      }
+      ab = await queue.shift();
+    } else {
+      ab = reader.readAsArrayBuffer(file.slice(off, Math.min(end, off + chunk)));
+    }
     bytes += ab.byteLength;
     if (hash) {
       buf.set(new Uint8Array(ab), fill);

@@ -2,7 +2,7 @@
 // optionally SHA-256 it with crypto.subtle.digest in 64 MiB pieces. `workers` split the
 // file into equal contiguous parts. Returns wall milliseconds from spawning the workers
 // to the last one finishing.
-window.rawBench = async ({ workers = 1, hash = false, chunk = 8 << 20, piece = 64 << 20, small = null } = {}) => {
+window.rawBench = async ({ workers = 1, hash = false, chunk = 8 << 20, piece = 64 << 20, small = null, inflight = 0 } = {}) => {
   const file = document.getElementById('file-input').files[0];
   if (!file) throw new Error('no file picked');
   const started = performance.now();
@@ -15,7 +15,7 @@ window.rawBench = async ({ workers = 1, hash = false, chunk = 8 << 20, piece = 6
     jobs.push(new Promise((resolve, reject) => {
       worker.onmessage = (e) => { worker.terminate(); resolve(e.data); };
       worker.onerror = (e) => { worker.terminate(); reject(new Error(e.message)); };
-      worker.postMessage({ file, start, end, chunk, piece, hash, small });
+      worker.postMessage({ file, start, end, chunk, piece, hash, small, inflight });
     }));
   }
   const results = await Promise.all(jobs);
