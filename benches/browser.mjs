@@ -118,7 +118,7 @@ async function pageRun(browser, base, file) {
   const page = await context.newPage();
   const errors = [];
   watchErrors(page, errors);
-  await page.goto(`${base}/www/index.html${process.env.PAGE_QUERY || ''}`);
+  await page.goto(`${base}/www/index.html`);
   await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
   const wallStart = Date.now();
   await page.setInputFiles('#file-input', file);

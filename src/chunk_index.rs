@@ -18,7 +18,7 @@
 //! header blocks move it): the indexer gives up on them and the caller falls back to the
 //! synchronous walk.
 
-use crate::layer::{self, LayerEntry, LayerIndex};
+use crate::layer::{self, LayerIndex};
 use std::io::{self, Read, Seek, SeekFrom};
 
 /// Extension data (PAX records, GNU long names) larger than this is not buffered waiting
@@ -199,11 +199,6 @@ impl ChunkIndexer {
     /// The index, once [`Need::Done`].
     pub fn finish(self) -> Option<LayerIndex> {
         (self.state == Need::Done).then_some(self.index)
-    }
-
-    /// The entries found so far (for tests).
-    pub fn entries(&self) -> &[LayerEntry] {
-        &self.index.entries
     }
 }
 

@@ -4,7 +4,6 @@
 
 use crate::detect;
 use crate::io::HashingReader;
-use sha2::{Digest, Sha256};
 use crate::layer::{self, LayerIndex};
 use crate::report::Compression;
 use std::io::{self, Cursor, Read};
@@ -124,7 +123,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     };
     // An uncompressed layer's diff_id equals its stored digest: skip the second SHA-256.
     let hash_uncompressed = facts.compression != Compression::None;
-    let mut uncompressed = MaybeHashing { inner: decoded, hasher: hash_uncompressed.then(Sha256::new), count: 0 };
+    let mut uncompressed = if hash_uncompressed { HashingReader::new(decoded) } else { HashingReader::counting(decoded) };
     let mut head = Vec::with_capacity(512);
     if let Err(e) = (&mut uncompressed).take(512).read_to_end(&mut head) {
         facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
@@ -155,24 +154,6 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     facts.stream_complete = stream_complete;
     facts.uncompressed_size = Some(size);
     facts.layer = Some(index);
-}
-
-/// Counts the bytes read through it, hashing them only when asked to.
-struct MaybeHashing<R> {
-    inner: R,
-    hasher: Option<Sha256>,
-    count: u64,
-}
-
-impl<R: Read> Read for MaybeHashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let Some(h) = &mut self.hasher {
-            h.update(&buf[..n]);
-        }
-        self.count += n as u64;
-        Ok(n)
-    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ const READ_DEPTH = 3; // reads in flight (readWhole)
 const READ_MAX = 8 << 20; // bytes a read (readWhole)
 /** A header further than this past what was read is jumped to; nearer, read through. */
 const READ_GAP = 1 << 20;
+/** Bytes the index walk takes from a byte stream at a time (one reused buffer). */
+const STREAM_PIECE = 1 << 20;
+/** The one small read that probes the next header after a jump. */
+const PROBE_READ = 128 << 10;
 
 function readAt(file, start, end) {
   const promise = file.slice(start, end).arrayBuffer().catch((error) => {
@@ -20,14 +24,14 @@ function readAt(file, start, end) {
 }
 
 /** The bytes `offset..offset+size` of `file` in one buffer, read with reads in flight. */
-export async function readWhole(file, offset, size, { depth = READ_DEPTH, max = READ_MAX } = {}) {
+export async function readWhole(file, offset, size) {
   const out = new Uint8Array(size);
   const inflight = [];
   let next = 0;
   let filled = 0;
   while (filled < size) {
-    while (inflight.length < depth && next < size) {
-      const len = Math.min(max, size - next);
+    while (inflight.length < READ_DEPTH && next < size) {
+      const len = Math.min(READ_MAX, size - next);
       inflight.push({ at: next, promise: readAt(file, offset + next, offset + next + len) });
       next += len;
     }
@@ -72,31 +76,27 @@ async function fill(reader, view) {
  * is only opened when the walk reads through that small read.
  * Undefined when the layer needs the synchronous walk (compressed, not a tar, a GNU
  * sparse entry, a parse error): the caller then runs quick_index_span. */
-export async function indexStreaming(LayerIndexer, file, offset, size, tuning = {}) {
-  const { piece = 1 << 20, probe = 128 << 10, gap = READ_GAP } = tuning;
+export async function indexStreaming(LayerIndexer, file, offset, size) {
   if (offset + size > file.size) return undefined;
   const indexer = new LayerIndexer(size);
   let owned = true; // finish() takes the indexer over; otherwise free it here
-  let reader = null;
+  let reader = byteStream(file, offset, offset + size); // the walk starts reading at byte 0
   const stopStream = () => {
     if (reader) reader.cancel().catch(() => {});
     reader = null;
   };
   try {
     let pos = 0; // where the next bytes come from
-    let buffer = new ArrayBuffer(piece);
+    let buffer = new ArrayBuffer(STREAM_PIECE);
     for (;;) {
       let bytes;
       if (reader) {
-        const got = await fill(reader, new Uint8Array(buffer, 0, Math.min(piece, size - pos)));
+        const got = await fill(reader, new Uint8Array(buffer, 0, Math.min(STREAM_PIECE, size - pos)));
         buffer = got.view.buffer;
         bytes = got.view;
         if (got.done) reader = null;
-      } else if (pos === 0) {
-        reader = byteStream(file, offset, offset + size);
-        continue;
       } else {
-        bytes = new Uint8Array(await readAt(file, offset + pos, offset + Math.min(size, pos + probe)));
+        bytes = new Uint8Array(await readAt(file, offset + pos, offset + Math.min(size, pos + PROBE_READ)));
       }
       if (!bytes.byteLength) return undefined; // the file ended early: the sync walk says so
       const end = pos + bytes.byteLength;
@@ -106,7 +106,7 @@ export async function indexStreaming(LayerIndexer, file, offset, size, tuning = 
         return indexer.finish();
       }
       if (need === -2) return undefined;
-      if (reader && need < end + gap) {
+      if (reader && need < end + READ_GAP) {
         pos = end; // keep streaming (reading through a short gap)
         continue;
       }
