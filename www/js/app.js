@@ -127,9 +127,11 @@ async function openArchive(file) {
   state.timings.metadata = performance.now() - state.openStarted;
   state.browse = { worker, handle: opened.handle };
   state.report = opened.report;
+  // The helpers get their first layers before the workspace renders (which takes a while).
+  const preparing = prepare(run, opened.work);
   showWorkspace();
   try {
-    await prepare(run);
+    await preparing;
   } catch (error) {
     if (error.cancelled || run !== state.run) return;
     hideProgress();
@@ -141,9 +143,10 @@ async function openArchive(file) {
 // next layer when done) and hand each index to the browsing worker; it builds the merged
 // tree of the first image (now the page is interactive). Then the same helpers hash every
 // blob and hand over what they found, blob by blob, as verdicts fill in.
-async function prepare(run) {
+async function prepare(run, work) {
   const helpers = takeHelpers();
-  const work = await core('work');
+  const keptBy = new Map(); // blob → the helper that kept its bytes from indexing
+  let treeBuilt = false; // the browsing worker built the tree when the last index came in
   if (work.unindexed.length) {
     const queue = [...work.unindexed].sort((a, b) => b.size - a.size);
     const total = queue.reduce((sum, s) => sum + s.size, 0);
@@ -156,8 +159,10 @@ async function prepare(run) {
       while (queue.length && run === state.run) {
         const span = queue.shift();
         const t = performance.now();
-        const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
-        if (data) await core('setQuickIndex', { blob: span.blob, data }, [data.buffer]);
+        const got = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
+        if (got && got.kept) keptBy.set(span.blob, k);
+        const image = state.report.images.length ? state.image : undefined;
+        if (got && await core('setQuickIndex', { blob: span.blob, data: got.index, image }, [got.index.buffer])) treeBuilt = true;
         done += span.size;
         showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
         spans.push({ worker: k, mb: Math.round(span.size / 1e6), ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0) });
@@ -165,9 +170,10 @@ async function prepare(run) {
     }));
   }
   if (run !== state.run) return;
-  const browsable = await core('allIndexed');
+  state.timings.indexesIn = performance.now() - state.openStarted;
+  const browsable = treeBuilt || await core('allIndexed');
   if (browsable) await becomeInteractive(run);
-  if (!state.report.verification_done) await verifyAll(run, helpers);
+  if (!state.report.verification_done) await verifyAll(run, helpers, keptBy);
   if (run !== state.run) return;
   // For the benchmark: each helper's wasm memory now is its high-water mark.
   state.timings.helperMemory = await Promise.all(helpers.map((w) => w.request('memory').catch(() => null)));
@@ -196,7 +202,7 @@ async function becomeInteractive(run) {
   refresh();
 }
 
-async function verifyAll(run, helpers) {
+async function verifyAll(run, helpers, keptBy) {
   const work = await core('work');
   if (!work.seekable) {
     // Cannot happen for a compressed archive (verified while opening); kept for safety.
@@ -204,9 +210,12 @@ async function verifyAll(run, helpers) {
     return;
   }
   // Largest first, so the last blobs to finish are small ones and both helpers end together.
-  const queue = [...work.pending].sort((a, b) => b.size - a.size);
-  const total = queue.reduce((sum, s) => sum + s.size, 0);
-  const items = queue.length;
+  // A blob whose bytes a helper kept from indexing goes to that helper (first, to free them).
+  const pending = [...work.pending].sort((a, b) => b.size - a.size);
+  const queue = pending.filter((s) => !keptBy.has(s.blob));
+  const own = helpers.map((_, k) => pending.filter((s) => keptBy.get(s.blob) === k));
+  const total = pending.reduce((sum, s) => sum + s.size, 0);
+  const items = pending.length;
   const running = new Map(); // blob → bytes done
   let finished = 0;
   let finishedBytes = 0;
@@ -227,23 +236,37 @@ async function verifyAll(run, helpers) {
   const t0 = performance.now();
   const blobs = [];
   state.timings.verifyBlobs = blobs;
+  const handedOver = [];
   await Promise.all(helpers.map(async (helper, k) => {
-    while (queue.length && run === state.run) {
-      const span = queue.shift();
+    for (;;) {
+      if (run !== state.run) return;
+      let span = own[k].shift() || queue.shift();
+      let given = null;
+      if (!span) {
+        // Nothing left here: take the biggest layer another helper still keeps, with its bytes.
+        const other = own.findIndex((list) => list.length);
+        if (other < 0) break;
+        span = own[other].shift();
+        given = await helpers[other].request('release', { offset: span.offset, size: span.size });
+      }
       running.set(span.blob, 0);
       const t = performance.now();
-      const { facts, how, ms } = await helper.request('analyze', { file: run.file, blob: span.blob, offset: span.offset, size: span.size });
+      const args = { file: run.file, blob: span.blob, offset: span.offset, size: span.size, given };
+      const { facts, how, ms } = await helper.request('analyze', args, given ? [given.bytes.buffer] : []);
       blobs.push({ worker: k, mb: Math.round(span.size / 1e6), how, ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0), parts: ms });
       running.delete(span.blob);
       finished += 1;
       finishedBytes += span.size;
-      const report = await core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]);
-      if (run !== state.run) return;
-      state.report = report;
-      post();
-      refreshSoon();
+      // The helper goes on with its next blob while the browsing worker takes these facts.
+      handedOver.push(core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]).then((report) => {
+        if (run !== state.run) return;
+        state.report = report;
+        post();
+        refreshSoon();
+      }));
     }
   }));
+  await Promise.all(handedOver);
 }
 
 function onWorkerEvent(event, worker) {

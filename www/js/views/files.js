@@ -64,7 +64,14 @@ export class FilesView {
     });
     this.spacer = h('div', { class: 'tree-spacer' });
     this.scroller.append(this.spacer);
-    this.scroller.addEventListener('scroll', () => this.scheduleRender());
+    // The pane's height and scroll offset are kept here, not read back from the DOM: reading
+    // them forces a layout of the whole page, which costs tens of ms while workers hash.
+    this.paneHeight = 0;
+    this.top = 0;
+    this.scroller.addEventListener('scroll', () => {
+      this.top = this.scroller.scrollTop;
+      this.scheduleRender();
+    });
     this.scroller.addEventListener('keydown', (event) => this.onKey(event));
     this.scroller.addEventListener('click', (event) => this.onClick(event));
     this.status = h('div', { class: 'tree-status muted', 'aria-live': 'polite' });
@@ -89,9 +96,10 @@ export class FilesView {
   async load(node) {
     if (node.children && node.children !== 'loading') return;
     if (node.loading) return node.loading;
+    const early = this.prefetchedDirs && this.prefetchedDirs.get(node.path);
     node.loading = (async () => {
       try {
-        const listing = await this.core('listDir', { image: this.imageIndex, layer: this.layer, path: node.path });
+        const listing = await (early || this.core('listDir', { image: this.imageIndex, layer: this.layer, path: node.path }));
         node.children = listing.entries.map((entry) => this.makeNode(entry, node));
         this.sortChildren(node);
       } catch (error) {
@@ -160,9 +168,11 @@ export class FilesView {
     this.version = (this.version || 0) + 1;
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
     // A short listing gets a short pane; a long one scrolls inside at most 70 % of the window.
-    const rootStyle = getComputedStyle(document.documentElement);
-    const max = Math.min(window.innerHeight * 0.7, 42 * parseFloat(rootStyle.fontSize || '16'));
-    this.scroller.style.height = `${Math.max(8 * 16, Math.min(max, (this.rows.length + 1) * ROW_HEIGHT))}px`;
+    if (!this.remPx) this.remPx = parseFloat(getComputedStyle(document.documentElement).fontSize || '16') || 16;
+    const max = Math.min(window.innerHeight * 0.7, 42 * this.remPx);
+    this.paneHeight = Math.max(8 * 16, Math.min(max, (this.rows.length + 1) * ROW_HEIGHT));
+    this.scroller.style.height = `${this.paneHeight}px`;
+    this.scrollTo(Math.min(this.top, Math.max(0, this.rows.length * ROW_HEIGHT - this.paneHeight)));
     this.updateStatus();
     this.renderRows();
   }
@@ -198,7 +208,7 @@ export class FilesView {
         return { entry, name: entry.name, path, depth: 0, parent: null, expanded: false, children: null, flat: true };
       });
       this.active = 0;
-      this.scroller.scrollTop = 0;
+      this.scrollTo(0);
       this.relayout();
     } catch (error) {
       this.status.textContent = `Filter failed: ${error.message}`;
@@ -216,10 +226,22 @@ export class FilesView {
     });
   }
 
+  /** The visible height of the tree pane (as set by relayout). */
+  viewHeight() {
+    return this.paneHeight || 600;
+  }
+
+  scrollTo(top) {
+    const to = Math.max(0, top);
+    if (to === this.top) return;
+    this.top = to;
+    this.scroller.scrollTop = to;
+  }
+
   renderRows() {
-    const height = this.scroller.clientHeight || 600;
-    const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.rows.length, Math.ceil((this.scroller.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+    const height = this.viewHeight();
+    const first = Math.max(0, Math.floor(this.top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(this.rows.length, Math.ceil((this.top + height) / ROW_HEIGHT) + OVERSCAN);
     // Same rows on screen: only move the highlight. Replacing the row elements under the
     // pointer between mousedown and mouseup would swallow the click.
     const key = `${first}:${last}:${this.version}:${this.currentPath}`;
@@ -327,15 +349,15 @@ export class FilesView {
     this.active = Math.max(0, Math.min(this.rows.length - 1, index));
     // Bring the row into view before rendering, so aria-activedescendant points at a real element.
     const top = this.active * ROW_HEIGHT;
-    const view = this.scroller.clientHeight || 600;
-    if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
-    else if (top + ROW_HEIGHT > this.scroller.scrollTop + view) this.scroller.scrollTop = top + ROW_HEIGHT - view;
+    const view = this.viewHeight();
+    if (top < this.top) this.scrollTo(top);
+    else if (top + ROW_HEIGHT > this.top + view) this.scrollTo(top + ROW_HEIGHT - view);
     this.renderRows();
   }
 
   onKey(event) {
     const node = this.rows[this.active];
-    const page = Math.max(1, Math.floor((this.scroller.clientHeight || 600) / ROW_HEIGHT) - 1);
+    const page = Math.max(1, Math.floor(this.viewHeight() / ROW_HEIGHT) - 1);
     switch (event.key) {
       case 'ArrowDown': this.setActive(this.active + 1); break;
       case 'ArrowUp': this.setActive(this.active - 1); break;
@@ -402,6 +424,17 @@ export class FilesView {
     });
   }
 
+  /** Whether the directory at `path` needs no listing (listed already, or known not to exist). */
+  loaded(path) {
+    let node = this.root;
+    for (const part of path.split('/').filter(Boolean)) {
+      if (!Array.isArray(node.children)) return false;
+      node = node.children.find((c) => c.name === part);
+      if (!node) return true;
+    }
+    return Array.isArray(node.children);
+  }
+
   /** Expand down to a path (loading directories on the way), select it and show it. */
   async reveal(path, open) {
     if (this.filterResults) {
@@ -409,9 +442,21 @@ export class FilesView {
       this.filter = '';
       this.filterResults = null;
     }
+    const parts = path.split('/').filter(Boolean);
+    // Ask for every directory on the way (and the file itself) at once: one round trip to
+    // the worker instead of one per level, which counts while other workers keep the CPU busy.
+    this.prefetchedDirs = new Map();
+    for (let i = 0; i < parts.length; i++) {
+      const at = i === 0 ? '/' : `/${parts.slice(0, i).join('/')}`;
+      if (!this.loaded(at)) {
+        const listing = this.core('listDir', { image: this.imageIndex, layer: this.layer, path: at });
+        listing.catch(() => {}); // load() reports it
+        this.prefetchedDirs.set(at, listing);
+      }
+    }
+    if (open && parts.length) this.viewer.prefetch(path);
     await this.load(this.root);
     let node = this.root;
-    const parts = path.split('/').filter(Boolean);
     for (let i = 0; i < parts.length; i++) {
       if (!Array.isArray(node.children)) await this.load(node);
       const next = (node.children || []).find((c) => c.name === parts[i]);
@@ -422,6 +467,7 @@ export class FilesView {
         await this.load(next);
       }
     }
+    this.prefetchedDirs = null;
     this.relayout();
     if (node === this.root) {
       this.renderCrumbs('/');
@@ -430,7 +476,7 @@ export class FilesView {
     }
     const index = this.rows.indexOf(node);
     if (index >= 0) {
-      this.scroller.scrollTop = Math.max(0, index * ROW_HEIGHT - (this.scroller.clientHeight || 600) / 3);
+      this.scrollTo(index * ROW_HEIGHT - this.viewHeight() / 3);
       this.setActive(index);
     }
     if (open) this.open(node);

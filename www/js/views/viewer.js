@@ -84,11 +84,26 @@ export class FileViewer {
     return this.core('readFile', { image: this.image, layer: this.layer, path, offset, length });
   }
 
+  /** Start reading the first bytes of `path` now, before the tree has found its entry
+   * (opening a link to a file): the read then travels with the directory listings instead
+   * of after them. Used by the next show() of that path, dropped otherwise. */
+  prefetch(path) {
+    const promise = this.read(path, 0, TEXT_STEP);
+    promise.catch(() => {}); // not a file after all: show() says what it is
+    this.prefetched = { path, promise };
+  }
+
+  firstBytes(path) {
+    const pre = this.prefetched;
+    this.prefetched = null;
+    return pre && pre.path === path ? pre.promise : this.read(path, 0, TEXT_STEP);
+  }
+
   async loadContent(path, e, token) {
     this.content.append(h('p', { class: 'muted' }, 'Reading…'));
     let bytes;
     try {
-      bytes = await this.read(path, 0, TEXT_STEP);
+      bytes = await this.firstBytes(path);
     } catch (error) {
       if (token !== this.token) return;
       clear(this.content).append(h('p', { class: 'inline-error' }, `Could not read this file: ${error.message}`));
