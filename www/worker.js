@@ -6,22 +6,12 @@
 import init, {
   Session, LayerIndexer, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan, analyze_bytes as analyzeBytes,
 } from './pkg/strata.js';
-import { readWhole, streamInto, holes, indexStreaming } from './js/readahead.js';
+import { readWhole, indexStreaming } from './js/readahead.js';
 
 /** Largest blob read whole into (JS) memory to be hashed by WebCrypto. The bound keeps a
  * helper's memory independent of the archive: at most this much, twice while WebCrypto
  * holds its own copy of the input. */
 const WHOLE_BLOB_MAX = 256 << 20;
-
-/** Layer bytes a helper keeps from its index pass for the hashing pass (at most this much in
- * all, so again independent of the archive). A dense layer's index reads nearly all of it;
- * kept, the hashing pass reads only what the index jumped over instead of everything again. */
-const KEEP_MAX = WHOLE_BLOB_MAX;
-/** `${offset}:${size}` → { bytes, ranges } kept by the index pass, until `analyze` takes it. */
-const kept = new Map();
-let keptBytes = 0;
-
-const webCrypto = () => Boolean(self.crypto && crypto.subtle);
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -84,33 +74,15 @@ const ops = {
     return session(handle).report();
   },
   // Helper-worker jobs over spans of the same File: no Session needed.
-  // The index of one layer; the bytes it read are kept for `analyze` while the budget allows.
   quickIndex: async ({ file, offset, size }) => {
-    const keep = webCrypto() && keptBytes + size <= KEEP_MAX;
-    const streamed = await indexStreaming(LayerIndexer, file, offset, size, keep);
-    if (streamed && streamed.kept) {
-      kept.set(`${offset}:${size}`, streamed.kept);
-      keptBytes += size;
-    }
-    const bytes = streamed ? streamed.index : quickIndexSpan(file, offset, size);
-    return bytes ? { value: { index: bytes, kept: Boolean(streamed && streamed.kept) }, transfer: [bytes.buffer] } : null;
+    const bytes = (await indexStreaming(LayerIndexer, file, offset, size)) || quickIndexSpan(file, offset, size);
+    return bytes ? { value: bytes, transfer: [bytes.buffer] } : null;
   },
-  // Hand the bytes kept for a span over to another helper (a transfer: no copy), so the
-  // helpers stay balanced when one runs out of work while the other still has kept layers.
-  release: ({ offset, size }) => {
-    const key = `${offset}:${size}`;
-    const mine = kept.get(key);
-    if (!mine) return null;
-    kept.delete(key);
-    keptBytes -= size;
-    return { value: mine, transfer: [mine.bytes.buffer] };
-  },
-  // Hash and index one blob. A blob up to WHOLE_BLOB_MAX is hashed by WebCrypto (native
-  // SHA-256, ~3x faster than SHA-256 in wasm) from one buffer: the bytes this helper kept
-  // from indexing the layer plus what the index jumped over, or the blob read whole. The
-  // core then indexes it from that buffer. A bigger blob, or a page without WebCrypto
-  // (plain http on a non-local host), streams through the core's own SHA-256 in 8 MiB reads.
-  analyze: async ({ file, blob, offset, size, given }) => {
+  // Hash and index one blob. A blob up to WHOLE_BLOB_MAX is read whole and hashed by
+  // WebCrypto (native SHA-256, ~3x faster than SHA-256 in wasm), then indexed by the core
+  // from that buffer; a bigger blob, or a page without WebCrypto (plain http on a
+  // non-local host), streams through the core's own SHA-256 in 8 MiB reads.
+  analyze: async ({ file, blob, offset, size }) => {
     let last = 0;
     const progress = (done) => {
       const now = performance.now();
@@ -118,29 +90,25 @@ const ops = {
       last = now;
       postMessage({ type: 'blob-progress', blob, done, size });
     };
-    const key = `${offset}:${size}`;
-    let mine = kept.get(key);
-    if (mine) {
-      kept.delete(key);
-      keptBytes -= size;
-    } else if (given && given.bytes.byteLength === size) {
-      mine = given;
-    }
     // (A span past the end of the file is a truncated archive: the streaming path says so.)
-    if (size <= WHOLE_BLOB_MAX && offset + size <= file.size && webCrypto()) {
+    if (size <= WHOLE_BLOB_MAX && offset + size <= file.size && self.crypto && crypto.subtle) {
       const t0 = performance.now();
-      let bytes;
-      if (mine) {
-        bytes = await streamInto(file, offset, mine.bytes, holes(mine.ranges, size));
-      } else {
+      let bytes = null;
+      let digest = null;
+      try {
         bytes = await readWhole(file, offset, size);
+        digest = await crypto.subtle.digest('SHA-256', bytes);
+      } catch (error) {
+        // Out of memory for the buffer (or WebCrypto's copy of it): the streaming path
+        // below needs none. A failed read is read again there, and reported in its terms.
+        bytes = null;
       }
-      const t1 = performance.now();
-      const digest = `sha256:${hex(await crypto.subtle.digest('SHA-256', bytes))}`;
-      const t2 = performance.now();
-      const facts = analyzeBytes(bytes, digest, progress);
-      const ms = [t1 - t0, t2 - t1, performance.now() - t2].map(Math.round); // read, digest, index
-      return { value: { facts, how: mine ? 'kept+webcrypto' : 'webcrypto', ms }, transfer: [facts.buffer] };
+      if (bytes && digest) {
+        const t1 = performance.now();
+        const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
+        const ms = [t1 - t0, performance.now() - t1].map(Math.round); // read + digest, index
+        return { value: { facts, how: 'webcrypto', ms }, transfer: [facts.buffer] };
+      }
     }
     const facts = analyzeSpan(file, offset, size, progress);
     return { value: { facts, how: 'wasm' }, transfer: [facts.buffer] };

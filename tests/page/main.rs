@@ -49,6 +49,20 @@ fn wide(n: usize) -> ImageSpec {
     ImageSpec::new(&["wide:latest"]).layer(layer, "/bin/sh -c touch /many/file-*")
 }
 
+/// Small files between big ones (3 MiB each): the page's index pass jumps over the big
+/// files (it reads only headers), so only the hashing pass sees their bytes. Byte 2 000 000
+/// of the first layer lies inside big-0.bin, in the first jump.
+fn holes() -> ImageSpec {
+    let big = |seed: u32| -> Vec<u8> { (0..3u32 << 20).map(|i| (i.wrapping_mul(2654435761).wrapping_add(seed) >> 24) as u8).collect() };
+    let mut layer = LayerSpec::new();
+    for k in 0..4u32 {
+        layer = layer.file(format!("small-{k}.txt"), format!("small file {k}\n")).file(format!("big-{k}.bin"), big(k));
+    }
+    ImageSpec::new(&["holes:1"])
+        .layer(layer, "/bin/sh -c make-files")
+        .layer(LayerSpec::new().file("etc/second", "a second layer\n"), "/bin/sh -c echo a second layer > /etc/second")
+}
+
 #[test]
 fn write_page_fixtures() {
     let v1 = fixture::web_v1();
@@ -69,6 +83,11 @@ fn write_page_fixtures() {
         &fixture::docker_legacy(&[v1.clone()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 })).bytes,
     );
     write("hostile.tar", &fixture::docker_legacy(&[hostile()], &plain).bytes);
+    write("holes.tar", &fixture::docker_legacy(&[holes()], &plain).bytes);
+    write(
+        "holes-tampered.tar",
+        &fixture::docker_legacy(&[holes()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 2_000_000 })).bytes,
+    );
     let mut truncated = fixture::docker_legacy(&[v1], &plain).bytes;
     truncated.truncate(truncated.len() / 2);
     write("truncated.tar", &truncated);

@@ -145,7 +145,6 @@ async function openArchive(file) {
 // blob and hand over what they found, blob by blob, as verdicts fill in.
 async function prepare(run, work) {
   const helpers = takeHelpers();
-  const keptBy = new Map(); // blob → the helper that kept its bytes from indexing
   let treeBuilt = false; // the browsing worker built the tree when the last index came in
   if (work.unindexed.length) {
     const queue = [...work.unindexed].sort((a, b) => b.size - a.size);
@@ -159,10 +158,9 @@ async function prepare(run, work) {
       while (queue.length && run === state.run) {
         const span = queue.shift();
         const t = performance.now();
-        const got = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
-        if (got && got.kept) keptBy.set(span.blob, k);
+        const data = await helper.request('quickIndex', { file: run.file, offset: span.offset, size: span.size });
         const image = state.report.images.length ? state.image : undefined;
-        if (got && await core('setQuickIndex', { blob: span.blob, data: got.index, image }, [got.index.buffer])) treeBuilt = true;
+        if (data && await core('setQuickIndex', { blob: span.blob, data, image }, [data.buffer])) treeBuilt = true;
         done += span.size;
         showProgress({ phase: 'indexing', done, total, item: 0, items: 0 });
         spans.push({ worker: k, mb: Math.round(span.size / 1e6), ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0) });
@@ -170,10 +168,9 @@ async function prepare(run, work) {
     }));
   }
   if (run !== state.run) return;
-  state.timings.indexesIn = performance.now() - state.openStarted;
   const browsable = treeBuilt || await core('allIndexed');
   if (browsable) await becomeInteractive(run);
-  if (!state.report.verification_done) await verifyAll(run, helpers, keptBy);
+  if (!state.report.verification_done) await verifyAll(run, helpers);
   if (run !== state.run) return;
   // For the benchmark: each helper's wasm memory now is its high-water mark.
   state.timings.helperMemory = await Promise.all(helpers.map((w) => w.request('memory').catch(() => null)));
@@ -202,7 +199,7 @@ async function becomeInteractive(run) {
   refresh();
 }
 
-async function verifyAll(run, helpers, keptBy) {
+async function verifyAll(run, helpers) {
   const work = await core('work');
   if (!work.seekable) {
     // Cannot happen for a compressed archive (verified while opening); kept for safety.
@@ -210,12 +207,9 @@ async function verifyAll(run, helpers, keptBy) {
     return;
   }
   // Largest first, so the last blobs to finish are small ones and both helpers end together.
-  // A blob whose bytes a helper kept from indexing goes to that helper (first, to free them).
-  const pending = [...work.pending].sort((a, b) => b.size - a.size);
-  const queue = pending.filter((s) => !keptBy.has(s.blob));
-  const own = helpers.map((_, k) => pending.filter((s) => keptBy.get(s.blob) === k));
-  const total = pending.reduce((sum, s) => sum + s.size, 0);
-  const items = pending.length;
+  const queue = [...work.pending].sort((a, b) => b.size - a.size);
+  const total = queue.reduce((sum, s) => sum + s.size, 0);
+  const items = queue.length;
   const running = new Map(); // blob → bytes done
   let finished = 0;
   let finishedBytes = 0;
@@ -238,32 +232,24 @@ async function verifyAll(run, helpers, keptBy) {
   state.timings.verifyBlobs = blobs;
   const handedOver = [];
   await Promise.all(helpers.map(async (helper, k) => {
-    for (;;) {
-      if (run !== state.run) return;
-      let span = own[k].shift() || queue.shift();
-      let given = null;
-      if (!span) {
-        // Nothing left here: take the biggest layer another helper still keeps, with its bytes.
-        const other = own.findIndex((list) => list.length);
-        if (other < 0) break;
-        span = own[other].shift();
-        given = await helpers[other].request('release', { offset: span.offset, size: span.size });
-      }
+    while (queue.length && run === state.run) {
+      const span = queue.shift();
       running.set(span.blob, 0);
       const t = performance.now();
-      const args = { file: run.file, blob: span.blob, offset: span.offset, size: span.size, given };
-      const { facts, how, ms } = await helper.request('analyze', args, given ? [given.bytes.buffer] : []);
+      const { facts, how, ms } = await helper.request('analyze', { file: run.file, blob: span.blob, offset: span.offset, size: span.size });
       blobs.push({ worker: k, mb: Math.round(span.size / 1e6), how, ms: Math.round(performance.now() - t), at: Math.round(performance.now() - t0), parts: ms });
       running.delete(span.blob);
       finished += 1;
       finishedBytes += span.size;
       // The helper goes on with its next blob while the browsing worker takes these facts.
-      handedOver.push(core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]).then((report) => {
+      const taken = core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]).then((report) => {
         if (run !== state.run) return;
         state.report = report;
         post();
         refreshSoon();
-      }));
+      });
+      taken.catch(() => {}); // (awaited below, unless the hashing stopped first)
+      handedOver.push(taken);
     }
   }));
   await Promise.all(handedOver);
