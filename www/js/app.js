@@ -612,9 +612,16 @@ function restoreFromHash() {
 
 window.addEventListener('hashchange', () => {
   if (!state.report) return;
+  const image = state.image;
   state.pendingHash = parseHash();
   restoreFromHash();
-  refresh();
+  if (state.image !== image) {
+    refresh();
+    return;
+  }
+  // Same image (a link to a tab or a path): only the tabs and the view change.
+  renderTabs();
+  renderView();
 });
 
 // ---------- drag and drop, buttons ----------
