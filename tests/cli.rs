@@ -168,3 +168,16 @@ fn gzip_whole_archive_is_read_in_one_pass() {
     assert_eq!(v["archive"]["compression"], "gzip");
     assert_eq!(v["images"][0]["id"], fx.images[0].id.as_str());
 }
+
+#[test]
+fn dockerfile_rebuilds_instructions_from_history() {
+    let path = write("sample.tar", &fixture::sample_archive());
+    let (code, out, err) = strata(&["dockerfile", "--image", "strata-demo:2.0", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.first(), Some(&"ADD file:4f1b2e0c9a /"), "{out}");
+    assert!(lines.contains(&"RUN apk add --no-cache libdemo && rm /etc/hostname"), "{out}");
+    assert!(lines.contains(&"COPY multi:77aa01 /app/"), "{out}");
+    // Docker records HEALTHCHECK as a Go struct (`&{["CMD-SHELL" …] "30s" "3s" "0s" "0s" '\x03'}`).
+    assert_eq!(lines.last(), Some(&"HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD /usr/bin/app --check"), "{out}");
+}

@@ -124,9 +124,142 @@ fn metadata(s: &str) -> String {
                 format!("EXPOSE {rest}")
             }
         }
+        "HEALTHCHECK" => healthcheck(rest).unwrap_or_else(|| format!("HEALTHCHECK {rest}")),
         _ if rest.is_empty() => word.to_string(),
         _ => format!("{word} {rest}"),
     }
+}
+
+/// Docker records a HEALTHCHECK as its config struct printed with Go's `%q`:
+/// `&{["CMD-SHELL" "curl -f http://localhost/"] "30s" "5s" "0s" '\x03'}` — the test, then the
+/// interval, timeout, start period (and, since Docker 25, start interval) as duration strings,
+/// then the retry count as a quoted rune. Rebuilt as the instruction that wrote it; None when
+/// the text has another shape (it is then shown as recorded).
+fn healthcheck(rest: &str) -> Option<String> {
+    let inner = rest.trim().strip_prefix("&{")?.strip_suffix('}')?;
+    let inner = inner.trim_start();
+    let close = closing_bracket(inner)?;
+    let test = go_quoted_list(&inner[..=close])?;
+    let mut durations = Vec::new();
+    let mut retries = 0u32;
+    let mut tail = inner[close + 1..].trim();
+    while !tail.is_empty() {
+        if let Some(r) = tail.strip_prefix('"') {
+            let end = r.find('"')?;
+            durations.push(&r[..end]);
+            tail = r[end + 1..].trim_start();
+        } else if tail.starts_with('\'') && tail.ends_with('\'') && tail.len() >= 3 {
+            retries = go_rune(&tail[1..tail.len() - 1])?;
+            tail = "";
+        } else {
+            return None;
+        }
+    }
+    if durations.len() > 4 {
+        return None;
+    }
+    let (kind, args) = test.split_first()?;
+    if kind == "NONE" {
+        return Some("HEALTHCHECK NONE".into());
+    }
+    let command = match kind.as_str() {
+        "CMD-SHELL" if args.len() == 1 => args[0].clone(),
+        "CMD" => format!("[{}]", args.iter().map(|a| serde_json::to_string(a).unwrap_or_default()).collect::<Vec<_>>().join(", ")),
+        _ => return None,
+    };
+    let mut line = String::from("HEALTHCHECK");
+    for (flag, value) in ["--interval", "--timeout", "--start-period", "--start-interval"].iter().zip(&durations) {
+        if *value != "0s" && !value.is_empty() {
+            line.push_str(&format!(" {flag}={value}"));
+        }
+    }
+    if retries != 0 {
+        line.push_str(&format!(" --retries={retries}"));
+    }
+    line.push_str(&format!(" CMD {command}"));
+    Some(line)
+}
+
+/// Index of the `]` closing the list that `s` starts with (quotes honoured).
+fn closing_bracket(s: &str) -> Option<usize> {
+    if !s.starts_with('[') {
+        return None;
+    }
+    let (mut in_str, mut esc) = (false, false);
+    for (i, ch) in s.char_indices().skip(1) {
+        match (in_str, esc, ch) {
+            (true, true, _) => esc = false,
+            (true, false, '\\') => esc = true,
+            (true, false, '"') => in_str = false,
+            (false, _, '"') => in_str = true,
+            (false, _, ']') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `["a" "b\"c"]` (Go `%q` of a string slice) → the strings.
+fn go_quoted_list(s: &str) -> Option<Vec<String>> {
+    let body = s.strip_prefix('[')?.strip_suffix(']')?;
+    let mut items = Vec::new();
+    let mut chars = body.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(items),
+            Some('"') => {}
+            Some(_) => return None,
+        }
+        let mut quoted = String::from('"');
+        let mut esc = false;
+        loop {
+            let ch = chars.next()?;
+            quoted.push(ch);
+            if esc {
+                esc = false;
+            } else if ch == '\\' {
+                esc = true;
+            } else if ch == '"' {
+                break;
+            }
+        }
+        // Go's escapes in a quoted string are JSON's, plus \x.. and \u.... which JSON
+        // lacks only in the \x form: such a string is kept as written.
+        items.push(serde_json::from_str::<String>(&quoted).unwrap_or_else(|_| quoted[1..quoted.len() - 1].to_string()));
+    }
+}
+
+/// The value of a Go rune literal's body: `\x03`, `\n`, `A`, `\u00e9`.
+fn go_rune(body: &str) -> Option<u32> {
+    let value = match body.strip_prefix('\\') {
+        None => {
+            let mut chars = body.chars();
+            let c = chars.next()?;
+            if chars.next().is_some() {
+                return None;
+            }
+            c as u32
+        }
+        Some(esc) => match esc {
+            "a" => 7,
+            "b" => 8,
+            "f" => 12,
+            "n" => 10,
+            "r" => 13,
+            "t" => 9,
+            "v" => 11,
+            "\\" => 92,
+            "'" => 39,
+            _ => {
+                let hex = esc.strip_prefix('x').or_else(|| esc.strip_prefix('u')).or_else(|| esc.strip_prefix('U'))?;
+                u32::from_str_radix(hex, 16).ok()?
+            }
+        },
+    };
+    Some(value)
 }
 
 /// `["a" "b"]` (old Docker) → `["a", "b"]`; anything else unchanged.
@@ -194,5 +327,33 @@ mod tests {
              ARG VERSION=1.2\nARG MODE=prod\nRUN make install\nRUN make test\nENV PATH=/usr/local/bin:/usr/bin\n\
              COPY app /app\nENTRYPOINT [\"/app\"]\nLABEL org.opencontainers.image.title=x\n# something odd\n"
         );
+    }
+
+    #[test]
+    fn healthcheck_is_rebuilt_from_the_go_struct() {
+        let cases = [
+            // classic builder, Docker < 25 (three durations)
+            (
+                "/bin/sh -c #(nop)  HEALTHCHECK &{[\"CMD-SHELL\" \"curl -f http://localhost/ || exit 1\"] \"30s\" \"5s\" \"0s\" '\\x03'}",
+                "HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD curl -f http://localhost/ || exit 1",
+            ),
+            // Docker 25+ (start interval), exec form, retries 10 printed as '\n'
+            (
+                "HEALTHCHECK &{[\"CMD\" \"/bin/check\" \"--quiet\"] \"1m0s\" \"0s\" \"10s\" \"2s\" '\\n'} # buildkit",
+                "HEALTHCHECK --interval=1m0s --start-period=10s --start-interval=2s --retries=10 CMD [\"/bin/check\", \"--quiet\"]",
+            ),
+            ("/bin/sh -c #(nop)  HEALTHCHECK &{[\"NONE\"] \"0s\" \"0s\" \"0s\" '\\x00'}", "HEALTHCHECK NONE"),
+            // a quote inside the command
+            (
+                "HEALTHCHECK &{[\"CMD-SHELL\" \"test \\\"$(cat /ok)\\\" = yes\"] \"0s\" \"0s\" \"0s\" \"0s\" '\\x00'}",
+                "HEALTHCHECK CMD test \"$(cat /ok)\" = yes",
+            ),
+            // another shape: shown as recorded
+            ("HEALTHCHECK --interval=5s CMD true", "HEALTHCHECK --interval=5s CMD true"),
+            ("HEALTHCHECK &{[\"CMD-SHELL\" \"x\"] \"5s\" junk}", "HEALTHCHECK &{[\"CMD-SHELL\" \"x\"] \"5s\" junk}"),
+        ];
+        for (created_by, want) in cases {
+            assert_eq!(to_text(&reconstruct(&[h(created_by, true)])), format!("{want}\n"), "{created_by}");
+        }
     }
 }
