@@ -137,12 +137,15 @@ fn metadata(s: &str) -> String {
 /// the text has another shape (it is then shown as recorded).
 fn healthcheck(rest: &str) -> Option<String> {
     let inner = rest.trim().strip_prefix("&{")?.strip_suffix('}')?;
-    let inner = inner.trim_start();
-    let close = closing_bracket(inner)?;
-    let test = go_quoted_list(&inner[..=close])?;
+    let (quoted, tail) = quoted_list(inner.trim_start())?;
+    // Go's escapes in a quoted string are JSON's plus `\x..`: such a string stays as written.
+    let test: Vec<String> = quoted
+        .iter()
+        .map(|q| serde_json::from_str::<String>(q).unwrap_or_else(|_| q[1..q.len() - 1].to_string()))
+        .collect();
     let mut durations = Vec::new();
     let mut retries = 0u32;
-    let mut tail = inner[close + 1..].trim();
+    let mut tail = tail.trim();
     while !tail.is_empty() {
         if let Some(r) = tail.strip_prefix('"') {
             let end = r.find('"')?;
@@ -180,58 +183,6 @@ fn healthcheck(rest: &str) -> Option<String> {
     Some(line)
 }
 
-/// Index of the `]` closing the list that `s` starts with (quotes honoured).
-fn closing_bracket(s: &str) -> Option<usize> {
-    if !s.starts_with('[') {
-        return None;
-    }
-    let (mut in_str, mut esc) = (false, false);
-    for (i, ch) in s.char_indices().skip(1) {
-        match (in_str, esc, ch) {
-            (true, true, _) => esc = false,
-            (true, false, '\\') => esc = true,
-            (true, false, '"') => in_str = false,
-            (false, _, '"') => in_str = true,
-            (false, _, ']') => return Some(i),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// `["a" "b\"c"]` (Go `%q` of a string slice) → the strings.
-fn go_quoted_list(s: &str) -> Option<Vec<String>> {
-    let body = s.strip_prefix('[')?.strip_suffix(']')?;
-    let mut items = Vec::new();
-    let mut chars = body.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        match chars.next() {
-            None => return Some(items),
-            Some('"') => {}
-            Some(_) => return None,
-        }
-        let mut quoted = String::from('"');
-        let mut esc = false;
-        loop {
-            let ch = chars.next()?;
-            quoted.push(ch);
-            if esc {
-                esc = false;
-            } else if ch == '\\' {
-                esc = true;
-            } else if ch == '"' {
-                break;
-            }
-        }
-        // Go's escapes in a quoted string are JSON's, plus \x.. and \u.... which JSON
-        // lacks only in the \x form: such a string is kept as written.
-        items.push(serde_json::from_str::<String>(&quoted).unwrap_or_else(|_| quoted[1..quoted.len() - 1].to_string()));
-    }
-}
-
 /// The value of a Go rune literal's body: `\x03`, `\n`, `A`, `\u00e9`.
 fn go_rune(body: &str) -> Option<u32> {
     let value = match body.strip_prefix('\\') {
@@ -265,36 +216,39 @@ fn go_rune(body: &str) -> Option<u32> {
 /// `["a" "b"]` (old Docker) → `["a", "b"]`; anything else unchanged.
 fn json_list(s: &str) -> String {
     let t = s.trim();
-    if !(t.starts_with('[') && t.ends_with(']')) || serde_json::from_str::<Vec<String>>(t).is_ok() {
+    if serde_json::from_str::<Vec<String>>(t).is_ok() {
         return t.to_string();
     }
-    // Split the quoted strings, honouring backslash escapes.
-    let mut items: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let (mut in_str, mut esc) = (false, false);
-    for ch in t[1..t.len() - 1].chars() {
-        if in_str {
-            if esc {
-                cur.push(ch);
-                esc = false;
-            } else if ch == '\\' {
-                cur.push(ch);
-                esc = true;
-            } else if ch == '"' {
-                in_str = false;
-                items.push(format!("\"{cur}\""));
-                cur.clear();
-            } else {
-                cur.push(ch);
+    match quoted_list(t) {
+        Some((items, rest)) if rest.trim().is_empty() => format!("[{}]", items.join(", ")),
+        _ => t.to_string(),
+    }
+}
+
+/// The list `s` starts with, as Go's `%q` prints a string slice (`["a" "b\"c"]`): its quoted
+/// strings as written (quotes and escapes kept), and what follows the `]`. None when `s`
+/// does not start with such a list.
+fn quoted_list(s: &str) -> Option<(Vec<&str>, &str)> {
+    let body = s.strip_prefix('[')?;
+    let mut items = Vec::new();
+    let mut open = None; // byte index of the opening quote of the string being read
+    let mut esc = false;
+    for (i, ch) in body.char_indices() {
+        match (open, ch) {
+            (Some(_), _) if esc => esc = false,
+            (Some(_), '\\') => esc = true,
+            (Some(from), '"') => {
+                items.push(&body[from..=i]);
+                open = None;
             }
-        } else if ch == '"' {
-            in_str = true;
+            (Some(_), _) => {}
+            (None, '"') => open = Some(i),
+            (None, ']') => return Some((items, &body[i + 1..])),
+            (None, c) if c.is_whitespace() => {}
+            (None, _) => return None,
         }
     }
-    if in_str {
-        return t.to_string();
-    }
-    format!("[{}]", items.join(", "))
+    None
 }
 
 #[cfg(test)]
