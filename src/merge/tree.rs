@@ -152,6 +152,28 @@ pub(crate) struct Node {
     pub(crate) cumulative: u64,
 }
 
+impl Node {
+    /// A new live node, with no children, content, change or sizes yet.
+    fn live(name_off: u32, name_len: u32, parent: NodeId, kind: EntryKind, entry: Option<EntryRef>, layer: u32) -> Node {
+        Node {
+            name_off,
+            name_len,
+            parent,
+            children: Vec::new(),
+            kind,
+            entry,
+            content: None,
+            layer,
+            alive: true,
+            deleted_by: None,
+            top_deleted: false,
+            change: None,
+            size: 0,
+            cumulative: 0,
+        }
+    }
+}
+
 /// The merged filesystem of a stack of layers, plus what happened to every entry.
 #[derive(Debug, Clone)]
 pub struct MergedTree {
@@ -248,22 +270,7 @@ impl MergedTree {
 
     /// As [`MergedTree::build`], calling `progress(layers_done, layers_total)` after each layer.
     pub fn build_with_progress(layers: &[&LayerIndex], progress: &mut dyn FnMut(usize, usize)) -> MergedTree {
-        let root = Node {
-            name_off: 0,
-            name_len: 0,
-            parent: ROOT,
-            children: Vec::new(),
-            kind: EntryKind::Dir,
-            entry: None,
-            content: None,
-            layer: 0,
-            alive: true,
-            deleted_by: None,
-            top_deleted: false,
-            change: None,
-            size: 0,
-            cumulative: 0,
-        };
+        let root = Node::live(0, 0, ROOT, EntryKind::Dir, None, 0);
         let mut b = Builder {
             layers,
             t: MergedTree {
@@ -547,22 +554,7 @@ impl<'l> Builder<'l> {
         };
         let name_off = self.t.names.len() as u32;
         self.t.names.extend_from_slice(name);
-        self.t.nodes.push(Node {
-            name_off,
-            name_len: name.len() as u32,
-            parent,
-            children: Vec::new(),
-            kind,
-            entry,
-            content: None,
-            layer,
-            alive: true,
-            deleted_by: None,
-            top_deleted: false,
-            change: None,
-            size: 0,
-            cumulative: 0,
-        });
+        self.t.nodes.push(Node::live(name_off, name.len() as u32, parent, kind, entry, layer));
         self.t.nodes[parent as usize].children.push(id);
         self.set_key(parent, name);
         self.lookup.insert(self.key.clone(), id);
