@@ -466,27 +466,36 @@ function renderFindings(report) {
   box.append(details);
 }
 
+// The tab buttons are made once and then only marked: replacing them on every refresh (as
+// verdicts arrive) could swallow a click whose mousedown and mouseup land on different buttons.
 function renderTabs() {
-  const nav = clear($('tabs'));
-  for (const [id, label] of TABS) {
+  const nav = $('tabs');
+  if (!nav.childElementCount) {
+    for (const [id, label] of TABS) {
+      const tab = h('button', {
+        type: 'button', role: 'tab', id: `tab-${id}`, 'aria-controls': 'view', class: 'tab',
+        onclick: () => navigate({ tab: id }),
+      }, label);
+      tab.addEventListener('keydown', (event) => {
+        const i = TABS.findIndex(([t]) => t === id);
+        let next = null;
+        if (event.key === 'ArrowRight') next = TABS[(i + 1) % TABS.length][0];
+        if (event.key === 'ArrowLeft') next = TABS[(i + TABS.length - 1) % TABS.length][0];
+        if (next) {
+          event.preventDefault();
+          navigate({ tab: next });
+          document.getElementById(`tab-${next}`)?.focus();
+        }
+      });
+      nav.append(tab);
+    }
+  }
+  for (const [id] of TABS) {
+    const tab = document.getElementById(`tab-${id}`);
     const selected = state.tab === id;
-    const tab = h('button', {
-      type: 'button', role: 'tab', id: `tab-${id}`, 'aria-selected': selected ? 'true' : 'false',
-      'aria-controls': 'view', tabindex: selected ? '0' : '-1', class: selected ? 'tab selected' : 'tab',
-      onclick: () => navigate({ tab: id }),
-    }, label);
-    tab.addEventListener('keydown', (event) => {
-      const i = TABS.findIndex(([t]) => t === id);
-      let next = null;
-      if (event.key === 'ArrowRight') next = TABS[(i + 1) % TABS.length][0];
-      if (event.key === 'ArrowLeft') next = TABS[(i + TABS.length - 1) % TABS.length][0];
-      if (next) {
-        event.preventDefault();
-        navigate({ tab: next });
-        document.getElementById(`tab-${next}`)?.focus();
-      }
-    });
-    nav.append(tab);
+    tab.setAttribute('aria-selected', selected ? 'true' : 'false');
+    tab.tabIndex = selected ? 0 : -1;
+    tab.classList.toggle('selected', selected);
   }
   $('view').setAttribute('aria-labelledby', `tab-${state.tab}`);
 }
