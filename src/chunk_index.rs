@@ -17,6 +17,15 @@
 //! boundary cannot be computed from what tar-rs exposes are GNU sparse files (their extra
 //! header blocks move it): the indexer gives up on them and the caller falls back to the
 //! synchronous walk.
+//!
+//! One layer can also be walked in two parts at once, by two workers (see [`splice`]): the
+//! first walks from the start and stops at the first entry boundary at or past a split
+//! point; the second searches for the first header at or past that point, walks to the end
+//! and records where each of its entries starts. Both are the same deterministic walk from
+//! any entry boundary they share, so the first part's entries plus the second part's from
+//! that boundary on are exactly the whole walk. When they share no boundary (the second
+//! part started at something that only looked like a header: a tar file stored inside the
+//! layer), the caller walks on from the first part's stop, which is exact too.
 
 use crate::layer::{self, LayerIndex};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -46,6 +55,73 @@ pub struct ChunkIndexer {
     buf: Vec<u8>,
     buf_start: u64,
     state: Need,
+    /// Still looking for the first header at or past this offset (a second part), and
+    /// where to give up looking.
+    search: Option<u64>,
+    search_end: u64,
+    /// Stop at the first entry boundary at or past this offset (a first part).
+    stop_at: Option<u64>,
+    stopped_at: Option<u64>,
+    /// Where each entry starts (its first header), for [`splice`]; after the last entry,
+    /// where the walk ended.
+    starts: Vec<u64>,
+}
+
+/// What one part of a split walk found (see [`splice`]).
+#[derive(Debug)]
+pub struct IndexPart {
+    pub index: LayerIndex,
+    /// Where each entry of `index` starts, then where the walk ended.
+    pub starts: Vec<u64>,
+    /// The entry boundary where a first part stopped; `None` when the walk reached the end
+    /// of the layer (the part is the whole index).
+    pub stopped_at: Option<u64>,
+}
+
+/// Join the two parts of a split walk: `Ok` with the whole index, or `Err(Some(b))` when
+/// `second` never passed through the boundary `b` where `first` stopped (walk on from `b`
+/// with [`ChunkIndexer::part`] and splice again), or `Err(None)` when the joined index would
+/// be too big (the synchronous walk reports that).
+pub fn splice(first: IndexPart, second: IndexPart) -> Result<LayerIndex, Option<u64>> {
+    let Some(stop) = first.stopped_at else {
+        return Ok(first.index);
+    };
+    let Ok(from) = second.starts.binary_search(&stop) else {
+        return Err(Some(stop));
+    };
+    if second.stopped_at.is_some() || first.index.uncompressed_size != second.index.uncompressed_size {
+        return Err(Some(stop));
+    }
+    let mut index = first.index;
+    let tail = second.index.entries.get(from..).unwrap_or_default();
+    if index.entries.len() + tail.len() > layer::MAX_ENTRIES_PER_LAYER {
+        return Err(None);
+    }
+    index.entries.extend_from_slice(tail);
+    Ok(index)
+}
+
+/// Whether the 512-byte block looks like a tar header written by any ustar, PAX or GNU
+/// writer: the magic, and a checksum that adds up. (Only used to pick where a second part
+/// starts; a wrong guess costs time, never correctness.)
+fn looks_like_header(block: &[u8]) -> bool {
+    if block.len() < 512 || !(block[257..263] == *b"ustar\0" || block[257..265] == *b"ustar  \0") {
+        return false;
+    }
+    let field = &block[148..156];
+    let digits = field.iter().skip_while(|b| **b == b' ').take_while(|b| (b'0'..=b'7').contains(b));
+    let mut recorded: u64 = 0;
+    let mut any = false;
+    for d in digits {
+        recorded = recorded.saturating_mul(8).saturating_add(u64::from(d - b'0'));
+        any = true;
+    }
+    let sum: u64 = block[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(*b) })
+        .sum();
+    any && recorded == sum
 }
 
 impl ChunkIndexer {
@@ -61,7 +137,29 @@ impl ChunkIndexer {
             buf: Vec::new(),
             buf_start: 0,
             state: Need::At(0),
+            search: None,
+            search_end: 0,
+            stop_at: None,
+            stopped_at: None,
+            starts: Vec::new(),
         }
+    }
+
+    /// One part of a split walk of a layer of `size` bytes (see [`splice`]). It starts at
+    /// `from`, which is an entry boundary, or with `search_within`, at the first block in
+    /// that many bytes from `from` that looks like a header (else it gives up: the split
+    /// point is inside a big file, and reading all of it to find the next header would cost
+    /// more than the first part's walk on). With `stop_at`, it stops at the first entry
+    /// boundary at or past that offset. `from` is rounded up to a block.
+    pub fn part(size: u64, from: u64, search_within: Option<u64>, stop_at: Option<u64>) -> Self {
+        let from = from.saturating_add(511) & !511;
+        let mut indexer = ChunkIndexer::new(size);
+        indexer.boundary = from;
+        indexer.state = if from >= size { Need::GiveUp } else { Need::At(from) };
+        indexer.search = search_within.map(|_| from);
+        indexer.search_end = from.saturating_add(search_within.unwrap_or(0));
+        indexer.stop_at = stop_at;
+        indexer
     }
 
     /// What the walk needs now.
@@ -108,6 +206,15 @@ impl ChunkIndexer {
         let old = self.buf.len();
         self.buf.resize(old + (len - from), 0);
         copy(&mut self.buf[old..], from);
+        if let Some(found) = self.search {
+            match self.find_header(found) {
+                Ok(header) => {
+                    self.search = None;
+                    self.boundary = header;
+                }
+                Err(next) => return next,
+            }
+        }
         let need = self.walk();
         // Still waiting, with this much buffered from one boundary: only a huge extension
         // header (PAX records, a GNU long name) does that.
@@ -118,6 +225,27 @@ impl ChunkIndexer {
             return self.give_up();
         }
         need
+    }
+
+    /// The first block at or past `from` in the buffer that looks like a header; else
+    /// what to read next (the search goes on from the first block not fully buffered).
+    fn find_header(&mut self, from: u64) -> Result<u64, Need> {
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        let mut at = from.max(self.buf_start.saturating_add(511) & !511);
+        while at.saturating_add(512) <= buf_end.min(self.size) {
+            let i = (at - self.buf_start) as usize;
+            if looks_like_header(&self.buf[i..i + 512]) {
+                return Ok(at);
+            }
+            at += 512;
+        }
+        if at.saturating_add(512) > self.size || at >= self.search_end {
+            return Err(self.give_up());
+        }
+        self.search = Some(at);
+        self.boundary = at; // keep only the block not fully read yet
+        self.state = Need::At(buf_end);
+        Err(self.state)
     }
 
     /// Walk every entry the buffered bytes allow, from the boundary on.
@@ -163,11 +291,20 @@ impl ChunkIndexer {
                     return self.give_up();
                 };
                 self.index.entries.push(record);
+                self.starts.push(self.boundary);
                 self.boundary = base.saturating_add(next & !511);
+                // (At the layer's end there is nothing left to split: finish instead.)
+                if self.stop_at.is_some_and(|stop| self.boundary >= stop) && self.boundary < self.size {
+                    self.stopped_at = Some(self.boundary);
+                    self.buf = Vec::new();
+                    self.state = Need::Done;
+                    return self.state;
+                }
             }
         }
         if !failed {
             // The walk reached the end of the archive.
+            self.starts.push(self.boundary);
             self.buf = Vec::new();
             self.state = Need::Done;
             return self.state;
@@ -196,9 +333,18 @@ impl ChunkIndexer {
         self.state
     }
 
-    /// The index, once [`Need::Done`].
+    /// The index, once [`Need::Done`] (for a part, use [`ChunkIndexer::finish_part`]).
     pub fn finish(self) -> Option<LayerIndex> {
-        (self.state == Need::Done).then_some(self.index)
+        (self.state == Need::Done && self.stopped_at.is_none()).then_some(self.index)
+    }
+
+    /// What this part of a split walk found, once [`Need::Done`].
+    pub fn finish_part(self) -> Option<IndexPart> {
+        (self.state == Need::Done).then_some(IndexPart {
+            index: self.index,
+            starts: self.starts,
+            stopped_at: self.stopped_at,
+        })
     }
 }
 

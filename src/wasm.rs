@@ -681,6 +681,7 @@ impl Session {
 
 /// A compact binary form of what one pass over a blob found, to move it between workers.
 mod codec {
+    use crate::chunk_index::IndexPart;
     use crate::layer::{EntryKind, LayerEntry, LayerIndex};
     use crate::report::Compression;
     use crate::verify::BlobFacts;
@@ -837,6 +838,32 @@ mod codec {
         o.0
     }
 
+    pub fn encode_part(p: &IndexPart) -> Vec<u8> {
+        let mut o = Out(MAGIC.to_vec());
+        o.u8(b'P');
+        put_index(&mut o, &p.index);
+        o.u64(p.starts.len() as u64);
+        for s in &p.starts {
+            o.u64(*s);
+        }
+        o.opt_u64(p.stopped_at);
+        o.0
+    }
+
+    pub fn decode_part(data: &[u8]) -> R<IndexPart> {
+        let mut i = In { data, pos: 0 };
+        if i.take(4)? != MAGIC || i.u8()? != b'P' {
+            return Err("not part of a layer index".into());
+        }
+        let index = get_index(&mut i)?;
+        let n = i.u64()?;
+        if n > (i.data.len() / 8) as u64 + 1 {
+            return Err("bad start count".into());
+        }
+        let starts = (0..n).map(|_| i.u64()).collect::<R<Vec<u64>>>()?;
+        Ok(IndexPart { index, starts, stopped_at: i.opt_u64()? })
+    }
+
     pub fn decode_index(data: &[u8]) -> R<LayerIndex> {
         let mut i = In { data, pos: 0 };
         if i.take(4)? != MAGIC || i.u8()? != b'I' {
@@ -922,6 +949,17 @@ impl LayerIndexer {
         Ok(LayerIndexer { inner: crate::chunk_index::ChunkIndexer::new(size) })
     }
 
+    /// One part of a layer walked by two workers at once (see `Session.set_quick_index_parts`):
+    /// from the entry boundary `from`, or (`search_within` bytes given) from the first header
+    /// in that many bytes from `from`; with `stop_at`, up to the first entry boundary at or
+    /// past that offset.
+    pub fn part(size: f64, from: f64, search_within: Option<f64>, stop_at: Option<f64>) -> Result<LayerIndexer, JsError> {
+        let (from, size) = span_args(from, size)?;
+        let offset = |v: Option<f64>| v.map(|v| span_args(v, 0.0).map(|(v, _)| v)).transpose();
+        let (search_within, stop_at) = (offset(search_within)?, offset(stop_at)?);
+        Ok(LayerIndexer { inner: crate::chunk_index::ChunkIndexer::part(size, from, search_within, stop_at) })
+    }
+
     /// The layer's bytes at `offset` (relative to the layer). Returns the offset the walk
     /// needs next, -1 when the index is complete, -2 when this layer needs the synchronous
     /// walk (`quick_index_span`) instead. Only the bytes still needed are copied in.
@@ -941,6 +979,11 @@ impl LayerIndexer {
     /// The index, as bytes for `Session.set_quick_index`, once complete.
     pub fn finish(self) -> Option<Uint8Array> {
         self.inner.finish().map(|ix| Uint8Array::from(&codec::encode_index(&ix)[..]))
+    }
+
+    /// What a part found (for `Session.set_quick_index_parts`), once `feed` answered -1.
+    pub fn finish_part(self) -> Option<Uint8Array> {
+        self.inner.finish_part().map(|p| Uint8Array::from(&codec::encode_part(&p)[..]))
     }
 }
 
@@ -1085,6 +1128,29 @@ impl Session {
         self.archive.set_quick_index(blob, ix);
         self.forget_trees();
         Ok(())
+    }
+
+    /// Take the two parts of a layer walked by two workers at once (`LayerIndexer.part`).
+    /// Returns -1 when the layer's index is set; else the offset from which the first
+    /// part must walk on (the second never passed through where it stopped, or is missing):
+    /// walk from there and call again with that part as `second`; -2 when only the
+    /// synchronous walk can index this layer.
+    pub fn set_quick_index_parts(&mut self, blob: usize, first: &[u8], second: Option<Vec<u8>>) -> Result<f64, JsError> {
+        let first = codec::decode_part(first).map_err(js_err)?;
+        let joined = match (second, first.stopped_at) {
+            (_, None) => Ok(first.index),
+            (None, Some(stop)) => Err(Some(stop)),
+            (Some(second), _) => crate::chunk_index::splice(first, codec::decode_part(&second).map_err(js_err)?),
+        };
+        match joined {
+            Ok(ix) => {
+                self.archive.set_quick_index(blob, ix);
+                self.forget_trees();
+                Ok(-1.0)
+            }
+            Err(Some(stop)) => Ok(stop as f64),
+            Err(None) => Ok(-2.0),
+        }
     }
 
     /// Take what `analyze_span` found in another worker; returns the updated report.

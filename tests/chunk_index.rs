@@ -2,7 +2,7 @@
 //! synchronous header walk, whatever the chunk sizes and whatever the caller reads ahead.
 
 use std::io::Cursor;
-use strata::chunk_index::{ChunkIndexer, Need};
+use strata::chunk_index::{splice, ChunkIndexer, IndexPart, Need};
 use strata::fixture::{Entry, LongNames, TarWriter};
 use strata::layer::LayerIndex;
 use strata::Archive;
@@ -201,7 +201,143 @@ fn every_layer_of_the_sample_archive() {
         let (offset, size) = archive.blob_span(blob).unwrap();
         let layer = &bytes[offset as usize..(offset + size) as usize];
         check_all_ways(&format!("sample blob {blob}"), layer);
+        check_splits(&format!("sample blob {blob}"), layer, 512 * 7);
         layers += 1;
     }
     assert!(layers >= 3, "the sample has several layers ({layers})");
+}
+
+/// How far a second part looks for its first header (the browser's value).
+const SEARCH_WITHIN: u64 = 4 << 20;
+
+/// Feeds a part of a split walk where it asks, `chunk` bytes at a time.
+fn part_at_need(layer: &[u8], from: u64, search: bool, stop: Option<u64>, chunk: usize) -> Option<IndexPart> {
+    let within = search.then_some(SEARCH_WITHIN);
+    let mut ix = ChunkIndexer::part(layer.len() as u64, from, within, stop);
+    let mut feeds = 0;
+    loop {
+        match ix.need() {
+            Need::Done => return ix.finish_part(),
+            Need::GiveUp => return None,
+            Need::At(at) => {
+                let at = at as usize;
+                assert!(at < layer.len(), "asked for byte {at} of {}", layer.len());
+                ix.feed(at as u64, &layer[at..(at + chunk).min(layer.len())]);
+                feeds += 1;
+                assert!(feeds <= layer.len() + 10, "no progress");
+            }
+        }
+    }
+}
+
+/// The browser's split walk: the first part stops at `split`, the second searches from
+/// there; when they share no boundary (or the second gives up), the first walks on from
+/// its stop. Returns the whole index and whether the second part was used.
+fn split_walk(layer: &[u8], split: u64, chunk: usize) -> Option<(LayerIndex, bool)> {
+    let first = part_at_need(layer, 0, false, Some(split), chunk)?;
+    let stop = first.stopped_at;
+    let second = part_at_need(layer, split, true, None, chunk);
+    let first = match second.map(|second| splice(first_copy(&first), second)) {
+        Some(Ok(index)) => return Some((index, stop.is_some())),
+        Some(Err(None)) => return None,
+        _ => first,
+    };
+    let Some(stop) = stop else {
+        return Some((first.index, false));
+    };
+    let rest = part_at_need(layer, stop, false, None, chunk)?;
+    let index = splice(first, rest).expect("a walk on from the stop always joins");
+    Some((index, false))
+}
+
+fn first_copy(p: &IndexPart) -> IndexPart {
+    IndexPart { index: p.index.clone(), starts: p.starts.clone(), stopped_at: p.stopped_at }
+}
+
+fn check_splits(name: &str, layer: &[u8], step: usize) -> usize {
+    let want = sync_index(layer).map(|ix| ix.entries);
+    let mut spliced = 0;
+    for split in (512..layer.len()).step_by(step) {
+        for chunk in [512, 4096, 1 << 20] {
+            let got = split_walk(layer, split as u64, chunk);
+            if let Some((_, true)) = &got {
+                spliced += 1;
+            }
+            assert_eq!(
+                got.map(|(ix, _)| ix.entries).as_ref(),
+                want.as_ref(),
+                "{name}: split at {split}, chunk {chunk}"
+            );
+        }
+    }
+    spliced
+}
+
+#[test]
+fn a_layer_walked_in_two_parts_equals_one_walk() {
+    for (name, layer) in [
+        ("gnu long names", varied_layer(LongNames::Gnu)),
+        ("pax long names", varied_layer(LongNames::Pax)),
+    ] {
+        let spliced = check_splits(name, &layer, 512 * 13);
+        assert!(spliced > 100, "{name}: most splits join the two parts ({spliced})");
+    }
+    // every block of a small layer, including splits inside extension headers
+    let mut t = TarWriter::with_long_names(LongNames::Pax);
+    for i in 0..12 {
+        t.file(format!("d/{}{i}", "long-".repeat(i * 9)), filler(i * 300, i as u8));
+    }
+    check_splits("every block", &t.finish(), 512);
+    let mut t = TarWriter::new();
+    t.file("a", b"hello");
+    t.file("b", filler(5000, 7));
+    check_splits("no end marker", &t.finish_without_end(), 512);
+}
+
+#[test]
+fn a_tar_stored_inside_a_layer_misleads_the_second_part_but_not_the_index() {
+    // The second part's search finds the inner tar's headers first; its walk never passes
+    // through the first part's stop, so the first part walks on.
+    let mut inner = TarWriter::new();
+    for i in 0..30 {
+        inner.file(format!("inner/{i}"), filler(700, i as u8));
+    }
+    let inner = inner.finish();
+    let mut t = TarWriter::new();
+    t.file("before", filler(2000, 1));
+    t.file("nested.tar", inner.clone());
+    t.file("after", filler(3000, 2));
+    let layer = t.finish();
+    let want = sync_index(&layer).unwrap().entries;
+    let split = 512 * 8; // inside nested.tar's data, before its first inner header
+    let first = part_at_need(&layer, 0, false, Some(split), 4096).unwrap();
+    let second = part_at_need(&layer, split, true, None, 4096).unwrap();
+    assert!(second.index.entries.iter().any(|e| e.path.starts_with(b"inner/")), "the search landed in the inner tar");
+    let stop = match splice(first_copy(&first), second) {
+        Err(Some(stop)) => stop,
+        other => panic!("expected no shared boundary, got {other:?}"),
+    };
+    let rest = part_at_need(&layer, stop, false, None, 4096).unwrap();
+    assert_eq!(splice(first, rest).unwrap().entries, want);
+}
+
+#[test]
+fn a_second_part_with_no_header_to_find_gives_up() {
+    let mut t = TarWriter::new();
+    t.file("a", filler(100, 1));
+    t.file("big", filler(20_000, 2));
+    let layer = t.finish();
+    // past the last header: only file data and the end marker are left
+    assert!(part_at_need(&layer, 512 * 4, true, None, 4096).is_none());
+    // a split inside a file bigger than the search window
+    let mut t = TarWriter::new();
+    t.file("huge", filler(SEARCH_WITHIN as usize + 100_000, 3));
+    t.file("small", filler(10, 4));
+    let layer = t.finish();
+    assert!(part_at_need(&layer, 1024, true, None, 1 << 20).is_none(), "gave up within the window");
+    assert_eq!(split_walk(&layer, 1024, 1 << 20).unwrap().0.entries, sync_index(&layer).unwrap().entries);
+    // a first part whose stop is past the end is the whole index
+    let whole = part_at_need(&layer, 0, false, Some(layer.len() as u64 * 2), 4096).unwrap();
+    assert_eq!(whole.stopped_at, None);
+    assert_eq!(whole.index.entries, sync_index(&layer).unwrap().entries);
 }

@@ -15,7 +15,11 @@ const WHOLE_BLOB_MAX = 256 << 20;
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
-const ready = init({ module_or_path: new URL('./pkg/strata_bg.wasm', import.meta.url) });
+// The page sends the compiled core as the first message (null if it could not compile it:
+// then this worker fetches and compiles it itself).
+let startCore;
+const ready = new Promise((resolve) => { startCore = resolve; }).then((module) =>
+  init({ module_or_path: module || new URL('./pkg/strata_bg.wasm', import.meta.url) }));
 const sessions = new Map();
 let nextHandle = 1;
 
@@ -65,6 +69,16 @@ const ops = {
     s.build_tree(image);
     return true;
   },
+  // The two parts of a layer walked by two helpers: {joined: -1} when the index is set
+  // (and `built` as setQuickIndex answers), else where the first part must walk on from
+  // (-2: walk the whole layer instead).
+  setQuickIndexParts: ({ handle, blob, first, second, image }) => {
+    const s = session(handle);
+    const joined = s.set_quick_index_parts(blob, first, second ?? undefined);
+    const built = joined === -1 && image !== undefined && s.all_layers_indexed();
+    if (built) s.build_tree(image);
+    return { joined, built };
+  },
   setBlobFacts: ({ handle, blob, data }) => session(handle).set_blob_facts(blob, data),
   buildTree: ({ handle, image }) => session(handle).build_tree(image),
   allIndexed: ({ handle }) => session(handle).all_layers_indexed(),
@@ -74,8 +88,10 @@ const ops = {
     return session(handle).report();
   },
   // Helper-worker jobs over spans of the same File: no Session needed.
-  quickIndex: async ({ file, offset, size }) => {
-    const bytes = (await indexStreaming(LayerIndexer, file, offset, size)) || quickIndexSpan(file, offset, size);
+  // With `part`, one part of a layer walked by two helpers at once (null if this walk
+  // cannot do it: the page then walks the whole layer).
+  quickIndex: async ({ file, offset, size, part }) => {
+    const bytes = (await indexStreaming(LayerIndexer, file, offset, size, part)) || (part ? null : quickIndexSpan(file, offset, size));
     return bytes ? { value: bytes, transfer: [bytes.buffer] } : null;
   },
   // Hash and index one blob. A blob up to WHOLE_BLOB_MAX is read whole and hashed by
@@ -153,6 +169,10 @@ function strataMemory() {
 ready.then((exports) => { wasmMemory = exports.memory; });
 
 self.onmessage = async (event) => {
+  if ('coreModule' in event.data) {
+    startCore(event.data.coreModule);
+    return;
+  }
   const { id, op, ...args } = event.data;
   try {
     await ready;

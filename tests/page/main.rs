@@ -63,6 +63,34 @@ fn holes() -> ImageSpec {
         .layer(LayerSpec::new().file("etc/second", "a second layer\n"), "/bin/sh -c echo a second layer > /etc/second")
 }
 
+/// Two layers big enough for the page to walk each in two parts at once (at least 32 MiB,
+/// small files throughout). The middle of the first lies inside a tar file stored in the
+/// layer, so the second part starts at that tar's own headers, never meets the first part,
+/// and the first part walks on; the second layer's parts join.
+fn split() -> ImageSpec {
+    let filler = |n: usize, seed: usize| -> Vec<u8> { (0..n).map(|i| (i.wrapping_mul(31).wrapping_add(seed) % 251) as u8).collect() };
+    let mut inner = fixture::TarWriter::new();
+    for i in 0..2500 {
+        inner.file(format!("inner/file-{i:04}"), filler(8000, i));
+    }
+    let mut first = LayerSpec::new().dir("dense");
+    for i in 0..1800 {
+        first = first.file(format!("dense/a-{i:04}"), filler(10_000 + i, i));
+    }
+    first = first.file("dense/nested.tar", inner.finish());
+    for i in 0..400 {
+        first = first.file(format!("dense/z-{i:04}"), format!("after the nested tar: {i}\n"));
+    }
+    let mut second = LayerSpec::new().dir("more");
+    for i in 0..3600 {
+        second = second.file(format!("more/f-{i:04}"), filler(10_000, i + 7));
+    }
+    second = second.file("more/last.txt", "the last file of the second layer\n");
+    ImageSpec::new(&["split:1"])
+        .layer(first, "/bin/sh -c make-dense-with-a-nested-tar")
+        .layer(second, "/bin/sh -c make-more")
+}
+
 #[test]
 fn write_page_fixtures() {
     let v1 = fixture::web_v1();
@@ -84,6 +112,7 @@ fn write_page_fixtures() {
     );
     write("hostile.tar", &fixture::docker_legacy(&[hostile()], &plain).bytes);
     write("holes.tar", &fixture::docker_legacy(&[holes()], &plain).bytes);
+    write("split.tar", &fixture::docker_legacy(&[split()], &plain).bytes);
     write(
         "holes-tampered.tar",
         &fixture::docker_legacy(&[holes()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 2_000_000 })).bytes,

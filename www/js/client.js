@@ -1,5 +1,17 @@
 // The page's side of the worker protocol: promises for requests, a callback for events.
 
+// The core's wasm is compiled once, here, and the compiled module is handed to every worker:
+// one compilation (and one tier-up of the hot code) instead of one per worker, three when
+// the page loads and three more each time the pool refills.
+let compiledCore = null;
+function compileCore() {
+  if (!compiledCore) {
+    const url = new URL('../pkg/strata_bg.wasm', import.meta.url);
+    compiledCore = WebAssembly.compileStreaming(fetch(url)).catch(() => null); // the worker then loads it itself
+  }
+  return compiledCore;
+}
+
 export class CoreWorker {
   constructor(onEvent) {
     this.onEvent = onEvent;
@@ -7,6 +19,9 @@ export class CoreWorker {
     this.nextId = 1;
     this.dead = null;
     this.worker = new Worker(new URL('../worker.js', import.meta.url), { type: 'module' });
+    // The worker waits for this first message before it answers anything; messages sent
+    // meanwhile queue up in order behind it.
+    this.started = compileCore().then((module) => { if (!this.dead) this.worker.postMessage({ coreModule: module }); });
     this.worker.addEventListener('message', (event) => this.receive(event.data));
     // A worker that cannot even load (missing pkg/, old browser) fails every request in words.
     this.worker.addEventListener('error', (event) => {
@@ -33,7 +48,7 @@ export class CoreWorker {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, ...args }, transfer);
+      this.started.then(() => { if (!this.dead) this.worker.postMessage({ id, op, ...args }, transfer); });
     });
   }
 

@@ -66,18 +66,24 @@ async function fill(reader, view) {
  * between big ones) that is all the walk needs before it jumps again, and a new stream
  * is only opened when the walk reads through that small read.
  * Undefined when the layer needs the synchronous walk (compressed, not a tar, a GNU
- * sparse entry, a parse error): the caller then runs quick_index_span. */
-export async function indexStreaming(LayerIndexer, file, offset, size) {
+ * sparse entry, a parse error): the caller then runs quick_index_span.
+ * With `part` ({from, searchWithin, stopAt}), one part of a layer walked by two workers at
+ * once (LayerIndexer.part): the answer is then for Session.set_quick_index_parts. */
+export async function indexStreaming(LayerIndexer, file, offset, size, part) {
   if (offset + size > file.size) return undefined;
-  const indexer = new LayerIndexer(size);
+  const indexer = part ? LayerIndexer.part(size, part.from, part.searchWithin, part.stopAt) : new LayerIndexer(size);
   let owned = true; // finish() takes the indexer over; otherwise free it here
-  let reader = byteStream(file, offset, offset + size); // the walk starts reading at byte 0
+  let pos = indexer.need(); // where the next bytes come from
+  if (pos < 0) {
+    indexer.free();
+    return undefined;
+  }
+  let reader = byteStream(file, offset + pos, offset + size); // the walk starts reading here
   const stopStream = () => {
     if (reader) reader.cancel().catch(() => {});
     reader = null;
   };
   try {
-    let pos = 0; // where the next bytes come from
     let buffer = new ArrayBuffer(STREAM_PIECE);
     for (;;) {
       let bytes;
@@ -94,16 +100,18 @@ export async function indexStreaming(LayerIndexer, file, offset, size) {
       const need = indexer.feed(pos, bytes);
       if (need === -1) {
         owned = false;
-        return indexer.finish();
+        return part ? indexer.finish_part() : indexer.finish();
       }
       if (need === -2) return undefined;
       if (reader && need < end + READ_GAP) {
         pos = end; // keep streaming (reading through a short gap)
         continue;
       }
+      const wasStreaming = reader !== null;
       stopStream();
-      if (need === end) {
-        // read through the small read: the walk is in a dense run, stream from here
+      if (!wasStreaming && need < end + READ_GAP) {
+        // the walk got through the small read, or nearly: it is in a run of small and
+        // medium files, so stream from here (probing file by file waits ~2 ms a file)
         reader = byteStream(file, offset + need, offset + size);
       }
       pos = need;
