@@ -68,7 +68,7 @@ pub struct ChunkIndexer {
 }
 
 /// What one part of a split walk found (see [`splice`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct IndexPart {
     pub index: LayerIndex,
     /// Where each entry of `index` starts, then where the walk ended.

@@ -12,14 +12,14 @@ fn sync_index(layer: &[u8]) -> Option<LayerIndex> {
     Archive::quick_index_span(&mut Cursor::new(layer), 0, layer.len() as u64)
 }
 
-/// Reads exactly where the indexer asks, `chunk` bytes at a time.
-fn fed_at_need(layer: &[u8], chunk: usize) -> Option<LayerIndex> {
-    let mut ix = ChunkIndexer::new(layer.len() as u64);
+/// Feeds `ix` exactly where it asks, `chunk` bytes at a time; true once it is done, false
+/// when it gives up.
+fn feed_at_need(ix: &mut ChunkIndexer, layer: &[u8], chunk: usize) -> bool {
     let mut feeds = 0;
     loop {
         match ix.need() {
-            Need::Done => return ix.finish(),
-            Need::GiveUp => return None,
+            Need::Done => return true,
+            Need::GiveUp => return false,
             Need::At(at) => {
                 let at = at as usize;
                 assert!(at < layer.len(), "asked for byte {at} of {}", layer.len());
@@ -30,6 +30,12 @@ fn fed_at_need(layer: &[u8], chunk: usize) -> Option<LayerIndex> {
             }
         }
     }
+}
+
+/// Reads exactly where the indexer asks, `chunk` bytes at a time.
+fn fed_at_need(layer: &[u8], chunk: usize) -> Option<LayerIndex> {
+    let mut ix = ChunkIndexer::new(layer.len() as u64);
+    if feed_at_need(&mut ix, layer, chunk) { ix.finish() } else { None }
 }
 
 /// Reads the whole layer front to back in `chunk`-sized pieces, never jumping (chunks the
@@ -214,20 +220,7 @@ const SEARCH_WITHIN: u64 = 4 << 20;
 fn part_at_need(layer: &[u8], from: u64, search: bool, stop: Option<u64>, chunk: usize) -> Option<IndexPart> {
     let within = search.then_some(SEARCH_WITHIN);
     let mut ix = ChunkIndexer::part(layer.len() as u64, from, within, stop);
-    let mut feeds = 0;
-    loop {
-        match ix.need() {
-            Need::Done => return ix.finish_part(),
-            Need::GiveUp => return None,
-            Need::At(at) => {
-                let at = at as usize;
-                assert!(at < layer.len(), "asked for byte {at} of {}", layer.len());
-                ix.feed(at as u64, &layer[at..(at + chunk).min(layer.len())]);
-                feeds += 1;
-                assert!(feeds <= layer.len() + 10, "no progress");
-            }
-        }
-    }
+    if feed_at_need(&mut ix, layer, chunk) { ix.finish_part() } else { None }
 }
 
 /// The browser's split walk: the first part stops at `split`, the second searches from
@@ -237,7 +230,7 @@ fn split_walk(layer: &[u8], split: u64, chunk: usize) -> Option<(LayerIndex, boo
     let first = part_at_need(layer, 0, false, Some(split), chunk)?;
     let stop = first.stopped_at;
     let second = part_at_need(layer, split, true, None, chunk);
-    let first = match second.map(|second| splice(first_copy(&first), second)) {
+    let first = match second.map(|second| splice(first.clone(), second)) {
         Some(Ok(index)) => return Some((index, stop.is_some())),
         Some(Err(None)) => return None,
         _ => first,
@@ -248,10 +241,6 @@ fn split_walk(layer: &[u8], split: u64, chunk: usize) -> Option<(LayerIndex, boo
     let rest = part_at_need(layer, stop, false, None, chunk)?;
     let index = splice(first, rest).expect("a walk on from the stop always joins");
     Some((index, false))
-}
-
-fn first_copy(p: &IndexPart) -> IndexPart {
-    IndexPart { index: p.index.clone(), starts: p.starts.clone(), stopped_at: p.stopped_at }
 }
 
 fn check_splits(name: &str, layer: &[u8], step: usize) -> usize {
@@ -313,7 +302,7 @@ fn a_tar_stored_inside_a_layer_misleads_the_second_part_but_not_the_index() {
     let first = part_at_need(&layer, 0, false, Some(split), 4096).unwrap();
     let second = part_at_need(&layer, split, true, None, 4096).unwrap();
     assert!(second.index.entries.iter().any(|e| e.path.starts_with(b"inner/")), "the search landed in the inner tar");
-    let stop = match splice(first_copy(&first), second) {
+    let stop = match splice(first.clone(), second) {
         Err(Some(stop)) => stop,
         other => panic!("expected no shared boundary, got {other:?}"),
     };

@@ -39,6 +39,13 @@ function progressPoster(handle) {
   };
 }
 
+/** Build the merged tree of `image` if every layer is indexed now; whether it did. */
+function buildWhenIndexed(s, image) {
+  if (image === undefined || !s.all_layers_indexed()) return false;
+  s.build_tree(image);
+  return true;
+}
+
 function session(handle) {
   const s = sessions.get(handle);
   if (!s) throw new Error('that archive is no longer open');
@@ -65,9 +72,7 @@ const ops = {
   setQuickIndex: ({ handle, blob, data, image }) => {
     const s = session(handle);
     s.set_quick_index(blob, data);
-    if (image === undefined || !s.all_layers_indexed()) return false;
-    s.build_tree(image);
-    return true;
+    return buildWhenIndexed(s, image);
   },
   // The two parts of a layer walked by two helpers: {joined: -1} when the index is set
   // (and `built` as setQuickIndex answers), else where the first part must walk on from
@@ -75,9 +80,7 @@ const ops = {
   setQuickIndexParts: ({ handle, blob, first, second, image }) => {
     const s = session(handle);
     const joined = s.set_quick_index_parts(blob, first, second ?? undefined);
-    const built = joined === -1 && image !== undefined && s.all_layers_indexed();
-    if (built) s.build_tree(image);
-    return { joined, built };
+    return { joined, built: joined === -1 && buildWhenIndexed(s, image) };
   },
   setBlobFacts: ({ handle, blob, data }) => session(handle).set_blob_facts(blob, data),
   buildTree: ({ handle, image }) => session(handle).build_tree(image),

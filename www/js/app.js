@@ -176,7 +176,7 @@ async function prepare(run, work) {
 
 /** Layer indexes each helper runs at once. Reading is mostly waiting (a header probe after
  * a jump waits ~2 ms for the browser): with two walks in flight one helper reads while the
- * other waits. Measured on the bench archive: 2 lanes ~40 ms sooner than 1; 3 slower. */
+ * other waits. Measured on the bench archive: 2 lanes ~20–40 ms sooner than 1; 3 slower. */
 const INDEX_LANES = 2;
 
 /** A layer at least this big is walked in two parts at once, by two lanes: the first
