@@ -13,6 +13,13 @@ import { readWhole, indexStreaming } from './js/readahead.js';
  * holds its own copy of the input. */
 const WHOLE_BLOB_MAX = 256 << 20;
 
+/** The buffer the last blob was read into, kept for the next (the page hands out blobs
+ * largest first, so it usually fits). Fresh memory for every blob costs a page fault per
+ * 4 KiB: on the bench archive, reusing it made verification ~70 ms sooner (interleaved A/B
+ * runs). Taken while a blob is in it, so two requests at once never share it; it goes
+ * when the helper is dismissed after verification. */
+let spareBuffer = null;
+
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
 // The page sends the compiled core as the first message (null if it could not compile it:
@@ -114,8 +121,12 @@ const ops = {
       const t0 = performance.now();
       let bytes = null;
       let digest = null;
+      let tRead = t0;
       try {
-        bytes = await readWhole(file, offset, size);
+        const into = spareBuffer;
+        spareBuffer = null;
+        bytes = await readWhole(file, offset, size, into);
+        tRead = performance.now();
         digest = await crypto.subtle.digest('SHA-256', bytes);
       } catch (error) {
         // Out of memory for the buffer (or WebCrypto's copy of it): the streaming path
@@ -125,7 +136,8 @@ const ops = {
       if (bytes && digest) {
         const t1 = performance.now();
         const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
-        const ms = [t1 - t0, performance.now() - t1].map(Math.round); // read + digest, index
+        spareBuffer = bytes.buffer;
+        const ms = [tRead - t0, t1 - tRead, performance.now() - t1].map(Math.round); // read, digest, index
         return { value: { facts, how: 'webcrypto', ms }, transfer: [facts.buffer] };
       }
     }

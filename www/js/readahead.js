@@ -23,11 +23,13 @@ function readAt(file, start, end) {
 
 /** The bytes `offset..offset+size` of `file` in one buffer, from one byte stream read
  * straight into that buffer (BYOB): no fresh memory and no copy per read, which on this
- * machine beat reads kept in flight with `arrayBuffer()` copied into place. */
-export async function readWhole(file, offset, size) {
+ * machine beat reads kept in flight with `arrayBuffer()` copied into place. The buffer is
+ * `into` (an ArrayBuffer, which the read detaches) when it is big enough, else a new one. */
+export async function readWhole(file, offset, size, into) {
   const reader = byteStream(file, offset, offset + size);
   try {
-    const { view } = await fill(reader, new Uint8Array(size));
+    const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
+    const { view } = await fill(reader, target);
     if (view.byteLength !== size) throw new Error(`the file ended at byte ${offset + view.byteLength}; was it changed on disk?`);
     return view;
   } finally {
