@@ -1401,6 +1401,47 @@ pub fn oci_archive(specs: &[ImageSpec], opts: &Options, nested: bool) -> Fixture
     Fixture { bytes: out.finish(), images, top_layer_ids: Vec::new(), absent: Vec::new(), attestations: Vec::new() }
 }
 
+/// A multi-platform oci-archive, as `skopeo copy --all` or BuildKit's OCI exporter write
+/// it: `index.json` → one image index blob (tagged with every tag of the first spec, as
+/// `org.opencontainers.image.ref.name`) → one manifest per spec, each with its
+/// `platform`. Every platform is present; the specs usually differ only in platform
+/// ([`ImageSpec::platform`]) and a few files.
+pub fn oci_archive_platforms(specs: &[ImageSpec], opts: &Options) -> Fixture {
+    let images = build_all(specs);
+    let mut out = Out::new(opts);
+    let mut manifests = Vec::new();
+    for (i, img) in images.iter().enumerate() {
+        write_blobs(&mut out, opts, i, img);
+        let m = written_manifest(opts, i, img);
+        let md = digest(&m);
+        out.file(&blob_path(&md), &m);
+        let mut platform = json!({"os": img.os, "architecture": img.architecture});
+        if let Some(v) = &img.variant {
+            platform["variant"] = json!(v);
+        }
+        manifests.push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len(), "platform": platform}));
+    }
+    let inner = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})).expect("index");
+    let d = digest(&inner);
+    out.file(&blob_path(&d), &inner);
+    let desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": inner.len()});
+    let tags = specs.first().map(|s| s.tags.clone()).unwrap_or_default();
+    let index: Vec<Value> = if tags.is_empty() {
+        vec![desc]
+    } else {
+        tags.iter()
+            .map(|t| {
+                let mut d = desc.clone();
+                d["annotations"] = json!({"org.opencontainers.image.ref.name": t});
+                d
+            })
+            .collect()
+    };
+    out.file("index.json", &serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": index})).expect("index"));
+    out.file("oci-layout", OCI_LAYOUT);
+    Fixture { bytes: out.finish(), images, top_layer_ids: Vec::new(), absent: Vec::new(), attestations: Vec::new() }
+}
+
 // ---------------------------------------------------------------------------------------
 // Editing finished archives
 // ---------------------------------------------------------------------------------------

@@ -214,6 +214,13 @@ pub enum Severity {
     Error,
 }
 
+impl Image {
+    /// `os/arch[/variant]`, as `docker --platform` writes it (empty when the config says nothing).
+    pub fn platform(&self) -> String {
+        [self.os.as_deref(), self.architecture.as_deref(), self.variant.as_deref()].iter().flatten().copied().collect::<Vec<_>>().join("/")
+    }
+}
+
 impl Report {
     pub fn finding(&mut self, severity: Severity, message: impl Into<String>, location: Option<String>) {
         self.findings.push(Finding { severity, message: message.into(), location });

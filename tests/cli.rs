@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use strata::fixture::{self, Options, Tamper};
+use strata::fixture::{self, LayerSpec, Options, Tamper};
 
 fn write(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
@@ -142,6 +142,40 @@ fn image_ref_by_tag_id_prefix_and_index() {
     let (code, _, err) = strata(&["history", p, "--image", "nope:1"]);
     assert_eq!(code, 2);
     assert!(err.contains("no image \"nope:1\"") && err.contains("web:v1"), "{err}");
+}
+
+#[test]
+fn one_tag_two_platforms_platform_column_and_image_at_platform() {
+    // A multi-platform index (skopeo copy --all): one tag, linux/amd64 and linux/arm64/v8,
+    // each with its own /etc/arch.
+    let arch = |a: &str, v: Option<&str>| {
+        fixture::web_v1().platform("linux", a, v).layer(LayerSpec::new().file("etc/arch", format!("built for {a}\n")), "/bin/sh -c uname -m > /etc/arch")
+    };
+    let fx = fixture::oci_archive_platforms(&[arch("amd64", None), arch("arm64", Some("v8"))], &Options::default());
+    let path = write("platforms.tar", &fx.bytes);
+    let p = path.to_str().unwrap();
+    let (code, out, err) = strata(&["inspect", p]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.lines().next().unwrap().ends_with("PLATFORM"), "{out}");
+    let amd = out.lines().find(|l| l.contains(short(&fx.images[0].id))).unwrap();
+    let arm = out.lines().find(|l| l.contains(short(&fx.images[1].id))).unwrap();
+    assert!(amd.starts_with("web") && amd.ends_with("linux/amd64"), "{amd}");
+    assert!(arm.starts_with("web") && arm.ends_with("linux/arm64/v8"), "{arm}");
+    let cat = |image: &str| strata(&["cat", p, "/etc/arch", "--image", image]);
+    assert_eq!(cat("web:v1").1, "built for amd64\n", "the tag alone: the first platform");
+    for image in ["web:v1@linux/arm64/v8", "web:v1@linux/arm64", "linux/arm64", "1"] {
+        assert_eq!(cat(image).1, "built for arm64\n", "--image {image}");
+    }
+    let (code, _, err) = cat("web:v1@linux/s390x");
+    assert_eq!(code, 2);
+    assert!(err.contains("linux/s390x") && err.contains("linux/arm64/v8"), "{err}");
+    // A diff of the two platforms names them apart.
+    let (_, diff, _) = strata(&["diff", &format!("{p}@web:v1@linux/amd64"), &format!("{p}@linux/arm64")]);
+    assert!(diff.starts_with("--- web:v1@linux/amd64\n+++ web:v1@linux/arm64/v8\n"), "{diff}");
+    assert!(diff.contains("M /etc/arch"), "{diff}");
+    // One platform only: no PLATFORM column.
+    let single = write("single.tar", &fixture::docker_oci(&[fixture::web_v1()], &Options::default()).bytes);
+    assert!(!strata(&["inspect", single.to_str().unwrap()]).1.lines().next().unwrap().contains("PLATFORM"));
 }
 
 #[test]

@@ -686,3 +686,25 @@ fn docker25_manifest_json_bugs_are_findings() {
         assert!(r.findings.iter().any(|f| f.message.contains("index.json") || f.location.as_deref().is_some_and(|l| l.contains("index.json"))), "{name}: no finding\n{sum}");
     }
 }
+
+#[test]
+fn multi_platform_index_gives_one_image_per_platform() {
+    // `skopeo copy --all` / BuildKit: index.json → a tagged image index → one manifest per
+    // platform, every platform saved. Each platform is an image of its own, with the tag.
+    let amd64 = fixture::web_v1().platform("linux", "amd64", None);
+    let arm64 = fixture::web_v1().platform("linux", "arm64", Some("v8"));
+    let fx = fixture::oci_archive_platforms(&[amd64, arm64], &Options::default());
+    let (_, r) = open_verify(&fx.bytes).expect("open");
+    let sum = summary(&r);
+    assert_eq!(r.images.len(), 2, "{sum}");
+    let platforms: Vec<_> = r.images.iter().map(|i| (i.architecture.clone(), i.variant.clone())).collect();
+    assert_eq!(platforms, vec![(Some("amd64".into()), None), (Some("arm64".into()), Some("v8".into()))], "{sum}");
+    for (img, built) in r.images.iter().zip(&fx.images) {
+        assert_eq!(img.id, built.id, "{sum}");
+        assert_eq!(img.repo_tags, r.images[0].repo_tags, "both platforms carry the index's tag\n{sum}");
+        assert!(!img.repo_tags.is_empty(), "{sum}");
+        assert!(img.verified, "{sum}");
+    }
+    assert_ne!(r.images[0].id, r.images[1].id, "the configs differ by platform\n{sum}");
+    assert!(r.all_verified(), "{sum}");
+}

@@ -335,6 +335,10 @@ pub struct ImageDiff {
     pub shared_base_layers: usize,
 }
 
+fn name(i: &Image) -> String {
+    i.repo_tags.first().cloned().unwrap_or_else(|| i.id.clone())
+}
+
 /// Compare image `ia` (with its merged tree) against `ib`.
 pub fn diff_images(ia: &Image, a: TreeSide<'_>, ib: &Image, b: TreeSide<'_>) -> ImageDiff {
     let (files, summary) = diff_trees(a, b);
@@ -354,10 +358,17 @@ pub fn diff_images(ia: &Image, a: TreeSide<'_>, ib: &Image, b: TreeSide<'_>) -> 
         .zip(&ib.layers)
         .take_while(|(x, y)| x.diff_id.is_some() && x.diff_id == y.diff_id)
         .count();
-    let name = |i: &Image| i.repo_tags.first().cloned().unwrap_or_else(|| i.id.clone());
+    let (mut name_a, mut name_b) = (name(ia), name(ib));
+    if name_a == name_b && ia.id != ib.id {
+        // One tag, two images: two platforms of an index (or two archives). Tell them apart.
+        let (pa, pb) = (ia.platform(), ib.platform());
+        let (sa, sb) = if pa != pb { (pa, pb) } else { (ia.id.clone(), ib.id.clone()) };
+        name_a = format!("{name_a}@{sa}");
+        name_b = format!("{name_b}@{sb}");
+    }
     ImageDiff {
-        a: name(ia),
-        b: name(ib),
+        a: name_a,
+        b: name_b,
         same_image: !ia.id.is_empty() && ia.id == ib.id,
         summary,
         files,

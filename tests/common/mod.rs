@@ -143,6 +143,11 @@ pub fn clean_fixtures() -> Vec<(&'static str, Fixture, bool)> {
         ("oci-archive-nested", fixture::oci_archive(&[mixed_compression_image()], &Options::default(), true), true),
         ("oci-archive-flat", fixture::oci_archive(&[mixed_compression_image(), fixture::web_v2()], &Options::default(), false), true),
         ("odd-names", fixture::docker_oci(&[odd_names_image()], &Options::default()), true),
+        (
+            "oci-archive-platforms",
+            fixture::oci_archive_platforms(&[fixture::web_v1(), fixture::web_v1().platform("linux", "arm64", Some("v8"))], &Options::default()),
+            true,
+        ),
         ("sample", sample_fixture(), true),
     ];
     // Same archives, whole-archive compressed.

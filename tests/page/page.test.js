@@ -202,12 +202,45 @@ for (const [file, format, tags, content] of FORMATS) {
   });
 }
 
-test('multi-platform index shows a platform column when platforms differ, and attestations are not images', async () => {
+test('containerd store: attestation manifests and absent platforms are not images', async () => {
   await withPage(async (page) => {
     await pickFile(page, fx('containerd.tar'));
     await waitVerified(page);
     const report = await page.evaluate(() => window.strata.state.report);
     assert.ok(report.images.every((i) => i.os !== 'unknown'));
+  });
+});
+
+test('one tag, two platforms: a platform column, a picker, and each platform its own files', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('platforms.tar'));
+    await waitVerified(page);
+    const rows = await texts(page, '#images-table tbody tr');
+    assert.equal(rows.length, 2);
+    assert.ok(rows[0].includes('linux/amd64') && rows[1].includes('linux/arm64/v8'), rows.join(' | '));
+    assert.ok(rows.every((r) => r.includes('web') && r.includes('v1')), 'both platforms carry the tag');
+    // The picker lists both platforms of the selected tag and switches between them.
+    const options = await texts(page, '#platform-select option');
+    assert.deepEqual(options, ['linux/amd64', 'linux/arm64/v8']);
+    await openTab(page, 'files');
+    await openPath(page, '/etc/arch');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await page.textContent('#viewer pre.text'), /built for amd64/);
+    await page.selectOption('#platform-select', { label: 'linux/arm64/v8' });
+    await page.waitForSelector('#images-table tbody tr.selected:nth-child(2)');
+    await openTab(page, 'overview');
+    assert.match(await page.textContent('#view'), /linux\/arm64\/v8/);
+    await openTab(page, 'files');
+    await openPath(page, '/etc/arch');
+    await page.waitForFunction(() => /built for arm64/.test(document.querySelector('#viewer pre.text')?.textContent || ''));
+    await shot(page, 'platforms');
+    // Diff: the two platforms, named apart, differ in /etc/arch only.
+    await openTab(page, 'diff');
+    assert.deepEqual((await texts(page, '#diff-a option')).map((t) => t.split(' · ').pop()), ['linux/amd64', 'linux/arm64/v8']);
+    await page.waitForSelector('#diff-result .diff-summary');
+    const diff = await page.textContent('#diff-result');
+    assert.match(diff, /\/etc\/arch/);
+    assert.doesNotMatch(diff, /\/app\/main\.txt/);
   });
 });
 

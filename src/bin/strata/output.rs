@@ -126,18 +126,46 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Pick an image by tag (`repo:tag`, or `repo` meaning `repo:latest`), ID prefix, or index.
+/// Whether the archive holds images of more than one platform (a multi-platform index).
+fn several_platforms(report: &Report) -> bool {
+    report.images.iter().any(|i| Some(i.platform()) != report.images.first().map(Image::platform))
+}
+
+/// Pick an image by tag (`repo:tag`, or `repo` meaning `repo:latest`), ID prefix, or index,
+/// optionally followed by `@os/arch[/variant]` for one platform of a multi-platform index
+/// (`web:v1@linux/arm64`); a platform alone (`linux/arm64`) picks the first image of it.
+/// `linux/arm64` also matches `linux/arm64/v8`, as `docker --platform` does.
 pub fn pick_image<'r>(report: &'r Report, wanted: Option<&str>) -> Result<&'r Image, String> {
+    let all: Vec<&Image> = report.images.iter().collect();
     let Some(w) = wanted else {
-        return report.images.first().ok_or_else(|| "the archive holds no images".to_owned());
+        return all.first().copied().ok_or_else(|| "the archive holds no images".to_owned());
     };
-    let by_tag = report.images.iter().find(|i| i.repo_tags.iter().any(|t| t == w || *t == format!("{w}:latest")));
+    let of_platform = |p: &str| -> Vec<&'r Image> { report.images.iter().filter(|i| platform_matches(i, p)).collect() };
+    if w.contains('/') {
+        if let Some(first) = of_platform(w).first() {
+            return Ok(first);
+        }
+    }
+    if let Some((name, platform)) = w.rsplit_once('@').filter(|(_, p)| p.contains('/')) {
+        let candidates = of_platform(platform);
+        if candidates.is_empty() {
+            let known: Vec<String> = report.images.iter().map(Image::platform).collect();
+            return Err(format!("no image for platform {platform:?} in the archive (it has: {})", known.join(", ")));
+        }
+        return pick_among(&candidates, name);
+    }
+    pick_among(&all, w)
+}
+
+/// [`pick_image`] among `images` by tag, ID prefix or index (`Image::index`).
+fn pick_among<'r>(images: &[&'r Image], w: &str) -> Result<&'r Image, String> {
+    let by_tag = images.iter().find(|i| i.repo_tags.iter().any(|t| t == w || *t == format!("{w}:latest")));
     if let Some(i) = by_tag {
         return Ok(i);
     }
     let hex = w.strip_prefix("sha256:").unwrap_or(w);
     if hex.len() >= 4 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let matches: Vec<&Image> = report.images.iter().filter(|i| short_id(&i.id).starts_with(hex) || i.id.trim_start_matches("sha256:").starts_with(hex)).collect();
+        let matches: Vec<&Image> = images.iter().copied().filter(|i| short_id(&i.id).starts_with(hex) || i.id.trim_start_matches("sha256:").starts_with(hex)).collect();
         match matches.len() {
             1 => return Ok(matches[0]),
             n if n > 1 => return Err(format!("{w:?} matches {n} images; give more of the ID")),
@@ -145,16 +173,18 @@ pub fn pick_image<'r>(report: &'r Report, wanted: Option<&str>) -> Result<&'r Im
         }
     }
     if let Ok(n) = w.parse::<usize>() {
-        if let Some(i) = report.images.get(n) {
+        if let Some(i) = images.iter().find(|i| i.index == n) {
             return Ok(i);
         }
     }
-    let known: Vec<String> = report
-        .images
-        .iter()
-        .map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| short_id(&i.id)))
-        .collect();
+    let known: Vec<String> = images.iter().map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| short_id(&i.id))).collect();
     Err(format!("no image {w:?} in the archive (it has: {})", known.join(", ")))
+}
+
+/// `wanted` is `os/arch` or `os/arch/variant`; a missing variant matches any.
+fn platform_matches(img: &Image, wanted: &str) -> bool {
+    let mine = img.platform();
+    mine == wanted || (wanted.matches('/').count() == 1 && mine.starts_with(&format!("{wanted}/")))
 }
 
 fn verdict_text(v: &Verdict) -> String {
@@ -170,7 +200,13 @@ fn verdict_text(v: &Verdict) -> String {
 
 pub fn print_inspect(report: &Report) -> Result<(), String> {
     let mut out = String::new();
-    let mut rows = vec![vec!["REPOSITORY".into(), "TAG".into(), "IMAGE ID".into(), "CREATED".into(), "SIZE".into()]];
+    // One tag over several platforms (a multi-platform index): a PLATFORM column, as the page has.
+    let platforms = several_platforms(report);
+    let mut header: Vec<String> = vec!["REPOSITORY".into(), "TAG".into(), "IMAGE ID".into(), "CREATED".into(), "SIZE".into()];
+    if platforms {
+        header.push("PLATFORM".into());
+    }
+    let mut rows = vec![header];
     for img in &report.images {
         let names: Vec<(String, String)> = if img.repo_tags.is_empty() {
             vec![("<none>".into(), "<none>".into())]
@@ -178,7 +214,11 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
             img.repo_tags.iter().map(|t| split_tag(t)).collect()
         };
         for (repo, tag) in names {
-            rows.push(vec![repo, tag, short_id(&img.id), relative_time(img.created.as_deref()), human_size(img.size)]);
+            let mut row = vec![repo, tag, short_id(&img.id), relative_time(img.created.as_deref()), human_size(img.size)];
+            if platforms {
+                row.push(img.platform());
+            }
+            rows.push(row);
         }
     }
     out.push_str(&table(&rows));
@@ -191,12 +231,7 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
     ));
     for img in &report.images {
         let name = img.repo_tags.first().cloned().unwrap_or_else(|| "<none>:<none>".into());
-        let platform = [img.os.as_deref(), img.architecture.as_deref(), img.variant.as_deref()]
-            .iter()
-            .flatten()
-            .copied()
-            .collect::<Vec<_>>()
-            .join("/");
+        let platform = img.platform();
         out.push_str(&format!(
             "\n{name}  {}  {platform}  {}\n",
             img.id,
