@@ -313,3 +313,35 @@ fn damaged_real_archives_give_precise_verdicts() {
     let (_, r) = open_verify(&gz).expect("open damaged gz");
     assert!(all_checks(&r).iter().any(|(_, c)| c.verdict == want), "gzip: want {want:?}\n{}", summary(&r));
 }
+
+#[test]
+fn skopeo_multi_platform_archive_gives_one_image_per_platform() {
+    let Some(dir) = real_archives() else { return };
+    let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    if !status.contains("ok multi-platform") {
+        assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS: multi-platform missing; status:\n{status}");
+        eprintln!("SKIPPED: the script wrote no multi-platform archive:\n{status}");
+        return;
+    }
+    let bytes = std::fs::read(dir.join("multi-platform.tar")).expect("multi-platform.tar");
+    let (_, r) = open_verify(&bytes).expect("open");
+    let sum = summary(&r);
+    // What skopeo says: per platform, the config digest (the image ID).
+    let want: Vec<(String, String)> = std::fs::read_to_string(dir.join("multi-platform.platforms"))
+        .expect("platforms")
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(p, id)| (p.to_string(), id.to_string())))
+        .collect();
+    assert_eq!(want.len(), 2, "{want:?}");
+    let got: Vec<(String, String)> = r.images.iter().map(|i| (i.platform(), i.id.clone())).collect();
+    assert_eq!(got, want, "{sum}");
+    // The manifests are those skopeo's index lists, in its order.
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("multi-platform.index.json")).expect("index")).expect("index json");
+    let listed: Vec<Option<String>> = index["manifests"].as_array().expect("manifests").iter().map(|m| m["digest"].as_str().map(str::to_string)).collect();
+    assert_eq!(r.images.iter().map(|i| i.manifest_digest.clone()).collect::<Vec<_>>(), listed, "{sum}");
+    for img in &r.images {
+        assert_eq!(img.repo_tags.iter().map(|t| familiar(t)).collect::<Vec<_>>(), vec!["strata/multi:1.0".to_string()], "{sum}");
+        assert!(img.verified, "{sum}");
+    }
+    assert!(r.all_verified(), "{sum}");
+}

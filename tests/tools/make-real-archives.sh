@@ -17,6 +17,9 @@
 # and:
 #   layout/             the umoci OCI layout (index.json + blobs), an independent reference
 #   layout-unpacked/    `umoci unpack` of the final image: the merged filesystem
+#   multi-platform.tar  `skopeo copy --all` of a two-platform index (linux/amd64, linux/arm64/v8),
+#                       with multi-platform.index.json (skopeo's raw index) and
+#                       multi-platform.platforms (`PLATFORM CONFIG-DIGEST` per platform)
 #   status              one line per optional step: `ok NAME` or `skipped NAME: why`
 set -euo pipefail
 
@@ -152,6 +155,53 @@ compressed() { # SUFFIX CMD...
 compressed gz gzip -c -6
 compressed zst zstd -q -c -19
 compressed xz xz -c -6
+
+# A multi-platform image: the umoci image as linux/amd64 and as linux/arm64/v8 (same layers,
+# configs that differ in platform), joined by an image index tagged `multi` in the layout;
+# `skopeo copy --all` writes every platform into one oci-archive. References: the index as
+# skopeo reads it back, and per platform `PLATFORM CONFIG-DIGEST` (the image ID) from
+# `skopeo --override-arch … inspect --config --raw`. No .kind file: it is checked on its own.
+multi_platform() {
+    python3 - "$LAYOUT" <<'PY'
+import hashlib, json, os, sys
+layout = sys.argv[1]
+def path(d): return os.path.join(layout, 'blobs', 'sha256', d.split(':', 1)[1])
+def put(data):
+    d = 'sha256:' + hashlib.sha256(data).hexdigest()
+    with open(path(d), 'wb') as f: f.write(data)
+    return d, len(data)
+index = json.load(open(os.path.join(layout, 'index.json')))
+demo = next(m for m in index['manifests'] if m.get('annotations', {}).get('org.opencontainers.image.ref.name') == 'demo')
+manifest = json.load(open(path(demo['digest'])))
+config = json.load(open(path(manifest['config']['digest'])))
+entries = []
+for arch, variant in (('amd64', None), ('arm64', 'v8')):
+    platform = {'architecture': arch, 'os': 'linux'}
+    if variant: platform['variant'] = variant
+    c = {k: v for k, v in config.items() if k != 'variant'}
+    c.update(platform)
+    cd, cs = put(json.dumps(c).encode())
+    m = dict(manifest, config=dict(manifest['config'], digest=cd, size=cs))
+    md, ms = put(json.dumps(m).encode())
+    entries.append({'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'digest': md, 'size': ms, 'platform': platform})
+idx = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json', 'manifests': entries}).encode()
+d, size = put(idx)
+index['manifests'].append({'mediaType': 'application/vnd.oci.image.index.v1+json', 'digest': d, 'size': size,
+                           'annotations': {'org.opencontainers.image.ref.name': 'multi'}})
+with open(os.path.join(layout, 'index.json'), 'w') as f: json.dump(index, f)
+PY
+    local ref="oci-archive:$OUT/multi-platform.tar"
+    rm -f "$OUT/multi-platform.tar" "$OUT/multi-platform.platforms"
+    "${SKOPEO[@]}" copy -q --all "oci:$LAYOUT:multi" "$ref:strata/multi:1.0"
+    "${SKOPEO[@]}" inspect --raw "$ref" > "$OUT/multi-platform.index.json"
+    for p in amd64 arm64/v8; do
+        local arch=${p%%/*} variant=${p#*/} over=()
+        [ "$variant" != "$p" ] && over=(--override-variant "$variant")
+        echo "linux/$p sha256:$("${SKOPEO[@]}" --override-os linux --override-arch "$arch" "${over[@]}" inspect --config --raw "$ref" | sha256sum | cut -d' ' -f1)" >> "$OUT/multi-platform.platforms"
+    done
+    echo "ok multi-platform"
+}
+multi_platform >> "$OUT/status" 2>"$WORK/multi.err" || echo "skipped multi-platform: $(tr '\n' ' ' < "$WORK/multi.err")" >> "$OUT/status"
 
 # buildah: from scratch, copy, config, commit, push to docker-archive and oci-archive.
 # vfs storage under $WORK (no overlay, no root-owned /var/lib/containers); chroot isolation.
