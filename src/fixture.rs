@@ -1330,10 +1330,7 @@ pub fn docker_containerd(specs: &[ImageSpec], opts: &Options) -> Fixture {
         out.file(&blob_path(&digest(&att_manifest)), &att_manifest);
         attestations.push(digest(&att_manifest));
 
-        let mut platform = json!({"os": img.os, "architecture": img.architecture});
-        if let Some(v) = &img.variant {
-            platform["variant"] = json!(v);
-        }
+        let platform = platform_of(img);
         let idx = serde_json::to_vec(&json!({
             "schemaVersion": 2,
             "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -1370,31 +1367,13 @@ pub fn oci_archive(specs: &[ImageSpec], opts: &Options, nested: bool) -> Fixture
     let mut out = Out::new(opts);
     let mut index = Vec::new();
     for (i, img) in images.iter().enumerate() {
-        write_blobs(&mut out, opts, i, img);
-        let m = written_manifest(opts, i, img);
-        let md = digest(&m);
-        out.file(&blob_path(&md), &m);
-        let mut platform = json!({"os": img.os, "architecture": img.architecture});
-        if let Some(v) = &img.variant {
-            platform["variant"] = json!(v);
-        }
-        let mut desc = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len(), "platform": platform});
+        let mut desc = write_image(&mut out, opts, i, img);
         if nested {
             for _ in 0..2 {
-                let inner = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [desc]})).expect("index");
-                let d = digest(&inner);
-                out.file(&blob_path(&d), &inner);
-                desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": inner.len()});
+                desc = write_index(&mut out, vec![desc]);
             }
         }
-        if img.tags.is_empty() {
-            index.push(desc.clone());
-        }
-        for t in &img.tags {
-            let mut d = desc.clone();
-            d["annotations"] = json!({"org.opencontainers.image.ref.name": t});
-            index.push(d);
-        }
+        push_ref_named(&mut index, &desc, &img.tags);
     }
     out.file("index.json", &serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": index})).expect("index"));
     out.file("oci-layout", OCI_LAYOUT);
@@ -1409,37 +1388,52 @@ pub fn oci_archive(specs: &[ImageSpec], opts: &Options, nested: bool) -> Fixture
 pub fn oci_archive_platforms(specs: &[ImageSpec], opts: &Options) -> Fixture {
     let images = build_all(specs);
     let mut out = Out::new(opts);
-    let mut manifests = Vec::new();
-    for (i, img) in images.iter().enumerate() {
-        write_blobs(&mut out, opts, i, img);
-        let m = written_manifest(opts, i, img);
-        let md = digest(&m);
-        out.file(&blob_path(&md), &m);
-        let mut platform = json!({"os": img.os, "architecture": img.architecture});
-        if let Some(v) = &img.variant {
-            platform["variant"] = json!(v);
-        }
-        manifests.push(json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len(), "platform": platform}));
-    }
-    let inner = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})).expect("index");
-    let d = digest(&inner);
-    out.file(&blob_path(&d), &inner);
-    let desc = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": inner.len()});
-    let tags = specs.first().map(|s| s.tags.clone()).unwrap_or_default();
-    let index: Vec<Value> = if tags.is_empty() {
-        vec![desc]
-    } else {
-        tags.iter()
-            .map(|t| {
-                let mut d = desc.clone();
-                d["annotations"] = json!({"org.opencontainers.image.ref.name": t});
-                d
-            })
-            .collect()
-    };
+    let manifests = images.iter().enumerate().map(|(i, img)| write_image(&mut out, opts, i, img)).collect();
+    let desc = write_index(&mut out, manifests);
+    let mut index = Vec::new();
+    push_ref_named(&mut index, &desc, images.first().map(|img| &img.tags[..]).unwrap_or_default());
     out.file("index.json", &serde_json::to_vec(&json!({"schemaVersion": 2, "manifests": index})).expect("index"));
     out.file("oci-layout", OCI_LAYOUT);
     Fixture { bytes: out.finish(), images, top_layer_ids: Vec::new(), absent: Vec::new(), attestations: Vec::new() }
+}
+
+/// Write image `i`'s blobs and its manifest; the manifest's descriptor, with the platform.
+fn write_image(out: &mut Out, opts: &Options, i: usize, img: &BuiltImage) -> Value {
+    write_blobs(out, opts, i, img);
+    let m = written_manifest(opts, i, img);
+    let md = digest(&m);
+    out.file(&blob_path(&md), &m);
+    json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": m.len(), "platform": platform_of(img)})
+}
+
+/// `{"os", "architecture"[, "variant"]}` of an image, for an index descriptor.
+fn platform_of(img: &BuiltImage) -> Value {
+    let mut platform = json!({"os": img.os, "architecture": img.architecture});
+    if let Some(v) = &img.variant {
+        platform["variant"] = json!(v);
+    }
+    platform
+}
+
+/// Write an image index blob listing `manifests`; its descriptor.
+fn write_index(out: &mut Out, manifests: Vec<Value>) -> Value {
+    let inner = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests})).expect("index");
+    let d = digest(&inner);
+    out.file(&blob_path(&d), &inner);
+    json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": d, "size": inner.len()})
+}
+
+/// skopeo's way: one copy of `desc` per tag, named by `org.opencontainers.image.ref.name`
+/// alone (one bare copy if untagged). Docker's way is [`push_tagged`].
+fn push_ref_named(index: &mut Vec<Value>, desc: &Value, tags: &[String]) {
+    if tags.is_empty() {
+        index.push(desc.clone());
+    }
+    for t in tags {
+        let mut d = desc.clone();
+        d["annotations"] = json!({"org.opencontainers.image.ref.name": t});
+        index.push(d);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
