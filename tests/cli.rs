@@ -173,6 +173,12 @@ fn one_tag_two_platforms_platform_column_and_image_at_platform() {
     let (_, diff, _) = strata(&["diff", &format!("{p}@web:v1@linux/amd64"), &format!("{p}@linux/arm64")]);
     assert!(diff.starts_with("--- web:v1@linux/amd64\n+++ web:v1@linux/arm64/v8\n"), "{diff}");
     assert!(diff.contains("M /etc/arch"), "{diff}");
+    // The same tag and platform in two archives: named apart by their IDs.
+    let other = write("other.tar", &fixture::docker_oci(&[arch("amd64", None).layer(LayerSpec::new().file("etc/more", "more\n"), "/bin/sh -c echo more > /etc/more")], &Options::default()).bytes);
+    let (_, diff, _) = strata(&["diff", &format!("{p}@web:v1"), &format!("{}@web:v1", other.to_str().unwrap())]);
+    let first = diff.lines().next().unwrap_or_default();
+    assert_eq!(first, format!("--- web:v1@{}", short(&fx.images[0].id)), "{diff}");
+    assert!(diff.contains("+ /etc/more"), "{diff}");
     // One platform only: no PLATFORM column.
     let single = write("single.tar", &fixture::docker_oci(&[fixture::web_v1()], &Options::default()).bytes);
     assert!(!strata(&["inspect", single.to_str().unwrap()]).1.lines().next().unwrap().contains("PLATFORM"));
