@@ -1585,6 +1585,14 @@ pub fn web_v1() -> ImageSpec {
         .label("org.opencontainers.image.title", "web")
 }
 
+/// [`web_v1`] built for `linux/<arch>[/<variant>]`, with one more layer that writes
+/// `/etc/arch` ("built for <arch>"): the platforms of a multi-platform index, told apart.
+pub fn web_v1_for(arch: &str, variant: Option<&str>) -> ImageSpec {
+    web_v1()
+        .platform("linux", arch, variant)
+        .layer(LayerSpec::new().file("etc/arch", format!("built for {arch}\n")), "/bin/sh -c uname -m > /etc/arch")
+}
+
 /// `web:v2`: shares the base layer with [`web_v1`] and adds its own.
 pub fn web_v2() -> ImageSpec {
     let mut s = web_v1();

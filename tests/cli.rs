@@ -148,10 +148,7 @@ fn image_ref_by_tag_id_prefix_and_index() {
 fn one_tag_two_platforms_platform_column_and_image_at_platform() {
     // A multi-platform index (skopeo copy --all): one tag, linux/amd64 and linux/arm64/v8,
     // each with its own /etc/arch.
-    let arch = |a: &str, v: Option<&str>| {
-        fixture::web_v1().platform("linux", a, v).layer(LayerSpec::new().file("etc/arch", format!("built for {a}\n")), "/bin/sh -c uname -m > /etc/arch")
-    };
-    let fx = fixture::oci_archive_platforms(&[arch("amd64", None), arch("arm64", Some("v8"))], &Options::default());
+    let fx = fixture::oci_archive_platforms(&[fixture::web_v1_for("amd64", None), fixture::web_v1_for("arm64", Some("v8"))], &Options::default());
     let path = write("platforms.tar", &fx.bytes);
     let p = path.to_str().unwrap();
     let (code, out, err) = strata(&["inspect", p]);
@@ -174,7 +171,7 @@ fn one_tag_two_platforms_platform_column_and_image_at_platform() {
     assert!(diff.starts_with("--- web:v1@linux/amd64\n+++ web:v1@linux/arm64/v8\n"), "{diff}");
     assert!(diff.contains("M /etc/arch"), "{diff}");
     // The same tag and platform in two archives: named apart by their IDs.
-    let other = write("other.tar", &fixture::docker_oci(&[arch("amd64", None).layer(LayerSpec::new().file("etc/more", "more\n"), "/bin/sh -c echo more > /etc/more")], &Options::default()).bytes);
+    let other = write("other.tar", &fixture::docker_oci(&[fixture::web_v1_for("amd64", None).layer(LayerSpec::new().file("etc/more", "more\n"), "/bin/sh -c echo more > /etc/more")], &Options::default()).bytes);
     let (_, diff, _) = strata(&["diff", &format!("{p}@web:v1"), &format!("{}@web:v1", other.to_str().unwrap())]);
     let first = diff.lines().next().unwrap_or_default();
     assert_eq!(first, format!("--- web:v1@{}", short(&fx.images[0].id)), "{diff}");

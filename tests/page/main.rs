@@ -102,10 +102,8 @@ fn write_page_fixtures() {
     write("multi-legacy.tar", &fixture::docker_legacy(&[v1.clone(), v2.clone()], &plain).bytes);
     write("containerd.tar", &fixture::docker_containerd(&[v1.clone()], &plain).bytes);
     // One tag, two platforms (skopeo copy --all): each platform has its own /etc/arch.
-    let arch = |os: &str, a: &str, variant: Option<&str>| {
-        v1.clone().platform(os, a, variant).layer(LayerSpec::new().file("etc/arch", format!("built for {a}\n")), "/bin/sh -c uname -m > /etc/arch")
-    };
-    write("platforms.tar", &fixture::oci_archive_platforms(&[arch("linux", "amd64", None), arch("linux", "arm64", Some("v8"))], &plain).bytes);
+    let platforms = [fixture::web_v1_for("amd64", None), fixture::web_v1_for("arm64", Some("v8"))];
+    write("platforms.tar", &fixture::oci_archive_platforms(&platforms, &plain).bytes);
     write("oci-gzip.tar", &fixture::oci_archive(&[with_compression(v1.clone(), Compression::Gzip)], &plain, false).bytes);
     write("oci-zstd.tar", &fixture::oci_archive(&[with_compression(v2.clone(), Compression::Zstd)], &plain, true).bytes);
     let legacy_v2 = fixture::docker_legacy(&[v2.clone()], &plain).bytes;
