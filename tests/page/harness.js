@@ -31,6 +31,11 @@ export async function startServer() {
   const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', WWW], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // The server logs every request to stderr: read it, or once the pipe's 64 KiB are full
+  // the server blocks (a page load then times out, ~650 requests into the run). The tail
+  // is kept for the error below.
+  let log = '';
+  proc.stderr.on('data', (chunk) => { log = (log + chunk).slice(-4096); });
   const base = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -42,7 +47,7 @@ export async function startServer() {
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill();
-  throw new Error('the static server did not start');
+  throw new Error(`the static server did not start: ${log}`);
 }
 
 export async function launch() {
