@@ -6,7 +6,7 @@
 import init, {
   Session, LayerIndexer, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan, analyze_bytes as analyzeBytes,
 } from './pkg/strata.js';
-import { readWhole, indexStreaming } from './js/readahead.js';
+import { readWhole, indexStreaming, SMALL_READ, streamsOpened } from './js/readahead.js';
 
 /** Largest blob read whole into (JS) memory to be hashed by WebCrypto. The bound keeps a
  * helper's memory independent of the archive: at most this much, twice while WebCrypto
@@ -123,8 +123,8 @@ const ops = {
       let digest = null;
       let tRead = t0;
       try {
-        const into = spareBuffer;
-        spareBuffer = null;
+        const into = size > SMALL_READ ? spareBuffer : null; // (a small blob is one read of its own)
+        if (into) spareBuffer = null;
         bytes = await readWhole(file, offset, size, into);
         tRead = performance.now();
         digest = await crypto.subtle.digest('SHA-256', bytes);
@@ -136,7 +136,7 @@ const ops = {
       if (bytes && digest) {
         const t1 = performance.now();
         const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
-        spareBuffer = bytes.buffer;
+        if (size > SMALL_READ) spareBuffer = bytes.buffer;
         const ms = [tRead - t0, t1 - tRead, performance.now() - t1].map(Math.round); // read, digest, index
         return { value: { facts, how: 'webcrypto', ms }, transfer: [facts.buffer] };
       }
@@ -167,6 +167,7 @@ const ops = {
     sessions.delete(handle);
   },
   memory: () => strataMemory(),
+  streams: () => streamsOpened,
 };
 
 // Exports arrive in chunks; a Blob made of them lives outside wasm memory (the browser

@@ -91,6 +91,33 @@ fn split() -> ImageSpec {
         .layer(second, "/bin/sh -c make-more")
 }
 
+/// Many layers just over a MiB each (`LAYERS` of them, each a little smaller than the one
+/// before, so the page hashes them in order): each layer's index and hash is a stream of
+/// its own, more than the page opens through BYOB readers (readahead.js), so the later
+/// ones go through default readers. Each layer writes `/etc/layer`.
+const LAYERS: usize = 80;
+fn many_layers() -> ImageSpec {
+    let mut image = ImageSpec::new(&["many:layers"]);
+    for k in 0..LAYERS {
+        let size = (1536 << 10) - k * (4 << 10);
+        let data: Vec<u8> = (0..size).map(|i| (i.wrapping_mul(2654435761).wrapping_add(k * 7919) >> 24) as u8).collect();
+        let layer = LayerSpec::new().file(format!("layers/{k:02}.bin"), data).file("etc/layer", format!("layer {k}\n"));
+        image = image.layer(layer, &format!("/bin/sh -c make-layer {k}"));
+    }
+    image
+}
+
+/// An image of `n` tiny layers (a blob each to index and to hash). Before the page bounded
+/// its BYOB streams (readahead.js), 120 such layers could, and 400 did, hang it forever.
+fn tiny_layers(n: usize) -> ImageSpec {
+    let mut image = ImageSpec::new(&["tiny:layers"]);
+    for k in 0..n {
+        let layer = LayerSpec::new().file(format!("tiny/{k:03}.txt"), format!("tiny layer {k}\n")).file("etc/layer", format!("layer {k}\n"));
+        image = image.layer(layer, &format!("/bin/sh -c make-tiny-layer {k}"));
+    }
+    image
+}
+
 #[test]
 fn write_page_fixtures() {
     let v1 = fixture::web_v1();
@@ -120,6 +147,11 @@ fn write_page_fixtures() {
         "holes-tampered.tar",
         &fixture::docker_legacy(&[holes()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 2_000_000 })).bytes,
     );
+    write("tiny-layers.tar", &fixture::docker_legacy(&[tiny_layers(400)], &plain).bytes);
+    write("many-layers.tar", &fixture::docker_legacy(&[many_layers()], &plain).bytes);
+    // A byte of the last (smallest) layer flipped: hashed last, through a default reader.
+    let last = Tamper::FlipLayerByte { image: 0, layer: LAYERS - 1, offset: 700_000 };
+    write("many-layers-tampered.tar", &fixture::docker_legacy(&[many_layers()], &Options::tamper(last)).bytes);
     let mut truncated = fixture::docker_legacy(&[v1], &plain).bytes;
     truncated.truncate(truncated.len() / 2);
     write("truncated.tar", &truncated);

@@ -49,6 +49,19 @@ function cliReport(file) {
   }
 }
 
+/** Show `filePath` in the viewer by the URL hash, as a link would; its text. */
+async function showFile(page, filePath) {
+  await page.evaluate((p) => {
+    const params = new URLSearchParams(location.hash.slice(1));
+    params.set('tab', 'files');
+    params.set('path', p);
+    location.hash = params.toString();
+  }, filePath);
+  const view = `#viewer .text-view[data-path="${filePath}"]`;
+  await page.waitForSelector(view);
+  return page.textContent(view);
+}
+
 async function openTab(page, tab) {
   await page.click(`#tab-${tab}`);
   await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
@@ -304,16 +317,45 @@ test('big layers are indexed in two parts at once, also when a stored tar mislea
     assert.deepEqual([...joined('first'), ...joined('second')].sort(), ['spliced', 'walked on']);
     await waitVerified(page);
     assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
-    // (row 2200 of a virtualised directory: opened by the URL hash, as a link would)
-    await page.evaluate(() => {
-      const params = new URLSearchParams(location.hash.slice(1));
-      params.set('tab', 'files');
-      params.set('path', '/dense/z-0399');
-      location.hash = params.toString();
-    });
-    const view = '#viewer .text-view[data-path="/dense/z-0399"]';
-    await page.waitForSelector(view);
-    assert.match(await page.textContent(view), /after the nested tar: 399/);
+    // (row 2200 of a virtualised directory)
+    assert.match(await showFile(page, '/dense/z-0399'), /after the nested tar: 399/);
+  });
+});
+
+test('an image of 400 tiny layers is indexed and verified (it used to hang the page)', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('tiny-layers.tar'));
+    await waitVerified(page, 60_000);
+    assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+    assert.equal(await page.evaluate(() => window.strata.state.report.images[0].layers.length), 400);
+    assert.match(await showFile(page, '/etc/layer'), /layer 399\n/);
+    assert.match(await showFile(page, '/tiny/000.txt'), /tiny layer 0\n/);
+  });
+});
+
+test('past its BYOB streams a helper reads through default readers, byte for byte', async () => {
+  // (80 layers of ~1.2–1.5 MiB: a stream each to index and to hash, per layer)
+  const streams = async (page) => (await page.evaluate(() => window.strata.timings.helperStreams));
+  const sum = (all, use, kind) => all.reduce((n, s) => n + s[use][kind], 0);
+  await withPage(async (page) => {
+    await pickFile(page, fx('many-layers.tar'));
+    await waitVerified(page, 60_000);
+    assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+    const all = await streams(page);
+    assert.ok(sum(all, 'index', 'default') > 0 && sum(all, 'whole', 'default') > 0, `streams: ${JSON.stringify(all)}`);
+    for (const helper of all) assert.ok(helper.index.byob <= 12 && helper.whole.byob <= 12, JSON.stringify(helper));
+    assert.match(await showFile(page, '/etc/layer'), /layer 79\n/);
+  });
+  await withPage(async (page) => {
+    // The flipped byte is in the smallest layer, hashed last: through a default reader.
+    await pickFile(page, fx('many-layers-tampered.tar'));
+    await waitVerified(page, 60_000);
+    assert.equal((await page.evaluate(() => window.strata.timings.verifyBlobs)).length, 80);
+    for (const helper of await streams(page)) assert.ok(helper.whole.default > 0, JSON.stringify(helper));
+    assert.match(await page.textContent('#verdict-panel'), /layer 79\b/);
+    const failed = await page.evaluate(() => window.strata.state.report.images[0].layers
+      .filter((l) => l.checks.some((c) => c.verdict !== 'ok')).map((l) => l.index));
+    assert.deepEqual(failed, [79]);
   });
 });
 

@@ -160,6 +160,7 @@ async function prepare(run, work) {
   if (run !== state.run) return;
   // For the benchmark: each helper's wasm memory now is its high-water mark.
   state.timings.helperMemory = await Promise.all(helpers.map((w) => w.request('memory').catch(() => null)));
+  state.timings.helperStreams = await Promise.all(helpers.map((w) => w.request('streams').catch(() => null)));
   dismissHelpers();
   state.timings.verified = performance.now() - state.openStarted;
   hideProgress();

@@ -4,7 +4,27 @@
 // full on its own, does. Measured in headless Chromium on the
 // 432 MB bench archive, one worker, first read in the page: the layers' headers-only index
 // in ~0.55 s with byte streams (indexStreaming) against ~0.7 s with FileReaderSync.
+//
+// A stream is read into buffers we own (a BYOB reader) only while the worker's budget of
+// such streams lasts, then with the default reader (fresh chunks, copied where needed).
+// In Chromium 156 a read through a BYOB reader of a Blob's stream never answers once a
+// worker has opened about 50–60 of them since its last garbage collection (a collection
+// in between moved the hang to ~126–255), and BYOB reads make no garbage that would bring
+// one: an image of 400 tiny layers hung the page in 3 tries of 3, one of 120 layers in 1
+// of 2. Default readers did not hang in 1000 streams per worker. BYOB stays for the first
+// streams because it is faster here: reading 216 MB into place per worker took ~380–510 ms
+// with BYOB, ~460–510 ms with the default reader; on the bench archive, going without
+// BYOB made the tree ~85 ms and verification ~120 ms later.
 // Used inside workers only; no wasm import here (the caller passes the LayerIndexer class).
+
+/** BYOB streams a worker opens (a fresh worker for each archive) before it falls back to
+ * default readers: 24 in all, half the fewest seen before a hang (49). Half of them are kept
+ * for whole blobs, where BYOB saves most (a copy of every byte hashed); the index walks,
+ * which may open a stream per run of small files, take the other half. The bench archive
+ * uses ~9 + 4 per helper; the 1.3 GB one ~27 + 9. */
+const byobLeft = { index: 12, whole: 12 };
+/** Streams this worker opened, by use and reader (for the benchmark and the tests). */
+export const streamsOpened = { index: { byob: 0, default: 0 }, whole: { byob: 0, default: 0 } };
 
 /** A header further than this past what was read is jumped to; nearer, read through. */
 const READ_GAP = 1 << 20;
@@ -12,6 +32,9 @@ const READ_GAP = 1 << 20;
 const STREAM_PIECE = 1 << 20;
 /** The one small read that probes the next header after a jump. */
 const PROBE_READ = 128 << 10;
+/** A blob or layer this small is read with one `arrayBuffer()` call, not a stream (which
+ * costs a little to set up and, with BYOB, one of the worker's budget). */
+export const SMALL_READ = 1 << 20;
 
 function readAt(file, start, end) {
   const promise = file.slice(start, end).arrayBuffer().catch((error) => {
@@ -21,36 +44,62 @@ function readAt(file, start, end) {
   return promise;
 }
 
-/** The bytes `offset..offset+size` of `file` in one buffer, from one byte stream read
- * straight into that buffer (BYOB): no fresh memory and no copy per read, which on this
- * machine beat reads kept in flight with `arrayBuffer()` copied into place. The buffer is
- * `into` (an ArrayBuffer, which the read detaches) when it is big enough, else a new one. */
+/** The bytes `offset..offset+size` of `file` in one buffer, from one stream read straight
+ * into it (BYOB, while the budget lasts: no fresh memory and no copy per read, which on
+ * this machine beat reads kept in flight with `arrayBuffer()` copied into place). The
+ * buffer is `into` (an ArrayBuffer, which a BYOB read detaches) when it is big enough,
+ * else a new one. */
 export async function readWhole(file, offset, size, into) {
-  const reader = byteStream(file, offset, offset + size);
+  if (size <= SMALL_READ) {
+    const bytes = new Uint8Array(await readAt(file, offset, offset + size));
+    if (bytes.byteLength !== size) throw new Error(`the file ended at byte ${offset + bytes.byteLength}; was it changed on disk?`);
+    return bytes;
+  }
+  const stream = openStream(file, offset, offset + size, 'whole');
   try {
     const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
-    const { view } = await fill(reader, target);
+    const { view } = await fill(stream, target);
     if (view.byteLength !== size) throw new Error(`the file ended at byte ${offset + view.byteLength}; was it changed on disk?`);
     return view;
   } finally {
-    reader.cancel().catch(() => {});
+    stream.cancel();
   }
 }
 
-/** A byte stream over `file` from `start` to `end`, read into buffers we own (BYOB). */
-function byteStream(file, start, end) {
-  return file.slice(start, end).stream().getReader({ mode: 'byob' });
+/** A stream over `file` from `start` to `end` for `use` ('index' or 'whole'): {reader,
+ * byob, chunk (what is left of the default reader's last chunk, or null), cancel}. */
+function openStream(file, start, end, use) {
+  const byob = byobLeft[use] > 0;
+  if (byob) byobLeft[use] -= 1;
+  streamsOpened[use][byob ? 'byob' : 'default'] += 1;
+  const stream = file.slice(start, end).stream();
+  const reader = byob ? stream.getReader({ mode: 'byob' }) : stream.getReader();
+  return { reader, byob, chunk: null, cancel: () => reader.cancel().catch(() => {}) };
 }
 
-/** Fill `view` from `reader` (several reads: a stream hands out what it has). Returns the
- * filled view (its buffer may have moved: a BYOB read transfers it) and whether the stream ended. */
-async function fill(reader, view) {
+/** Fill `view` from `stream` (several reads: a stream hands out what it has). Returns the
+ * filled view (its buffer may have moved: a BYOB read transfers it) and whether the stream
+ * ended. */
+async function fill(stream, view) {
   let { buffer } = view;
   const base = view.byteOffset;
   const want = view.byteLength;
   let filled = 0;
   while (filled < want) {
-    const { done, value } = await reader.read(new Uint8Array(buffer, base + filled, want - filled));
+    if (!stream.byob) {
+      // a default reader's chunk is copied in; what does not fit waits for the next fill
+      if (!stream.chunk) {
+        const { done, value } = await stream.reader.read();
+        if (done) return { view: new Uint8Array(buffer, base, filled), done: true };
+        stream.chunk = value;
+      }
+      const take = Math.min(stream.chunk.byteLength, want - filled);
+      new Uint8Array(buffer, base + filled, take).set(stream.chunk.subarray(0, take));
+      stream.chunk = take < stream.chunk.byteLength ? stream.chunk.subarray(take) : null;
+      filled += take;
+      continue;
+    }
+    const { done, value } = await stream.reader.read(new Uint8Array(buffer, base + filled, want - filled));
     if (value) {
       buffer = value.buffer;
       filled += value.byteLength;
@@ -80,9 +129,11 @@ export async function indexStreaming(LayerIndexer, file, offset, size, part) {
     indexer.free();
     return undefined;
   }
-  let reader = byteStream(file, offset + pos, offset + size); // the walk starts reading here
+  // the walk starts reading here: a small layer in one read
+  let reader = size - pos > SMALL_READ ? openStream(file, offset + pos, offset + size, 'index') : null;
+  let probe = reader ? PROBE_READ : SMALL_READ;
   const stopStream = () => {
-    if (reader) reader.cancel().catch(() => {});
+    if (reader) reader.cancel();
     reader = null;
   };
   try {
@@ -95,7 +146,8 @@ export async function indexStreaming(LayerIndexer, file, offset, size, part) {
         bytes = got.view;
         if (got.done) reader = null;
       } else {
-        bytes = new Uint8Array(await readAt(file, offset + pos, offset + Math.min(size, pos + PROBE_READ)));
+        bytes = new Uint8Array(await readAt(file, offset + pos, offset + Math.min(size, pos + probe)));
+        probe = PROBE_READ;
       }
       if (!bytes.byteLength) return undefined; // the file ended early: the sync walk says so
       const end = pos + bytes.byteLength;
@@ -114,7 +166,7 @@ export async function indexStreaming(LayerIndexer, file, offset, size, part) {
       if (!wasStreaming && need < end + READ_GAP) {
         // the walk got through the small read, or nearly: it is in a run of small and
         // medium files, so stream from here (probing file by file waits ~2 ms a file)
-        reader = byteStream(file, offset + need, offset + size);
+        reader = openStream(file, offset + need, offset + size, 'index');
       }
       pos = need;
     }
