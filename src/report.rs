@@ -214,6 +214,11 @@ pub enum Severity {
     Error,
 }
 
+/// 12 hex digits of an image or blob ID, as docker shows them.
+pub fn short_id(id: &str) -> String {
+    id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect()
+}
+
 impl Image {
     /// `os/arch[/variant]`, as `docker --platform` writes it (empty when the config says nothing).
     pub fn platform(&self) -> String {

@@ -5,7 +5,7 @@
 
 use super::tree::{MergedTree, NodeId, ROOT};
 use crate::layer::{display_path, EntryKind, LayerIndex};
-use crate::report::{HistoryEntry, Image, ImageConfig};
+use crate::report::{short_id, HistoryEntry, Image, ImageConfig};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -362,8 +362,7 @@ pub fn diff_images(ia: &Image, a: TreeSide<'_>, ib: &Image, b: TreeSide<'_>) -> 
     if name_a == name_b && ia.id != ib.id {
         // One tag, two images: two platforms of an index (or two archives). Tell them apart.
         let (pa, pb) = (ia.platform(), ib.platform());
-        let short = |id: &str| id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect::<String>();
-        let (sa, sb) = if pa != pb { (pa, pb) } else { (short(&ia.id), short(&ib.id)) };
+        let (sa, sb) = if pa != pb { (pa, pb) } else { (short_id(&ia.id), short_id(&ib.id)) };
         name_a = format!("{name_a}@{sa}");
         name_b = format!("{name_b}@{sb}");
     }

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
+pub use strata::report::short_id;
 use strata::report::{Image, Report, Severity, Verdict};
 
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
@@ -93,12 +94,6 @@ pub fn split_tag(name: &str) -> (String, String) {
         Some(i) => (name[..slash + i].to_owned(), name[slash + i + 1..].to_owned()),
         None => (name.to_owned(), "<none>".to_owned()),
     }
-}
-
-/// 12 hex digits of an ID, as docker shows them.
-pub fn short_id(id: &str) -> String {
-    let hex = id.strip_prefix("sha256:").unwrap_or(id);
-    hex.chars().take(12).collect()
 }
 
 fn table(rows: &[Vec<String>]) -> String {
