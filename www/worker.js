@@ -16,8 +16,8 @@ const WHOLE_BLOB_MAX = 256 << 20;
 /** The buffer the last blob was read into, kept for the next (the page hands out blobs
  * largest first, so it usually fits). Fresh memory for every blob costs a page fault per
  * 4 KiB: on the bench archive, reusing it made verification ~40–150 ms sooner (medians of
- * three interleaved A/B sessions). Taken while a blob is in it, so two requests at once never share it; it goes
- * when the helper is dismissed after verification. */
+ * three interleaved A/B sessions). Taken while a blob is in it, so two requests at once
+ * never share it; it goes when the helper is dismissed after verification. */
 let spareBuffer = null;
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');

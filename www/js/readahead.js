@@ -20,8 +20,8 @@
 /** BYOB streams a worker opens (a fresh worker for each archive) before it falls back to
  * default readers: 24 in all, half the fewest seen before a hang (49). Half of them are kept
  * for whole blobs, where BYOB saves most (a copy of every byte hashed); the index walks,
- * which may open a stream per run of small files, take the other half. The bench archive
- * uses ~9 + 4 per helper; the 1.3 GB one ~27 + 9. */
+ * which may open a stream per run of small files, take the other half. Per helper, the
+ * bench archive opens 9–11 index + 2–3 whole-blob streams; the 1.3 GB one 26–34 + 6–9. */
 const byobLeft = { index: 12, whole: 12 };
 /** Streams this worker opened, by use and reader (for the benchmark and the tests). */
 export const streamsOpened = { index: { byob: 0, default: 0 }, whole: { byob: 0, default: 0 } };
@@ -50,20 +50,20 @@ function readAt(file, start, end) {
  * buffer is `into` (an ArrayBuffer, which a BYOB read detaches) when it is big enough,
  * else a new one. */
 export async function readWhole(file, offset, size, into) {
+  let view;
   if (size <= SMALL_READ) {
-    const bytes = new Uint8Array(await readAt(file, offset, offset + size));
-    if (bytes.byteLength !== size) throw new Error(`the file ended at byte ${offset + bytes.byteLength}; was it changed on disk?`);
-    return bytes;
+    view = new Uint8Array(await readAt(file, offset, offset + size));
+  } else {
+    const stream = openStream(file, offset, offset + size, 'whole');
+    try {
+      const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
+      ({ view } = await fill(stream, target));
+    } finally {
+      stream.cancel();
+    }
   }
-  const stream = openStream(file, offset, offset + size, 'whole');
-  try {
-    const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
-    const { view } = await fill(stream, target);
-    if (view.byteLength !== size) throw new Error(`the file ended at byte ${offset + view.byteLength}; was it changed on disk?`);
-    return view;
-  } finally {
-    stream.cancel();
-  }
+  if (view.byteLength !== size) throw new Error(`the file ended at byte ${offset + view.byteLength}; was it changed on disk?`);
+  return view;
 }
 
 /** A stream over `file` from `start` to `end` for `use` ('index' or 'whole'): {reader,
@@ -81,24 +81,12 @@ function openStream(file, start, end, use) {
  * filled view (its buffer may have moved: a BYOB read transfers it) and whether the stream
  * ended. */
 async function fill(stream, view) {
+  if (!stream.byob) return fillCopying(stream, view);
   let { buffer } = view;
   const base = view.byteOffset;
   const want = view.byteLength;
   let filled = 0;
   while (filled < want) {
-    if (!stream.byob) {
-      // a default reader's chunk is copied in; what does not fit waits for the next fill
-      if (!stream.chunk) {
-        const { done, value } = await stream.reader.read();
-        if (done) return { view: new Uint8Array(buffer, base, filled), done: true };
-        stream.chunk = value;
-      }
-      const take = Math.min(stream.chunk.byteLength, want - filled);
-      new Uint8Array(buffer, base + filled, take).set(stream.chunk.subarray(0, take));
-      stream.chunk = take < stream.chunk.byteLength ? stream.chunk.subarray(take) : null;
-      filled += take;
-      continue;
-    }
     const { done, value } = await stream.reader.read(new Uint8Array(buffer, base + filled, want - filled));
     if (value) {
       buffer = value.buffer;
@@ -107,6 +95,24 @@ async function fill(stream, view) {
     if (done) return { view: new Uint8Array(buffer, base, filled), done: true };
   }
   return { view: new Uint8Array(buffer, base, filled), done: false };
+}
+
+/** `fill` through a default reader: its chunks are copied in, and what does not fit waits
+ * in `stream.chunk` for the next fill. */
+async function fillCopying(stream, view) {
+  let filled = 0;
+  while (filled < view.byteLength) {
+    if (!stream.chunk) {
+      const { done, value } = await stream.reader.read();
+      if (done) return { view: view.subarray(0, filled), done: true };
+      stream.chunk = value;
+    }
+    const take = Math.min(stream.chunk.byteLength, view.byteLength - filled);
+    view.set(stream.chunk.subarray(0, take), filled);
+    stream.chunk = take < stream.chunk.byteLength ? stream.chunk.subarray(take) : null;
+    filled += take;
+  }
+  return { view, done: false };
 }
 
 /** Headers-only index of the uncompressed layer at `offset..offset+size`: a LayerIndexer
