@@ -13,6 +13,7 @@ pub mod detect;
 pub mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod fixture;
+pub mod gzip;
 pub mod io;
 pub mod layer;
 pub mod merge;
