@@ -8,6 +8,7 @@
 use crate::decompress;
 use crate::detect;
 use crate::error::Error;
+use crate::gzip::AccessIndex;
 use crate::io::{read_capped, ProgressReader, ReadSeek, Window};
 use crate::layer::{self, LayerEntry, LayerIndex};
 use crate::report::{
@@ -58,6 +59,8 @@ struct Blob {
 #[derive(Debug)]
 pub struct Archive {
     compression: Compression,
+    /// Where decompression can restart in a gzip'd whole archive (from the streaming scan).
+    outer_access: Option<AccessIndex>,
     file_len: u64,
     outer: OuterIndex,
     plan: Plan,
@@ -110,6 +113,7 @@ impl Archive {
 
         let mut kept = HashMap::new();
         let mut facts_by_entry = HashMap::new();
+        let mut outer_access = None;
         let outer = match compression {
             Compression::None => {
                 if !detect::looks_like_tar(&head) {
@@ -122,7 +126,11 @@ impl Archive {
             Compression::Bzip2 => {
                 return Err(Error::Unsupported { detail: "bzip2-compressed archives (decompress with bunzip2 first)".into() })
             }
-            _ => stream_scan(src, file_len, compression, &mut kept, &mut facts_by_entry, progress)?,
+            _ => {
+                let (index, access) = stream_scan(src, file_len, compression, &mut kept, &mut facts_by_entry, progress)?;
+                outer_access = access;
+                index
+            }
         };
 
         let plan = {
@@ -156,6 +164,7 @@ impl Archive {
 
         let mut archive = Archive {
             compression,
+            outer_access,
             file_len,
             outer,
             plan,
@@ -265,7 +274,7 @@ impl Archive {
     /// tar. Pair with [`Archive::set_quick_index`].
     pub fn quick_index_span(src: &mut dyn ReadSeek, offset: u64, size: u64) -> Option<LayerIndex> {
         let mut head = Vec::with_capacity(512);
-        Window::new(src, offset, size).take(512).read_to_end(&mut head).ok()?;
+        Window::new(&mut *src, offset, size).take(512).read_to_end(&mut head).ok()?;
         if detect::compression(&head) != Compression::None || !detect::looks_like_tar(&head) {
             return None;
         }
@@ -326,44 +335,80 @@ impl Archive {
 
     /// A reader over a layer's whole uncompressed tar stream.
     pub fn open_layer_stream<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize) -> Result<Box<dyn Read + 'a>, Error> {
+        self.layer_stream_at(src, blob, 0)
+    }
+
+    /// A reader over a layer's uncompressed tar stream from offset `at` on. A gzip layer
+    /// (or a gzip'd whole archive) read once in full starts decompressing at its last
+    /// access point before `at`, not at its beginning. `src` may be borrowed or owned
+    /// (e.g. an [`crate::io::SharedSource`], for a reader kept between calls).
+    pub fn layer_stream_at<'a, S: ReadSeek + 'a>(&self, src: S, blob: usize, at: u64) -> Result<Box<dyn Read + 'a>, Error> {
         let b = self.blobs.get(blob).ok_or_else(|| Error::NotFound { what: format!("blob {blob}") })?;
-        let stored = self.stored_stream(src, b.entry)?;
-        let compression = b.facts.as_ref().map(|f| f.compression).unwrap_or(Compression::None);
-        Ok(decompress::decoder(compression, stored)?)
+        let (compression, access) = match &b.facts {
+            Some(f) => (f.compression, f.access.as_ref()),
+            None => (Compression::None, None),
+        };
+        if compression == Compression::None {
+            return self.stored_stream_at(src, b.entry, at);
+        }
+        let entry = b.entry;
+        decompress::decoder_at(compression, access, at, |stored_at| self.stored_stream_at(src, entry, stored_at))
     }
 
     /// A reader over one entry's content. Plain layers in plain archives are read by
-    /// seeking straight to the bytes; otherwise the layer is decompressed up to them.
+    /// seeking straight to the bytes; otherwise decompression starts at the nearest access
+    /// point (gzip) or at the layer's start.
     pub fn read_entry<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize, entry: &LayerEntry) -> Result<Box<dyn Read + 'a>, Error> {
         let b = self.blobs.get(blob).ok_or_else(|| Error::NotFound { what: format!("blob {blob}") })?;
         let outer = &self.outer.entries[b.entry];
-        let layer_plain = b.facts.as_ref().map(|f| f.compression).unwrap_or(Compression::None) == Compression::None;
-        if self.compression == Compression::None && layer_plain {
-            if entry.data_offset.saturating_add(entry.size) > outer.size {
-                return Err(Error::Truncated {
-                    entry: Some(outer.name.clone()),
-                    offset: outer.offset + entry.data_offset,
-                    detail: "the file's bytes run past the end of its layer".into(),
-                });
-            }
-            return Ok(Box::new(Window::new(src, outer.offset + entry.data_offset, entry.size)));
+        if self.compression == Compression::None && self.layer_is_plain(blob) && entry.data_offset.saturating_add(entry.size) > outer.size {
+            return Err(Error::Truncated {
+                entry: Some(outer.name.clone()),
+                offset: outer.offset + entry.data_offset,
+                detail: "the file's bytes run past the end of its layer".into(),
+            });
         }
-        let mut stream = self.open_layer_stream(src, blob)?;
-        io::copy(&mut (&mut stream).take(entry.data_offset), &mut io::sink())?;
-        Ok(Box::new(stream.take(entry.size)))
+        Ok(Box::new(self.layer_stream_at(src, blob, entry.data_offset)?.take(entry.size)))
     }
 
-    /// The stored bytes of an outer entry.
-    fn stored_stream<'a>(&self, src: &'a mut dyn ReadSeek, entry: usize) -> Result<Box<dyn Read + 'a>, Error> {
-        let e = &self.outer.entries[entry];
-        if self.compression == Compression::None {
-            return Ok(Box::new(Window::new(src, e.offset, e.size)));
+    /// A file of this layer is read by seeking to it: neither the layer nor the archive
+    /// is compressed.
+    pub fn layer_seeks(&self, blob: usize) -> bool {
+        self.compression == Compression::None && self.layer_is_plain(blob)
+    }
+
+    /// Where reading the layer's uncompressed offset `target` starts decompressing: the
+    /// layer's access point before it, or (for a plain layer in a gzip'd archive) the
+    /// archive's, counted in the layer. `None`: at the layer's start.
+    pub fn restart_point(&self, blob: usize, target: u64) -> Option<u64> {
+        let b = self.blobs.get(blob)?;
+        if !self.layer_is_plain(blob) {
+            return b.facts.as_ref()?.access.as_ref()?.point_before(target).map(|p| p.out);
         }
-        // A compressed archive cannot seek: decompress from the start up to the entry.
-        let whole: Box<dyn Read + 'a> = Box::new(Window::new(src, 0, self.file_len));
-        let mut stream = decompress::decoder(self.compression, whole)?;
-        io::copy(&mut (&mut stream).take(e.offset), &mut io::sink())?;
-        Ok(Box::new(stream.take(e.size)))
+        let start = self.outer.entries[b.entry].offset;
+        let p = self.outer_access.as_ref()?.point_before(start + target)?;
+        p.out.checked_sub(start)
+    }
+
+    /// The layer's stored bytes are its tar stream (not compressed, or not known to be).
+    pub fn layer_is_plain(&self, blob: usize) -> bool {
+        self.blobs.get(blob).and_then(|b| b.facts.as_ref()).is_none_or(|f| f.compression == Compression::None)
+    }
+
+    /// The stored bytes of an outer entry from offset `skip` within it on.
+    fn stored_stream_at<'a, S: ReadSeek + 'a>(&self, src: S, entry: usize, skip: u64) -> Result<Box<dyn Read + 'a>, Error> {
+        let e = &self.outer.entries[entry];
+        let skip = skip.min(e.size);
+        if self.compression == Compression::None {
+            return Ok(Box::new(Window::new(src, e.offset + skip, e.size - skip)));
+        }
+        // A compressed archive: decompress from its nearest access point before the bytes
+        // (gzip), or from its start.
+        let file_len = self.file_len;
+        let stream = decompress::decoder_at(self.compression, self.outer_access.as_ref(), e.offset + skip, move |at| {
+            Ok(Box::new(Window::new(src, at, file_len.saturating_sub(at))))
+        })?;
+        Ok(Box::new(stream.take(e.size - skip)))
     }
 
     fn layer_blobs(&self) -> Vec<usize> {
@@ -660,14 +705,14 @@ fn stream_scan(
     kept: &mut HashMap<usize, Vec<u8>>,
     facts: &mut HashMap<usize, BlobFacts>,
     progress: &mut dyn FnMut(&Progress),
-) -> Result<OuterIndex, Error> {
+) -> Result<(OuterIndex, Option<AccessIndex>), Error> {
     let compressed_pos = std::cell::Cell::new(0u64);
     let mut report = |n: u64| {
         compressed_pos.set(n);
         progress(&Progress { phase: Phase::Verifying, done: n, total: file_len, item: 0, items: 0 })
     };
     let window = ProgressReader::new(Window::new(src, 0, file_len), 4 << 20, &mut report);
-    let decoded = decompress::decoder(compression, Box::new(window))?;
+    let decoded = decompress::recording_decoder(compression, Box::new(window))?;
     let mut index = OuterIndex::default();
     let mut kept_bytes = 0u64;
     let mut archive = tar::Archive::new(decoded);
@@ -702,7 +747,8 @@ fn stream_scan(
     if index.entries.is_empty() {
         return Err(Error::NotTar { detail: format!("the {} data holds no tar entries", compression.as_str()) });
     }
-    Ok(index)
+    let access = archive.into_inner().take_access_index();
+    Ok((index, access))
 }
 
 fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> Error {

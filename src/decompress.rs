@@ -1,15 +1,93 @@
 //! Streaming decompressors, chosen by detected compression. All pure Rust, so they run
 //! in wasm as they do natively.
 
+use crate::error::Error;
+use crate::gzip::{AccessIndex, GzipReader};
 use crate::report::Compression;
 use std::io::{self, BufRead, BufReader, Read};
 
+/// A decompressing reader. A gzip one can note access points as it goes
+/// ([`recording_decoder`]), so later reads can start near their bytes ([`decoder_at`]).
+pub struct Decoder<'a> {
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    Gzip(GzipReader<Box<dyn Read + 'a>>),
+    Other(Box<dyn Read + 'a>),
+}
+
+impl Read for Decoder<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.inner {
+            Inner::Gzip(r) => r.read(buf),
+            Inner::Other(r) => r.read(buf),
+        }
+    }
+}
+
+impl Decoder<'_> {
+    /// The access points a recording decoder noted (read to the end first). `None` for
+    /// other compressions, and when the stream was too short to need any.
+    pub fn take_access_index(&mut self) -> Option<AccessIndex> {
+        match &mut self.inner {
+            Inner::Gzip(r) => r.take_index().filter(|i| !i.points.is_empty()),
+            Inner::Other(_) => None,
+        }
+    }
+}
+
 /// Wrap `inner` so it yields the decompressed bytes. `Compression::None` passes through.
-pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Decoder<'a>> {
+    Ok(Decoder {
+        inner: match compression {
+            // Multi-member: eStargz layers and some whole-archive gzips have several members.
+            Compression::Gzip => Inner::Gzip(GzipReader::new(inner)?),
+            other => Inner::Other(other_decoder(other, inner)?),
+        },
+    })
+}
+
+/// As [`decoder`], and a gzip stream also notes access points ([`Decoder::take_access_index`]).
+pub fn recording_decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Decoder<'a>> {
+    if compression == Compression::Gzip {
+        return Ok(Decoder { inner: Inner::Gzip(GzipReader::recording(inner)?) });
+    }
+    decoder(compression, inner)
+}
+
+/// The decompressed stream from offset `target` on. With an access point before `target`
+/// (gzip streams that were read once by a recording decoder), decompression starts there:
+/// `open(at)` must give the compressed bytes from offset `at` on. Otherwise it starts at
+/// the beginning (`open(0)`). Either way the bytes up to `target` are decompressed and
+/// dropped.
+pub fn decoder_at<'a>(
+    compression: Compression,
+    index: Option<&AccessIndex>,
+    target: u64,
+    open: impl FnOnce(u64) -> Result<Box<dyn Read + 'a>, Error>,
+) -> Result<Box<dyn Read + 'a>, Error> {
+    let point = if compression == Compression::Gzip { index.and_then(|i| i.point_before(target)) } else { None };
+    let (mut reader, at): (Box<dyn Read + 'a>, u64) = match point {
+        Some(p) => (Box::new(GzipReader::resume(p, open(p.bit / 8)?)?), p.out),
+        None => (Box::new(decoder(compression, open(0)?)?), 0),
+    };
+    let skip = target - at;
+    let skipped = io::copy(&mut (&mut reader).take(skip), &mut io::sink())?;
+    if skipped < skip {
+        return Err(Error::Truncated {
+            entry: None,
+            offset: at + skipped,
+            detail: format!("the {} stream ends before byte {target}", compression.as_str()),
+        });
+    }
+    Ok(reader)
+}
+
+fn other_decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         Compression::None => inner,
-        // Multi-member: eStargz layers and some whole-archive gzips have several members.
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(256 * 1024, inner))),
+        Compression::Gzip => Box::new(GzipReader::new(inner)?),
         Compression::Zstd => {
             let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(256 * 1024, inner))
                 .map_err(zstd_error)?;

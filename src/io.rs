@@ -96,21 +96,21 @@ impl<R: Read> Read for ProgressReader<'_, R> {
     }
 }
 
-/// A window `[start, start+len)` of a seekable source, read sequentially.
-/// Fails with `UnexpectedEof` if the source ends before the window does.
-pub struct Window<'a> {
-    src: &'a mut dyn ReadSeek,
+/// A window `[start, start+len)` of a seekable source (borrowed or owned), read
+/// sequentially. Fails with `UnexpectedEof` if the source ends before the window does.
+pub struct Window<S> {
+    src: S,
     remaining: u64,
     positioned: Option<u64>,
 }
 
-impl<'a> Window<'a> {
-    pub fn new(src: &'a mut dyn ReadSeek, start: u64, len: u64) -> Self {
+impl<S: ReadSeek> Window<S> {
+    pub fn new(src: S, start: u64, len: u64) -> Self {
         Window { src, remaining: len, positioned: Some(start) }
     }
 }
 
-impl Read for Window<'_> {
+impl<S: ReadSeek> Read for Window<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(start) = self.positioned.take() {
             self.src.seek(SeekFrom::Start(start))?;
@@ -125,6 +125,42 @@ impl Read for Window<'_> {
         }
         self.remaining -= n as u64;
         Ok(n)
+    }
+}
+
+/// One source shared by several readers, each with a position of its own: decoders kept
+/// alive between reads (one per layer while exporting) take turns on the same file. Every
+/// read seeks first, since another handle may have moved the source.
+#[derive(Clone)]
+pub struct SharedSource<'a> {
+    inner: std::rc::Rc<std::cell::RefCell<&'a mut dyn ReadSeek>>,
+    pos: u64,
+}
+
+impl<'a> SharedSource<'a> {
+    pub fn new(src: &'a mut dyn ReadSeek) -> Self {
+        SharedSource { inner: std::rc::Rc::new(std::cell::RefCell::new(src)), pos: 0 }
+    }
+}
+
+impl Read for SharedSource<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut src = self.inner.borrow_mut();
+        src.seek(SeekFrom::Start(self.pos))?;
+        let n = src.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for SharedSource<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let len = match to {
+            SeekFrom::End(_) => self.inner.borrow_mut().seek(SeekFrom::End(0))?,
+            _ => u64::MAX,
+        };
+        self.pos = seek_target(to, self.pos, len)?;
+        Ok(self.pos)
     }
 }
 

@@ -28,6 +28,9 @@ pub struct BlobFacts {
     pub stream_complete: bool,
     /// The bytes themselves, when the caller asked to keep small non-layer blobs.
     pub kept: Option<Vec<u8>>,
+    /// Where decompression can restart in a gzip layer, so one file is read without
+    /// inflating the layer up to it.
+    pub access: Option<crate::gzip::AccessIndex>,
 }
 
 /// How to treat a blob's content.
@@ -114,7 +117,7 @@ fn finish_stored(mut stored: HashingReader<&mut dyn Read>, facts: &mut BlobFacts
 }
 
 fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
-    let decoded = match crate::decompress::decoder(facts.compression, whole) {
+    let mut decoded = match crate::decompress::recording_decoder(facts.compression, whole) {
         Ok(d) => d,
         Err(e) => {
             facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
@@ -123,7 +126,8 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     };
     // An uncompressed layer's diff_id equals its stored digest: skip the second SHA-256.
     let hash_uncompressed = facts.compression != Compression::None;
-    let mut uncompressed = if hash_uncompressed { HashingReader::new(decoded) } else { HashingReader::counting(decoded) };
+    let mut uncompressed =
+        if hash_uncompressed { HashingReader::new(&mut decoded) } else { HashingReader::counting(&mut decoded) };
     let mut head = Vec::with_capacity(512);
     if let Err(e) = (&mut uncompressed).take(512).read_to_end(&mut head) {
         facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
@@ -154,6 +158,9 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     facts.stream_complete = stream_complete;
     facts.uncompressed_size = Some(size);
     facts.layer = Some(index);
+    if stream_complete {
+        facts.access = decoded.take_access_index();
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! message; nothing here panics on input.
 
 use crate::layer::{display_path, normalize_path, parse_display_path, LayerIndex};
-use crate::merge::{self, read::ContentSource, view, ListOptions, MergedTree};
+use crate::merge::{self, read::ContentSource, source::ArchiveSource, view, ListOptions, MergedTree};
 use crate::{Archive, Error, Progress};
 use js_sys::{Function, Uint8Array};
 use serde::Serialize;
@@ -244,25 +244,6 @@ pub struct Session {
     trees: HashMap<usize, MergedTree>,
     /// The last layer view asked for (one is enough: the page shows one at a time).
     layer_view: Option<LayerView>,
-}
-
-/// Serves file bytes to the merge code: layer k of an image is blob `blobs[k]`.
-struct Source<'a> {
-    archive: &'a Archive,
-    src: &'a mut BlobReader,
-    blobs: Vec<Option<usize>>,
-}
-
-impl ContentSource for Source<'_> {
-    fn open_entry(&mut self, layer: usize, entry: &crate::layer::LayerEntry) -> Result<Box<dyn Read + '_>, Error> {
-        let blob = self
-            .blobs
-            .get(layer)
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::NotFound { what: format!("the bytes of layer {layer} (not in this archive)") })?;
-        self.archive.read_entry(&mut *self.src, blob, entry)
-    }
 }
 
 /// Layer indexes of an image, bottom first. Foreign layers (absent by design) count as
@@ -528,7 +509,7 @@ impl Session {
     pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsError> {
         self.tree(image).map_err(js_err)?;
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
-        let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+        let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
         let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
         merge::export::export_rootfs(&self.trees[&image], &layers, &mut source, &mut sink).map_err(js_err)?;
         sink.flush().map_err(js_err)?;
@@ -656,7 +637,7 @@ impl Session {
             None => {
                 self.tree(image)?;
                 let layers = image_layers(&self.archive, image)?;
-                let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+                let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
                 let (size, mut reader) = merge::read::open_file(&self.trees[&image], &layers, &mut source, &raw)?;
                 f(size, &mut reader)
             }
@@ -665,7 +646,7 @@ impl Session {
                 let layers = image_layers(&self.archive, image)?;
                 let lv = self.layer_view.as_ref().ok_or_else(|| Error::NotFound { what: "layer view".into() })?;
                 let (which, entry) = merge::read::layer_file(&lv.tree, &layers[..=k], k, &raw)?;
-                let mut source = Source { archive: &self.archive, src: &mut self.src, blobs: image_blobs(&self.archive, image) };
+                let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
                 let size = entry.size;
                 let mut reader = source.open_entry(which, entry)?;
                 f(size, &mut reader)
@@ -684,6 +665,7 @@ mod codec {
     use crate::chunk_index::IndexPart;
     use crate::layer::{EntryKind, LayerEntry, LayerIndex};
     use crate::report::Compression;
+    use crate::gzip::{AccessIndex, AccessPoint};
     use crate::verify::BlobFacts;
 
     const MAGIC: &[u8; 4] = b"stb1";
@@ -890,7 +872,33 @@ mod codec {
             }
             None => o.u8(0),
         }
+        match &f.access {
+            Some(a) => {
+                o.u8(1);
+                o.u64(a.spacing);
+                o.u64(a.points.len() as u64);
+                for p in &a.points {
+                    o.u64(p.out);
+                    o.u64(p.bit);
+                    o.bytes(&p.window);
+                }
+            }
+            None => o.u8(0),
+        }
         o.0
+    }
+
+    fn get_access(i: &mut In) -> R<AccessIndex> {
+        let spacing = i.u64()?;
+        let n = i.u64()?;
+        if n > crate::gzip::MAX_POINTS as u64 {
+            return Err("too many access points".into());
+        }
+        let mut points = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            points.push(AccessPoint { out: i.u64()?, bit: i.u64()?, window: i.bytes()?.to_vec() });
+        }
+        Ok(AccessIndex { spacing, points })
     }
 
     pub fn decode_facts(data: &[u8]) -> R<BlobFacts> {
@@ -908,6 +916,7 @@ mod codec {
             problem: i.opt_string()?,
             stream_complete: i.u8()? == 1,
             layer: if i.u8()? == 1 { Some(get_index(&mut i)?) } else { None },
+            access: if i.u8()? == 1 { Some(get_access(&mut i)?) } else { None },
             // Fields added to BlobFacts later start at their defaults here.
             ..BlobFacts::default()
         })

@@ -63,7 +63,7 @@ fn export_round_trip(ar: &Archive, src: &mut dyn ReadSeek, img: &Image) {
     let layers = image_layers(ar, img);
     let tree = MergedTree::build(&layers.indexes);
     let mut out = Vec::new();
-    let mut source = ArchiveSource { archive: ar, src, blobs: layers.blobs.clone() };
+    let mut source = ArchiveSource::new(ar, src, layers.blobs.clone());
     let stats = export_rootfs(&tree, &layers.indexes, &mut source, &mut out).expect("export");
     assert!(stats.skipped.is_empty(), "{:?}", stats.skipped);
     let (idx, problem) = index_stream(&mut out.as_slice());

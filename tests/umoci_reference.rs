@@ -163,7 +163,7 @@ fn strata_view(archive_path: &Path, tag_hint: &str) -> (BTreeMap<String, Rec>, w
     assert!(tree.problems().is_empty(), "{:?}", tree.problems());
     let w = waste::analyze(&tree, &layers.indexes);
     let mut out = BTreeMap::new();
-    let mut source = ArchiveSource { archive: &ar, src: &mut src, blobs: layers.blobs.clone() };
+    let mut source = ArchiveSource::new(&ar, &mut src, layers.blobs.clone());
     for n in tree.walk(ROOT) {
         let path = String::from_utf8_lossy(&tree.path(n)).into_owned();
         let entry = tree.entry_ref(n).and_then(|r| tree.entry(&layers.indexes, r));

@@ -4,8 +4,9 @@
 use super::read::ContentSource;
 use crate::layer::{LayerEntry, LayerIndex};
 use crate::report::Image;
+use crate::io::SharedSource;
 use crate::{Archive, Error, ReadSeek};
-use std::io::Read;
+use std::io::{self, Read};
 
 /// Stands in for a layer whose index is unknown (missing or foreign blob), so layer
 /// numbers in the merge stay the image's own layer numbers.
@@ -41,11 +42,47 @@ pub fn image_layers<'a>(archive: &'a Archive, image: &Image) -> ImageLayers<'a> 
 }
 
 /// An archive plus its source, handing out entry bytes by image layer number.
+///
+/// Compressed layers cannot seek. Reading many of their files (an export) would
+/// decompress each layer again for every file, so the decoder that served a file is kept,
+/// one per layer, and the next file of that layer further on continues from it. A file
+/// behind it, or far ahead of it, starts from the layer's nearest access point instead.
 pub struct ArchiveSource<'a> {
-    pub archive: &'a Archive,
-    pub src: &'a mut dyn ReadSeek,
+    archive: &'a Archive,
+    src: SharedSource<'a>,
     /// Blob handle of each image layer (from [`ImageLayers::blobs`]).
-    pub blobs: Vec<Option<usize>>,
+    blobs: Vec<Option<usize>>,
+    /// Decoders kept between reads, the most recently used last.
+    live: Vec<LiveStream<'a>>,
+}
+
+/// Decoders kept at once (each holds ~200 KiB: zlib's state, window and input buffer).
+const LIVE_STREAMS: usize = 16;
+
+/// A layer's decompressed stream, positioned where the last read stopped.
+struct LiveStream<'a> {
+    blob: usize,
+    /// Offset in the layer's uncompressed stream of the next byte `reader` yields.
+    pos: u64,
+    reader: Box<dyn Read + 'a>,
+}
+
+impl<'a> ArchiveSource<'a> {
+    pub fn new(archive: &'a Archive, src: &'a mut dyn ReadSeek, blobs: Vec<Option<usize>>) -> Self {
+        ArchiveSource { archive, src: SharedSource::new(src), blobs, live: Vec::new() }
+    }
+
+    /// Continue the kept decoder of `blob` closest before `target`, unless starting at an
+    /// access point is closer still. (Several per layer: a tree's order and a layer's tar
+    /// order can differ, e.g. `a.txt` and `a/` sort differently, so reads go back and forth.)
+    fn take_live(&mut self, blob: usize, target: u64) -> Option<LiveStream<'a>> {
+        let (i, _) = self.live.iter().enumerate().filter(|(_, l)| l.blob == blob && l.pos <= target).max_by_key(|(_, l)| l.pos)?;
+        let restart_at = self.archive.restart_point(blob, target).unwrap_or(0);
+        if restart_at > self.live[i].pos {
+            return None;
+        }
+        Some(self.live.remove(i))
+    }
 }
 
 impl ContentSource for ArchiveSource<'_> {
@@ -55,8 +92,48 @@ impl ContentSource for ArchiveSource<'_> {
             .get(layer)
             .copied()
             .flatten()
-            .ok_or_else(|| Error::NotFound { what: format!("the blob of layer {layer}") })?;
-        self.archive.read_entry(&mut *self.src, blob, entry)
+            .ok_or_else(|| Error::NotFound { what: format!("the bytes of layer {layer} (not in this archive)") })?;
+        if self.archive.layer_seeks(blob) {
+            return self.archive.layer_stream_at(self.src.clone(), blob, entry.data_offset).map(|r| {
+                Box::new(r.take(entry.size)) as Box<dyn Read + '_>
+            });
+        }
+        let target = entry.data_offset;
+        let mut live = match self.take_live(blob, target) {
+            Some(live) => live,
+            None => LiveStream { blob, pos: target, reader: self.archive.layer_stream_at(self.src.clone(), blob, target)? },
+        };
+        let skip = target - live.pos;
+        let skipped = io::copy(&mut (&mut live.reader).take(skip), &mut io::sink())?;
+        live.pos += skipped;
+        if skipped < skip {
+            return Err(Error::Truncated { entry: None, offset: live.pos, detail: "the layer ends before the file's bytes".into() });
+        }
+        if self.live.len() >= LIVE_STREAMS {
+            self.live.remove(0);
+        }
+        self.live.push(live);
+        let live = self.live.last_mut().ok_or_else(|| Error::NotFound { what: "a kept decoder".into() })?;
+        Ok(Box::new(LiveTake { live, left: entry.size }))
+    }
+}
+
+/// Reads `left` bytes of a kept decoder, moving its position along.
+struct LiveTake<'s, 'a> {
+    live: &'s mut LiveStream<'a>,
+    left: u64,
+}
+
+impl Read for LiveTake<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.live.reader.read(&mut buf[..want])?;
+        self.live.pos += n as u64;
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

@@ -284,7 +284,7 @@ fn cat(archive_path: &Path, path: &str, image: Option<&str>, layer: Option<usize
         None => file_content(&tree, &layers.indexes, &p),
     }
     .map_err(|e| format!("{e} in {}", image_name(img)))?;
-    let mut source = ArchiveSource { archive: &archive, src: &mut src, blobs: layers.blobs.clone() };
+    let mut source = ArchiveSource::new(&archive, &mut src, layers.blobs.clone());
     let mut reader = source.open_entry(l, entry).map_err(|e| e.to_string())?;
     if json {
         let mut bytes = Vec::new();
@@ -321,7 +321,7 @@ fn export_cmd(archive_path: &Path, out_path: &Path, image: Option<&str>, layer: 
         return Ok(ExitCode::SUCCESS);
     }
     let (layers, tree) = merged(&archive, img, None)?;
-    let mut source = ArchiveSource { archive: &archive, src: &mut src, blobs: layers.blobs.clone() };
+    let mut source = ArchiveSource::new(&archive, &mut src, layers.blobs.clone());
     let stats = export::export_rootfs(&tree, &layers.indexes, &mut source, &mut out).map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
     for s in &stats.skipped {
