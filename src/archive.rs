@@ -300,6 +300,16 @@ impl Archive {
         b.facts.as_ref().and_then(|f| f.layer.as_ref()).or(b.quick_index.as_ref())
     }
 
+    /// Where decompression can restart in a gzip'd whole archive.
+    pub fn outer_access(&self) -> Option<&AccessIndex> {
+        self.outer_access.as_ref()
+    }
+
+    /// Where decompression can restart in a gzip layer (once verified).
+    pub fn layer_access(&self, blob: usize) -> Option<&AccessIndex> {
+        self.blobs.get(blob)?.facts.as_ref()?.access.as_ref()
+    }
+
     /// Number of blobs (handles are `0..blob_count()`).
     pub fn blob_count(&self) -> usize {
         self.blobs.len()

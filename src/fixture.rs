@@ -397,6 +397,9 @@ pub struct LayerSpec {
     pub trailing: Vec<u8>,
     /// Leave out the end-of-archive marker.
     pub no_end_marker: bool,
+    /// Compress with this command (stdin to stdout) instead of in-process, e.g. GNU gzip:
+    /// flate2's zlib-rs encoder writes deflate blocks of megabytes, real tools ~16k symbols.
+    pub compress_command: Option<Vec<String>>,
 }
 
 impl LayerSpec {
@@ -443,6 +446,12 @@ impl LayerSpec {
         self.compression = c;
         self
     }
+    /// Stored as `c`, compressed by running `cmd` (see [`LayerSpec::compress_command`]).
+    pub fn compressed_by(mut self, c: Compression, cmd: &[&str]) -> LayerSpec {
+        self.compression = c;
+        self.compress_command = Some(cmd.iter().map(|s| s.to_string()).collect());
+        self
+    }
     pub fn pax_names(mut self) -> LayerSpec {
         self.long_names = LongNames::Pax;
         self
@@ -461,7 +470,10 @@ impl LayerSpec {
 
     pub fn build(&self) -> BuiltLayer {
         let tar = self.tar();
-        let stored = compress(&tar, self.compression);
+        let stored = match &self.compress_command {
+            Some(cmd) => pipe_through(&cmd.iter().map(String::as_str).collect::<Vec<_>>(), &tar),
+            None => compress(&tar, self.compression),
+        };
         BuiltLayer {
             diff_id: digest(&tar),
             digest: digest(&stored),

@@ -1,0 +1,163 @@
+//! Random access into compressed archives: a gzip'd whole archive (`docker save | gzip`)
+//! and an OCI archive with gzip layers give the same file bytes and the same export as the
+//! plain archive, read one file at a time from access points, or all of them in one go by
+//! decoders kept between reads. The gzip is GNU gzip's (the `gzip` command), as people
+//! write it.
+
+use std::io::{Cursor, Read};
+use strata::fixture::{self, ImageSpec, LayerSpec, Options};
+use strata::layer::EntryKind;
+use strata::merge::export::export_rootfs;
+use strata::merge::read::ContentSource;
+use strata::merge::source::{image_layers, ArchiveSource};
+use strata::merge::MergedTree;
+use strata::report::Compression;
+use strata::Archive;
+
+/// Text-like bytes that compress ~3:1, different per seed.
+fn content(seed: u64, len: usize) -> Vec<u8> {
+    let words: [&[u8]; 8] = [b"usr ", b"lib ", b"layer ", b"0x1f8b ", b"\n", b"sha256 ", b"opaque ", b"whiteout "];
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if x % 4 == 0 {
+            out.push((x >> 32) as u8);
+        } else {
+            out.extend_from_slice(words[(x % 8) as usize]);
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+/// Three layers of ~1500 files (~8 MiB each): the second rewrites and deletes some of the
+/// first's, so reads go back and forth between layers.
+fn image(compression: Option<&[&str]>) -> ImageSpec {
+    let mut img = ImageSpec::new(&["example.com/random-access:1"]);
+    for layer in 0..3u64 {
+        let mut spec = match compression {
+            Some(cmd) => LayerSpec::new().compressed_by(Compression::Gzip, cmd),
+            None => LayerSpec::new(),
+        };
+        for d in 0..10u64 {
+            spec = spec.dir(format!("srv/d{d}"));
+            for f in 0..150u64 {
+                if layer == 1 && f % 7 != 0 {
+                    continue;
+                }
+                let size = 200 + ((f * 7919 + d * 104_729 + layer * 31) % 11_000) as usize;
+                spec = spec.file(format!("srv/d{d}/f{f}.txt"), content(layer * 1_000_000 + d * 1000 + f, size));
+            }
+        }
+        if layer == 2 {
+            spec = spec.whiteout("srv/d3/f14.txt").file("srv/top.txt", b"top layer\n");
+        }
+        img = img.layer(spec, &format!("RUN make layer {layer}"));
+    }
+    img
+}
+
+const GNU_GZIP: &[&str] = &["gzip", "-6", "-c", "-n"];
+
+fn gnu_gzip(bytes: &[u8]) -> Vec<u8> {
+    fixture::pipe_through(GNU_GZIP, bytes)
+}
+
+fn open(bytes: &[u8]) -> (Archive, Cursor<Vec<u8>>) {
+    let mut src = Cursor::new(bytes.to_vec());
+    let mut ar = Archive::open(&mut src, &mut |_| {}).expect("open");
+    ar.verify(&mut src, &mut |_| {}).expect("verify");
+    let bad: Vec<_> = ar.report().images.iter().flat_map(|i| &i.checks).filter(|c| !c.verdict.is_ok()).collect();
+    assert!(bad.is_empty(), "{bad:?}");
+    (ar, src)
+}
+
+fn export(ar: &Archive, src: &mut Cursor<Vec<u8>>) -> Vec<u8> {
+    let img = &ar.report().images[0];
+    let layers = image_layers(ar, img);
+    let tree = MergedTree::build(&layers.indexes);
+    let mut out = Vec::new();
+    let mut source = ArchiveSource::new(ar, src, layers.blobs.clone());
+    export_rootfs(&tree, &layers.indexes, &mut source, &mut out).expect("export");
+    out
+}
+
+/// Every regular file of every layer: (layer, path, bytes), read through `read`.
+fn every_file(ar: &Archive, read: &mut dyn FnMut(usize, &strata::layer::LayerEntry) -> Vec<u8>) -> Vec<(usize, Box<[u8]>, Vec<u8>)> {
+    let img = &ar.report().images[0];
+    let layers = image_layers(ar, img);
+    let mut wanted = Vec::new();
+    for (k, idx) in layers.indexes.iter().enumerate() {
+        for e in idx.entries.iter().filter(|e| e.kind == EntryKind::File && e.size > 0) {
+            wanted.push((k, e.clone()));
+        }
+    }
+    // Back and forth: alternate from both ends, every 3rd from the middle too.
+    let mut order = Vec::new();
+    let (mut lo, mut hi) = (0usize, wanted.len());
+    while lo < hi {
+        order.push(lo);
+        lo += 1;
+        if lo < hi {
+            hi -= 1;
+            order.push(hi);
+        }
+    }
+    order.iter().map(|&i| (wanted[i].0, wanted[i].1.path.clone(), read(wanted[i].0, &wanted[i].1))).collect()
+}
+
+fn read_all(mut r: Box<dyn Read + '_>) -> Vec<u8> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).expect("read a file");
+    v
+}
+
+fn check_same_reads(plain: &[u8], other: &[u8]) {
+    let (pa, mut ps) = open(plain);
+    let (oa, mut os) = open(other);
+    let pimg = pa.report().images[0].clone();
+    let oimg = oa.report().images[0].clone();
+    let pblobs = image_layers(&pa, &pimg).blobs;
+    let oblobs = image_layers(&oa, &oimg).blobs;
+
+    let want = every_file(&pa, &mut |k, e| read_all(pa.read_entry(&mut ps, pblobs[k].unwrap(), e).unwrap()));
+    assert!(want.len() > 3000, "{} files", want.len());
+    // One file at a time, each from its nearest access point.
+    let got = every_file(&oa, &mut |k, e| read_all(oa.read_entry(&mut os, oblobs[k].unwrap(), e).unwrap()));
+    assert!(got == want, "files read one at a time differ");
+    // All through one source that keeps its decoders.
+    let mut source = ArchiveSource::new(&oa, &mut os, oblobs.clone());
+    let got = every_file(&oa, &mut |k, e| read_all(source.open_entry(k, e).unwrap()));
+    assert!(got == want, "files read through kept decoders differ");
+    drop(source);
+    assert!(export(&oa, &mut os) == export(&pa, &mut ps), "exports differ");
+}
+
+#[test]
+fn a_gzipped_whole_archive_reads_like_the_plain_one() {
+    let plain = fixture::docker_archive(&[image(None)], &Options::default()).bytes;
+    let gz = gnu_gzip(&plain);
+    let (ar, _) = open(&gz);
+    let points = ar.outer_access().map_or(0, |a| a.points.len());
+    assert!(points >= 8, "{points} access points in {} MiB", plain.len() >> 20);
+    check_same_reads(&plain, &gz);
+}
+
+#[test]
+fn gzip_layers_read_like_plain_ones() {
+    let plain = fixture::oci_archive(&[image(None)], &Options::default(), false).bytes;
+    let gz_layers = fixture::oci_archive(&[image(Some(GNU_GZIP))], &Options::default(), false).bytes;
+    let (ar, _) = open(&gz_layers);
+    let img = ar.report().images[0].clone();
+    let blobs = image_layers(&ar, &img).blobs;
+    // Layers 0 and 2 hold ~8 MiB each (layer 1 only ~1 MiB: under one spacing, no points).
+    for k in [0, 2] {
+        let b = blobs[k].unwrap();
+        let points = ar.layer_access(b).map_or(0, |a| a.points.len());
+        assert!(points >= 2, "layer {k}: {points} access points");
+    }
+    check_same_reads(&plain, &gz_layers);
+}
