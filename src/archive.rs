@@ -402,7 +402,12 @@ impl Archive {
 
     /// The layer's stored bytes are its tar stream (not compressed, or not known to be).
     pub fn layer_is_plain(&self, blob: usize) -> bool {
-        self.blobs.get(blob).and_then(|b| b.facts.as_ref()).is_none_or(|f| f.compression == Compression::None)
+        self.layer_compression(blob) == Compression::None
+    }
+
+    /// How the layer's bytes are stored (`None` also when not known yet).
+    pub fn layer_compression(&self, blob: usize) -> Compression {
+        self.blobs.get(blob).and_then(|b| b.facts.as_ref()).map_or(Compression::None, |f| f.compression)
     }
 
     /// The stored bytes of an outer entry from offset `skip` within it on.

@@ -3,7 +3,7 @@
 
 use super::read::ContentSource;
 use crate::layer::{LayerEntry, LayerIndex};
-use crate::report::Image;
+use crate::report::{Compression, Image};
 use crate::io::SharedSource;
 use crate::{Archive, Error, ReadSeek};
 use std::io::{self, Read};
@@ -56,7 +56,7 @@ pub struct ArchiveSource<'a> {
     live: Vec<LiveStream<'a>>,
 }
 
-/// Decoders kept at once (each holds ~200 KiB: zlib's state, window and input buffer).
+/// Decoders kept at once (a gzip one holds ~200 KiB: zlib's state, window and input).
 const LIVE_STREAMS: usize = 16;
 
 /// A layer's decompressed stream, positioned where the last read stopped.
@@ -72,6 +72,10 @@ impl<'a> ArchiveSource<'a> {
         ArchiveSource { archive, src: SharedSource::new(src), blobs, live: Vec::new() }
     }
 
+    fn heavy(&self, blob: usize) -> bool {
+        heavy(self.archive, blob)
+    }
+
     /// Continue the kept decoder of `blob` closest before `target`, unless starting at an
     /// access point is closer still. (Several per layer: a tree's order and a layer's tar
     /// order can differ, e.g. `a.txt` and `a/` sort differently, so reads go back and forth.)
@@ -83,6 +87,11 @@ impl<'a> ArchiveSource<'a> {
         }
         Some(self.live.remove(i))
     }
+}
+
+fn heavy(archive: &Archive, blob: usize) -> bool {
+    let big_window = |c: Compression| matches!(c, Compression::Zstd | Compression::Xz);
+    big_window(archive.compression()) || big_window(archive.layer_compression(blob))
 }
 
 impl ContentSource for ArchiveSource<'_> {
@@ -101,7 +110,15 @@ impl ContentSource for ArchiveSource<'_> {
         let target = entry.data_offset;
         let mut live = match self.take_live(blob, target) {
             Some(live) => live,
-            None => LiveStream { blob, pos: target, reader: self.archive.layer_stream_at(self.src.clone(), blob, target)? },
+            None => {
+                if self.heavy(blob) {
+                    // A zstd or xz decoder holds its whole window (up to 64 MiB for xz -9):
+                    // keep one of those at a time, and drop it before making the next.
+                    let archive = self.archive;
+                    self.live.retain(|l| !heavy(archive, l.blob));
+                }
+                LiveStream { blob, pos: target, reader: self.archive.layer_stream_at(self.src.clone(), blob, target)? }
+            }
         };
         let skip = target - live.pos;
         let skipped = io::copy(&mut (&mut live.reader).take(skip), &mut io::sink())?;
