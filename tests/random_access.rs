@@ -161,3 +161,31 @@ fn gzip_layers_read_like_plain_ones() {
     }
     check_same_reads(&plain, &gz_layers);
 }
+
+/// zstd and xz layers keep one decoder at a time (their windows are large): exports still
+/// match the plain archive's.
+#[test]
+fn zstd_and_xz_layers_export_like_plain_ones() {
+    let small = |c: Compression| {
+        let mut img = ImageSpec::new(&["example.com/small:1"]);
+        for layer in 0..3u64 {
+            let mut spec = LayerSpec::new().compressed(c);
+            for f in 0..40u64 {
+                if layer == 1 && f % 3 != 0 {
+                    continue;
+                }
+                spec = spec.file(format!("srv/f{f}.txt"), content(layer * 1000 + f, 300 + (f as usize * 977) % 9000));
+            }
+            img = img.layer(spec, &format!("RUN layer {layer}"));
+        }
+        fixture::oci_archive(&[img], &Options::default(), false).bytes
+    };
+    let plain = small(Compression::None);
+    let (pa, mut ps) = open(&plain);
+    let want = export(&pa, &mut ps);
+    for c in [Compression::Zstd, Compression::Xz, Compression::Gzip] {
+        let bytes = small(c);
+        let (ar, mut src) = open(&bytes);
+        assert!(export(&ar, &mut src) == want, "{c:?}");
+    }
+}
