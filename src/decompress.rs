@@ -39,13 +39,25 @@ impl Decoder<'_> {
 
 /// Wrap `inner` so it yields the decompressed bytes. `Compression::None` passes through.
 pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Decoder<'a>> {
-    Ok(Decoder {
-        inner: match compression {
-            // Multi-member: eStargz layers and some whole-archive gzips have several members.
-            Compression::Gzip => Inner::Gzip(GzipReader::new(inner)?),
-            other => Inner::Other(other_decoder(other, inner)?),
-        },
-    })
+    let inner = match compression {
+        Compression::None => Inner::Other(inner),
+        // Multi-member: eStargz layers and some whole-archive gzips have several members.
+        Compression::Gzip => Inner::Gzip(GzipReader::new(inner)?),
+        Compression::Zstd => {
+            let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(256 * 1024, inner))
+                .map_err(zstd_error)?;
+            Inner::Other(Box::new(ZstdFrames { current: Some(decoder) }))
+        }
+        Compression::Xz => Inner::Other(Box::new(lzma_rust2::XzReader::new_mem_limit(
+            BufReader::with_capacity(256 * 1024, inner),
+            true,
+            XZ_MEMORY_LIMIT_KIB,
+        ))),
+        Compression::Bzip2 => {
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "bzip2 compression is not supported"))
+        }
+    };
+    Ok(Decoder { inner })
 }
 
 /// As [`decoder`], and a gzip stream also notes access points ([`Decoder::take_access_index`]).
@@ -82,26 +94,6 @@ pub fn decoder_at<'a>(
         });
     }
     Ok(reader)
-}
-
-fn other_decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
-    Ok(match compression {
-        Compression::None => inner,
-        Compression::Gzip => Box::new(GzipReader::new(inner)?),
-        Compression::Zstd => {
-            let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(256 * 1024, inner))
-                .map_err(zstd_error)?;
-            Box::new(ZstdFrames { current: Some(decoder) })
-        }
-        Compression::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(
-            BufReader::with_capacity(256 * 1024, inner),
-            true,
-            XZ_MEMORY_LIMIT_KIB,
-        )),
-        Compression::Bzip2 => {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "bzip2 compression is not supported"))
-        }
-    })
 }
 
 /// An xz block whose dictionary needs more than this is refused rather than allocated
