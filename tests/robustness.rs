@@ -610,3 +610,35 @@ fn short_reads_on_damaged_archives() {
     }
     assert!(panics.is_empty(), "{}", panics.join("\n"));
 }
+
+/// A file whose bytes would run past the end of its (plain) layer is an error that says so,
+/// whichever way it is read: by `read_entry`, or through the `ArchiveSource` an export and
+/// `strata cat` use. Never a silently short file.
+#[test]
+fn a_file_past_its_layers_end_is_an_error() {
+    use strata::merge::read::ContentSource;
+    use strata::merge::source::{image_layers, ArchiveSource};
+    let img = ImageSpec::new(&["example.com/past:1"]).layer(LayerSpec::new().file("etc/a", b"hello"), "COPY a /etc/a");
+    let bytes = fixture::docker_archive(&[img], &Options::default()).bytes;
+    let mut src = Cursor::new(bytes);
+    let mut ar = Archive::open(&mut src, &mut |_| {}).expect("open");
+    ar.verify(&mut src, &mut |_| {}).expect("verify");
+    let image = ar.report().images[0].clone();
+    let layers = image_layers(&ar, &image);
+    let real = layers.indexes[0].entries.iter().find(|e| &*e.path == b"etc/a").expect("etc/a").clone();
+    let mut past = real.clone();
+    past.data_offset = layers.indexes[0].uncompressed_size - 100;
+    past.size = 1000;
+    let blob = layers.blobs[0].expect("blob");
+    let expect_truncated = |r: Result<Box<dyn std::io::Read + '_>, Error>| match r {
+        Err(Error::Truncated { detail, .. }) => assert!(detail.contains("past the end of its layer"), "{detail}"),
+        Err(e) => panic!("not a truncation: {e}"),
+        Ok(_) => panic!("read a file past its layer's end without an error"),
+    };
+    expect_truncated(ar.read_entry(&mut src, blob, &past));
+    let mut source = ArchiveSource::new(&ar, &mut src, layers.blobs.clone());
+    expect_truncated(source.open_entry(0, &past));
+    let mut got = Vec::new();
+    source.open_entry(0, &real).expect("the real file").read_to_end(&mut got).expect("read");
+    assert_eq!(got, b"hello");
+}

@@ -44,9 +44,9 @@ pub fn image_layers<'a>(archive: &'a Archive, image: &Image) -> ImageLayers<'a> 
 /// An archive plus its source, handing out entry bytes by image layer number.
 ///
 /// Compressed layers cannot seek. Reading many of their files (an export) would
-/// decompress each layer again for every file, so the decoder that served a file is kept,
-/// one per layer, and the next file of that layer further on continues from it. A file
-/// behind it, or far ahead of it, starts from the layer's nearest access point instead.
+/// decompress each layer again for every file, so the decoders that served files are kept
+/// (several per layer), and the next file of a layer continues from the closest one behind
+/// it, unless the layer's nearest access point is closer.
 pub struct ArchiveSource<'a> {
     archive: &'a Archive,
     src: SharedSource<'a>,
@@ -70,10 +70,6 @@ struct LiveStream<'a> {
 impl<'a> ArchiveSource<'a> {
     pub fn new(archive: &'a Archive, src: &'a mut dyn ReadSeek, blobs: Vec<Option<usize>>) -> Self {
         ArchiveSource { archive, src: SharedSource::new(src), blobs, live: Vec::new() }
-    }
-
-    fn heavy(&self, blob: usize) -> bool {
-        heavy(self.archive, blob)
     }
 
     /// Continue the kept decoder of `blob` closest before `target`, unless starting at an
@@ -103,15 +99,13 @@ impl ContentSource for ArchiveSource<'_> {
             .flatten()
             .ok_or_else(|| Error::NotFound { what: format!("the bytes of layer {layer} (not in this archive)") })?;
         if self.archive.layer_seeks(blob) {
-            return self.archive.layer_stream_at(self.src.clone(), blob, entry.data_offset).map(|r| {
-                Box::new(r.take(entry.size)) as Box<dyn Read + '_>
-            });
+            return self.archive.read_entry(&mut self.src, blob, entry);
         }
         let target = entry.data_offset;
         let mut live = match self.take_live(blob, target) {
             Some(live) => live,
             None => {
-                if self.heavy(blob) {
+                if heavy(self.archive, blob) {
                     // A zstd or xz decoder holds its whole window (up to 64 MiB for xz -9):
                     // keep one of those at a time, and drop it before making the next.
                     let archive = self.archive;
