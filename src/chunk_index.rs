@@ -102,26 +102,12 @@ pub fn splice(first: IndexPart, second: IndexPart) -> Result<LayerIndex, Option<
 }
 
 /// Whether the 512-byte block looks like a tar header written by any ustar, PAX or GNU
-/// writer: the magic, and a checksum that adds up. (Only used to pick where a second part
-/// starts; a wrong guess costs time, never correctness.)
+/// writer: the magic, and a checksum that adds up ([`crate::detect::looks_like_tar`]). (Only
+/// used to pick where a second part starts; a wrong guess costs time, never correctness.)
 fn looks_like_header(block: &[u8]) -> bool {
-    if block.len() < 512 || !(block[257..263] == *b"ustar\0" || block[257..265] == *b"ustar  \0") {
-        return false;
-    }
-    let field = &block[148..156];
-    let digits = field.iter().skip_while(|b| **b == b' ').take_while(|b| (b'0'..=b'7').contains(b));
-    let mut recorded: u64 = 0;
-    let mut any = false;
-    for d in digits {
-        recorded = recorded.saturating_mul(8).saturating_add(u64::from(d - b'0'));
-        any = true;
-    }
-    let sum: u64 = block[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, b)| if (148..156).contains(&i) { u64::from(b' ') } else { u64::from(*b) })
-        .sum();
-    any && recorded == sum
+    block.len() >= 512
+        && (block[257..263] == *b"ustar\0" || block[257..265] == *b"ustar  \0")
+        && crate::detect::looks_like_tar(block)
 }
 
 impl ChunkIndexer {

@@ -875,17 +875,21 @@ mod codec {
         match &f.access {
             Some(a) => {
                 o.u8(1);
-                o.u64(a.spacing);
-                o.u64(a.points.len() as u64);
-                for p in &a.points {
-                    o.u64(p.out);
-                    o.u64(p.bit);
-                    o.bytes(&p.window);
-                }
+                put_access(&mut o, a);
             }
             None => o.u8(0),
         }
         o.0
+    }
+
+    fn put_access(o: &mut Out, a: &AccessIndex) {
+        o.u64(a.spacing);
+        o.u64(a.points.len() as u64);
+        for p in &a.points {
+            o.u64(p.out);
+            o.u64(p.bit);
+            o.bytes(&p.window);
+        }
     }
 
     fn get_access(i: &mut In) -> R<AccessIndex> {
