@@ -131,3 +131,133 @@ impl<R: Read> Read for ZstdFrames<R> {
         }
     }
 }
+
+/// The memory a zstd or xz decoder of this stream will hold for its window, read from the
+/// stream's first bytes (`head`, 64 are plenty): zstd's frame header, or the LZMA2
+/// dictionary size in xz's first block header. `None` when `head` does not say (another
+/// compression, a damaged header, or a zstd frame preceded by a skippable one). Later zstd
+/// frames or xz blocks may ask for another size; this is an estimate for deciding how many
+/// decoders to keep, not a limit.
+pub fn window_size(compression: Compression, head: &[u8]) -> Option<u64> {
+    match compression {
+        Compression::Zstd => zstd_window(head),
+        Compression::Xz => xz_dictionary(head),
+        _ => None,
+    }
+}
+
+/// RFC 8878 §3.1.1.1: magic, Frame_Header_Descriptor, then the Window_Descriptor, or for a
+/// single-segment frame the Frame_Content_Size (the window is the whole content).
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    if head.get(..4)? != [0x28, 0xb5, 0x2f, 0xfd] {
+        return None;
+    }
+    let descriptor = *head.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    if !single_segment {
+        let w = *head.get(5)?;
+        let base = 1u64 << (10 + (w >> 3));
+        return Some(base + base / 8 * u64::from(w & 7));
+    }
+    let dictionary_id_len = [0usize, 1, 2, 4][usize::from(descriptor & 3)];
+    let content_size_len = [1usize, 2, 4, 8][usize::from(descriptor >> 6)];
+    let at = 5 + dictionary_id_len;
+    let field = head.get(at..at + content_size_len)?;
+    let mut size = field.iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+    if content_size_len == 2 {
+        size += 256;
+    }
+    Some(size)
+}
+
+/// xz: the 12-byte stream header, then the first block header: its size, its flags (how
+/// many filters, whether the sizes are present as varints), then each filter's id and
+/// properties. LZMA2 (id 0x21) has one property byte, the dictionary size.
+fn xz_dictionary(head: &[u8]) -> Option<u64> {
+    if head.get(..6)? != [0xfd, b'7', b'z', b'X', b'Z', 0] {
+        return None;
+    }
+    let block = head.get(12..)?;
+    if *block.first()? == 0 {
+        return None; // no block: an empty stream (the index follows)
+    }
+    let flags = *block.get(1)?;
+    let mut at = 2;
+    for present in [flags & 0x40 != 0, flags & 0x80 != 0] {
+        if present {
+            xz_varint(block, &mut at)?;
+        }
+    }
+    let mut dictionary = None;
+    for _ in 0..=(flags & 3) {
+        let id = xz_varint(block, &mut at)?;
+        let props_len = usize::try_from(xz_varint(block, &mut at)?).ok()?;
+        let props = block.get(at..at.checked_add(props_len)?)?;
+        at += props_len;
+        if id == 0x21 {
+            dictionary = match props {
+                [b @ 0..=39] => Some(u64::from(2 | (b & 1)) << (b / 2 + 11)),
+                [40] => Some(u64::from(u32::MAX)),
+                _ => None,
+            };
+        }
+    }
+    dictionary
+}
+
+/// xz's variable-length integer (7 bits a byte, low first) at `block[*at..]`.
+fn xz_varint(block: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..63).step_by(7) {
+        let b = *block.get(*at)?;
+        *at += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head_of(cmd: &[&str]) -> Vec<u8> {
+        let mut out = crate::fixture::pipe_through(cmd, &vec![7u8; 300_000]);
+        out.truncate(64);
+        out
+    }
+
+    #[test]
+    fn zstd_window_from_real_frame_headers() {
+        // zstd writes a window descriptor for streamed input (`-c` from a pipe) whose size
+        // is unknown, and the content size for small known inputs; --long=27 asks 128 MiB.
+        assert_eq!(window_size(Compression::Zstd, &head_of(&["zstd", "-q", "-c", "--no-content-size", "--long=27"])), Some(128 << 20));
+        let window = window_size(Compression::Zstd, &head_of(&["zstd", "-q", "-c", "-3"])).expect("a window");
+        assert!((256 << 10..=8 << 20).contains(&window), "{window}");
+        // hand-made: single segment, 2-byte content size (value + 256)
+        assert_eq!(window_size(Compression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x60, 0x10, 0x00]), Some(0x10 + 256));
+        // descriptor 0x68: 2^(10+13) = 8 MiB, no mantissa
+        assert_eq!(window_size(Compression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x68]), Some(8 << 20));
+        assert_eq!(window_size(Compression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x04]), None);
+        assert_eq!(window_size(Compression::Zstd, b"not zstd"), None);
+    }
+
+    #[test]
+    fn xz_dictionary_from_real_block_headers() {
+        assert_eq!(window_size(Compression::Xz, &head_of(&["xz", "-q", "-c", "-9"])), Some(64 << 20));
+        assert_eq!(window_size(Compression::Xz, &head_of(&["xz", "-q", "-c", "-0"])), Some(256 << 10));
+        // the size varints in block headers that multi-threaded xz writes are skipped
+        let sized = head_of(&["xz", "-q", "-c", "-6", "--block-size=100000", "-T2"]);
+        assert_ne!(sized[13] & 0xc0, 0, "block header with sizes");
+        assert_eq!(window_size(Compression::Xz, &sized), Some(8 << 20));
+        // a header cut short is no answer (the LZMA2 property byte is byte 16)
+        let whole = head_of(&["xz", "-q", "-c", "-6"]);
+        assert_eq!(window_size(Compression::Xz, &whole[..17]), Some(8 << 20));
+        for cut in 0..17 {
+            assert_eq!(window_size(Compression::Xz, &whole[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(window_size(Compression::Gzip, &whole), None);
+    }
+}

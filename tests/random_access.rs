@@ -189,3 +189,54 @@ fn zstd_and_xz_layers_export_like_plain_ones() {
         assert!(export(&ar, &mut src) == want, "{c:?}");
     }
 }
+
+/// An image whose merged tree takes its files from every layer in turn (`f0` from layer 0,
+/// `f1` from layer 1, ...), its layers compressed by `cmd`. Returns the number of layers.
+fn interleaved(c: Compression, cmd: &[&str]) -> (Vec<u8>, usize) {
+    const LAYERS: u64 = 4;
+    let mut img = ImageSpec::new(&["example.com/interleaved:1"]);
+    for layer in 0..LAYERS {
+        let mut spec = LayerSpec::new().compressed_by(c, cmd);
+        for f in (layer..120).step_by(LAYERS as usize) {
+            spec = spec.file(format!("srv/f{f:03}.txt"), content(layer * 1000 + f, 2000 + (f as usize * 977) % 9000));
+        }
+        img = img.layer(spec, &format!("RUN layer {layer}"));
+    }
+    (fixture::oci_archive(&[img], &Options::default(), false).bytes, LAYERS as usize)
+}
+
+/// An export reads the merged tree's files in order, so it goes from layer to layer with
+/// every file. zstd and xz decoders are kept per layer (as their windows fit the budget),
+/// so each layer is decompressed once, not once per file; a window over the budget (here
+/// `xz -9`'s 64 MiB) still works, one decoder at a time.
+#[test]
+fn zstd_and_xz_exports_decompress_each_layer_once() {
+    let plain_export = {
+        let (bytes, _) = interleaved(Compression::Gzip, GNU_GZIP);
+        let (ar, mut src) = open(&bytes);
+        export(&ar, &mut src)
+    };
+    let cases: [(Compression, &[&str], bool); 4] = [
+        (Compression::Zstd, &["zstd", "-q", "-c", "-3"], true),
+        (Compression::Zstd, &["zstd", "-q", "-c", "--no-content-size", "--long=24"], true),
+        (Compression::Xz, &["xz", "-q", "-c", "-6"], true),
+        (Compression::Xz, &["xz", "-q", "-c", "-9"], false),
+    ];
+    for (c, cmd, once) in cases {
+        let (bytes, layers) = interleaved(c, cmd);
+        let (ar, mut src) = open(&bytes);
+        let img = ar.report().images[0].clone();
+        let idx = image_layers(&ar, &img);
+        let tree = MergedTree::build(&idx.indexes);
+        let mut source = ArchiveSource::new(&ar, &mut src, idx.blobs.clone());
+        let mut out = Vec::new();
+        export_rootfs(&tree, &idx.indexes, &mut source, &mut out).expect("export");
+        let started = source.decoders_started();
+        assert!(out == plain_export, "{cmd:?}: the export differs");
+        if once {
+            assert_eq!(started, layers, "{cmd:?}: decoders started");
+        } else {
+            assert!(started > 100, "{cmd:?}: {started} decoders started (one at a time expected)");
+        }
+    }
+}
