@@ -133,12 +133,18 @@ impl<S: ReadSeek> Read for Window<S> {
 /// read seeks first, since another handle may have moved the source.
 #[derive(Clone)]
 pub struct SharedSource<'a> {
-    inner: std::rc::Rc<std::cell::RefCell<&'a mut dyn ReadSeek>>,
+    inner: std::rc::Rc<std::cell::RefCell<dyn ReadSeek + 'a>>,
     pos: u64,
 }
 
 impl<'a> SharedSource<'a> {
     pub fn new(src: &'a mut dyn ReadSeek) -> Self {
+        Self::owning(src)
+    }
+
+    /// A source that owns `src` (the browser's Session keeps one, so decoders kept between
+    /// requests can hold clones of it).
+    pub fn owning(src: impl ReadSeek + 'a) -> Self {
         SharedSource { inner: std::rc::Rc::new(std::cell::RefCell::new(src)), pos: 0 }
     }
 }

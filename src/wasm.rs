@@ -9,7 +9,9 @@
 //! message; nothing here panics on input.
 
 use crate::layer::{display_path, normalize_path, parse_display_path, LayerIndex};
-use crate::merge::{self, read::ContentSource, source::ArchiveSource, view, ListOptions, MergedTree};
+use crate::io::SharedSource;
+use crate::merge::source::{ArchiveSource, KeptDecoders};
+use crate::merge::{self, read::ContentSource, view, ListOptions, MergedTree};
 use crate::{Archive, Error, Progress};
 use js_sys::{Function, Uint8Array};
 use serde::Serialize;
@@ -238,8 +240,13 @@ struct LayerView {
 
 #[wasm_bindgen]
 pub struct Session {
-    src: BlobReader,
+    /// The dropped File, shared with the decoders kept in `kept`.
+    src: SharedSource<'static>,
     archive: Archive,
+    /// Decoders of compressed layers kept between requests: the next file of a zstd layer
+    /// (no access points) continues from the last one instead of the layer's start.
+    /// Dropped whenever the archive learns more (`forget_trees`).
+    kept: KeptDecoders<'static>,
     /// Full merged tree per image, built on first use.
     trees: HashMap<usize, MergedTree>,
     /// The last layer view asked for (one is enough: the page shows one at a time).
@@ -344,7 +351,7 @@ impl Session {
     pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsError> {
         let mut src = BlobReader::new(blob).map_err(js_err)?;
         let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
-        Ok(Session { src, archive, trees: HashMap::new(), layer_view: None })
+        Ok(Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None })
     }
 
     /// The report as plain JSON-compatible data (see `src/report.rs`).
@@ -509,9 +516,10 @@ impl Session {
     pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsError> {
         self.tree(image).map_err(js_err)?;
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
-        let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
+        let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
         let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
         merge::export::export_rootfs(&self.trees[&image], &layers, &mut source, &mut sink).map_err(js_err)?;
+        self.kept = source.into_kept();
         sink.flush().map_err(js_err)?;
         Ok(sink.written as f64)
     }
@@ -587,6 +595,7 @@ impl Session {
     fn forget_trees(&mut self) {
         self.trees.clear();
         self.layer_view = None;
+        self.kept = KeptDecoders::default();
     }
 
     fn tree(&mut self, image: usize) -> Result<&MergedTree, Error> {
@@ -637,22 +646,36 @@ impl Session {
             None => {
                 self.tree(image)?;
                 let layers = image_layers(&self.archive, image)?;
-                let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
-                let (size, mut reader) = merge::read::open_file(&self.trees[&image], &layers, &mut source, &raw)?;
-                f(size, &mut reader)
+                let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
+                {
+                    let (size, mut reader) = merge::read::open_file(&self.trees[&image], &layers, &mut source, &raw)?;
+                    f(size, &mut reader)?;
+                }
+                self.kept = source.into_kept();
+                Ok(())
             }
             Some(k) => {
                 self.layer_view(image, k)?;
                 let layers = image_layers(&self.archive, image)?;
                 let lv = self.layer_view.as_ref().ok_or_else(|| Error::NotFound { what: "layer view".into() })?;
                 let (which, entry) = merge::read::layer_file(&lv.tree, &layers[..=k], k, &raw)?;
-                let mut source = ArchiveSource::new(&self.archive, &mut self.src, image_blobs(&self.archive, image));
+                let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
                 let size = entry.size;
-                let mut reader = source.open_entry(which, entry)?;
-                f(size, &mut reader)
+                {
+                    let mut reader = source.open_entry(which, entry)?;
+                    f(size, &mut reader)?;
+                }
+                self.kept = source.into_kept();
+                Ok(())
             }
         }
     }
+}
+
+/// The archive as a source of file bytes, continuing the decoders kept from the last
+/// request (hand them back with `self.kept = source.into_kept()`; an error drops them).
+fn kept_source<'a>(archive: &'a Archive, src: &SharedSource<'static>, kept: &mut KeptDecoders<'static>, image: usize) -> ArchiveSource<'a, 'static> {
+    ArchiveSource::with_kept(archive, src.clone(), image_blobs(archive, image), std::mem::take(kept))
 }
 
 // ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use strata::layer::EntryKind;
 use strata::merge::export::export_rootfs;
 use strata::merge::read::ContentSource;
 use strata::merge::source::{image_layers, ArchiveSource};
+use strata::merge::tree::ROOT;
 use strata::merge::MergedTree;
 use strata::report::Compression;
 use strata::Archive;
@@ -239,4 +240,35 @@ fn zstd_and_xz_exports_decompress_each_layer_once() {
             assert!(started > 100, "{cmd:?}: {started} decoders started (one at a time expected)");
         }
     }
+}
+
+/// The browser's Session reads one file per request and hands the kept decoders from one
+/// request's source to the next: files read one by one, in the tree's order, still
+/// decompress each zstd layer once, and give the plain archive's bytes.
+#[test]
+fn kept_decoders_carry_over_between_sources() {
+    let (plain, _) = interleaved(Compression::Gzip, GNU_GZIP);
+    let (pa, mut ps) = open(&plain);
+    let (bytes, layers) = interleaved(Compression::Zstd, &["zstd", "-q", "-c", "-3"]);
+    let (ar, mut src) = open(&bytes);
+    let img = ar.report().images[0].clone();
+    let idx = image_layers(&ar, &img);
+    let pidx = image_layers(&pa, &pa.report().images[0]);
+    let tree = MergedTree::build(&idx.indexes);
+    let files: Vec<Vec<u8>> = tree.walk(ROOT).into_iter().filter(|&n| tree.kind(n) == EntryKind::File).map(|n| tree.path(n)).collect();
+    assert!(files.len() >= 100, "{} files", files.len());
+    let shared = strata::io::SharedSource::new(&mut src);
+    let mut kept = strata::merge::source::KeptDecoders::default();
+    let mut started = 0;
+    for path in &files {
+        let mut source = ArchiveSource::with_kept(&ar, shared.clone(), idx.blobs.clone(), kept);
+        let (_, reader) = strata::merge::read::open_file(&tree, &idx.indexes, &mut source, path).expect("open");
+        let got = read_all(Box::new(reader));
+        started = source.decoders_started();
+        kept = source.into_kept();
+        let mut psource = ArchiveSource::new(&pa, &mut ps, pidx.blobs.clone());
+        let (_, preader) = strata::merge::read::open_file(&tree, &pidx.indexes, &mut psource, path).expect("open plain");
+        assert!(got == read_all(Box::new(preader)), "{}", String::from_utf8_lossy(path));
+    }
+    assert_eq!(started, layers, "decoders started over {} requests", files.len());
 }

@@ -47,13 +47,22 @@ pub fn image_layers<'a>(archive: &'a Archive, image: &Image) -> ImageLayers<'a> 
 /// decompress each layer again for every file, so the decoders that served files are kept
 /// (several per layer), and the next file of a layer continues from the closest one behind
 /// it, unless the layer's nearest access point is closer.
-pub struct ArchiveSource<'a> {
+pub struct ArchiveSource<'a, 's> {
     archive: &'a Archive,
-    src: SharedSource<'a>,
+    src: SharedSource<'s>,
     /// Blob handle of each image layer (from [`ImageLayers::blobs`]).
     blobs: Vec<Option<usize>>,
-    /// Decoders kept between reads, the most recently used last.
-    live: Vec<LiveStream<'a>>,
+    kept: KeptDecoders<'s>,
+}
+
+/// The decoders an [`ArchiveSource`] keeps between reads. They outlive one source when
+/// the caller takes them back ([`ArchiveSource::into_kept`]) and hands them to the next
+/// ([`ArchiveSource::with_kept`]), as the browser's Session does between requests, so
+/// the next file of a zstd layer is not decompressed from the layer's start again.
+#[derive(Default)]
+pub struct KeptDecoders<'s> {
+    /// The most recently used last.
+    live: Vec<LiveStream<'s>>,
     /// The window memory of each blob's decoders, once asked ([`ArchiveSource::window_of`]).
     windows: Vec<(usize, u64)>,
     /// Decoders started, not continued (for tests: how often a layer was decompressed again).
@@ -74,43 +83,54 @@ const WINDOW_BUDGET: u64 = 64 << 20;
 const UNKNOWN_WINDOW: u64 = WINDOW_BUDGET;
 
 /// A layer's decompressed stream, positioned where the last read stopped.
-struct LiveStream<'a> {
+struct LiveStream<'s> {
     blob: usize,
     /// Offset in the layer's uncompressed stream of the next byte `reader` yields.
     pos: u64,
-    reader: Box<dyn Read + 'a>,
+    reader: Box<dyn Read + 's>,
     /// The window memory its zstd/xz decoders hold (0 for gzip and plain).
     window: u64,
 }
 
-impl<'a> ArchiveSource<'a> {
-    pub fn new(archive: &'a Archive, src: &'a mut dyn ReadSeek, blobs: Vec<Option<usize>>) -> Self {
-        ArchiveSource { archive, src: SharedSource::new(src), blobs, live: Vec::new(), windows: Vec::new(), started: 0 }
+impl<'a, 's> ArchiveSource<'a, 's> {
+    pub fn new(archive: &'a Archive, src: &'s mut dyn ReadSeek, blobs: Vec<Option<usize>>) -> Self {
+        Self::with_kept(archive, SharedSource::new(src), blobs, KeptDecoders::default())
+    }
+
+    /// A source that continues with decoders an earlier one kept (over the same archive,
+    /// with the same facts: drop them when the archive learns more).
+    pub fn with_kept(archive: &'a Archive, src: SharedSource<'s>, blobs: Vec<Option<usize>>, kept: KeptDecoders<'s>) -> Self {
+        ArchiveSource { archive, src, blobs, kept }
+    }
+
+    /// The decoders this source keeps, for the next one.
+    pub fn into_kept(self) -> KeptDecoders<'s> {
+        self.kept
     }
 
     /// How many times a decoder was started from an access point or a layer's start,
     /// rather than a kept one continued.
     pub fn decoders_started(&self) -> usize {
-        self.started
+        self.kept.started
     }
 
     /// Continue the kept decoder of `blob` closest before `target`, unless starting at an
     /// access point is closer still. (Several per layer: a tree's order and a layer's tar
     /// order can differ, e.g. `a.txt` and `a/` sort differently, so reads go back and forth.)
-    fn take_live(&mut self, blob: usize, target: u64) -> Option<LiveStream<'a>> {
-        let (i, _) = self.live.iter().enumerate().filter(|(_, l)| l.blob == blob && l.pos <= target).max_by_key(|(_, l)| l.pos)?;
+    fn take_live(&mut self, blob: usize, target: u64) -> Option<LiveStream<'s>> {
+        let (i, _) = self.kept.live.iter().enumerate().filter(|(_, l)| l.blob == blob && l.pos <= target).max_by_key(|(_, l)| l.pos)?;
         let restart_at = self.archive.restart_point(blob, target).unwrap_or(0);
-        if restart_at > self.live[i].pos {
+        if restart_at > self.kept.live[i].pos {
             return None;
         }
-        Some(self.live.remove(i))
+        Some(self.kept.live.remove(i))
     }
 
     /// The window memory a decoder of `blob` holds: its zstd/xz windows, the layer's own
     /// and the whole archive's when that is compressed, as their headers say (0 for plain
     /// and gzip streams: zlib's window is 32 KiB).
     fn window_of(&mut self, blob: usize) -> u64 {
-        if let Some(&(_, w)) = self.windows.iter().find(|(b, _)| *b == blob) {
+        if let Some(&(_, w)) = self.kept.windows.iter().find(|(b, _)| *b == blob) {
             return w;
         }
         let outer = self.archive.compression();
@@ -124,7 +144,7 @@ impl<'a> ArchiveSource<'a> {
             let at = if outer == Compression::None { self.archive.blob_span(blob).map(|(offset, _)| offset) } else { None };
             window += self.head_window(layer, at);
         }
-        self.windows.push((blob, window));
+        self.kept.windows.push((blob, window));
         window
     }
 
@@ -142,9 +162,10 @@ impl<'a> ArchiveSource<'a> {
     /// Drop the least recently used decoders with windows until `window` more fits the
     /// budget (or none is left).
     fn make_room(&mut self, window: u64) {
-        while self.live.iter().map(|l| l.window).sum::<u64>() + window > WINDOW_BUDGET {
-            let Some(i) = self.live.iter().position(|l| l.window > 0) else { break };
-            self.live.remove(i);
+        let live = &mut self.kept.live;
+        while live.iter().map(|l| l.window).sum::<u64>() + window > WINDOW_BUDGET {
+            let Some(i) = live.iter().position(|l| l.window > 0) else { break };
+            live.remove(i);
         }
     }
 }
@@ -153,7 +174,7 @@ fn big_window(c: Compression) -> bool {
     matches!(c, Compression::Zstd | Compression::Xz)
 }
 
-impl ContentSource for ArchiveSource<'_> {
+impl ContentSource for ArchiveSource<'_, '_> {
     fn open_entry(&mut self, layer: usize, entry: &LayerEntry) -> Result<Box<dyn Read + '_>, Error> {
         let blob = self
             .blobs
@@ -173,7 +194,7 @@ impl ContentSource for ArchiveSource<'_> {
                 if window > 0 {
                     self.make_room(window);
                 }
-                self.started += 1;
+                self.kept.started += 1;
                 LiveStream { blob, pos: target, reader: self.archive.layer_stream_at(self.src.clone(), blob, target)?, window }
             }
         };
@@ -183,18 +204,19 @@ impl ContentSource for ArchiveSource<'_> {
         if skipped < skip {
             return Err(Error::Truncated { entry: None, offset: live.pos, detail: "the layer ends before the file's bytes".into() });
         }
-        if self.live.len() >= LIVE_STREAMS {
-            self.live.remove(0);
+        let kept = &mut self.kept.live;
+        if kept.len() >= LIVE_STREAMS {
+            kept.remove(0);
         }
-        self.live.push(live);
-        let live = self.live.last_mut().ok_or_else(|| Error::NotFound { what: "a kept decoder".into() })?;
+        kept.push(live);
+        let live = kept.last_mut().ok_or_else(|| Error::NotFound { what: "a kept decoder".into() })?;
         Ok(Box::new(LiveTake { live, left: entry.size }))
     }
 }
 
 /// Reads `left` bytes of a kept decoder, moving its position along.
-struct LiveTake<'s, 'a> {
-    live: &'s mut LiveStream<'a>,
+struct LiveTake<'r, 's> {
+    live: &'r mut LiveStream<'s>,
     left: u64,
 }
 
