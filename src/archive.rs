@@ -410,6 +410,11 @@ impl Archive {
         self.blobs.get(blob).and_then(|b| b.facts.as_ref()).map_or(Compression::None, |f| f.compression)
     }
 
+    /// The largest window the layer's decoder needed when it was read in full (zstd).
+    pub fn layer_decoder_window(&self, blob: usize) -> Option<u64> {
+        self.blobs.get(blob).and_then(|b| b.facts.as_ref()).and_then(|f| f.decoder_window)
+    }
+
     /// The stored bytes of an outer entry from offset `skip` within it on.
     fn stored_stream_at<'a, S: ReadSeek + 'a>(&self, src: S, entry: usize, skip: u64) -> Result<Box<dyn Read + 'a>, Error> {
         let e = &self.outer.entries[entry];

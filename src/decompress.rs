@@ -14,6 +14,7 @@ pub struct Decoder<'a> {
 
 enum Inner<'a> {
     Gzip(GzipReader<Box<dyn Read + 'a>>),
+    Zstd(ZstdFrames<Box<dyn Read + 'a>>),
     Other(Box<dyn Read + 'a>),
 }
 
@@ -21,18 +22,31 @@ impl Read for Decoder<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match &mut self.inner {
             Inner::Gzip(r) => r.read(buf),
+            Inner::Zstd(r) => r.read(buf),
             Inner::Other(r) => r.read(buf),
         }
     }
 }
 
 impl Decoder<'_> {
-    /// The access points a recording decoder noted (read to the end first). `None` for
-    /// other compressions, and when the stream was too short to need any.
+    /// The access points a recording decoder noted (read to the end first): gzip deflate
+    /// blocks, zstd frames. `None` for other compressions, and when the stream was too
+    /// short (or, for zstd, one frame) to have any.
     pub fn take_access_index(&mut self) -> Option<AccessIndex> {
-        match &mut self.inner {
-            Inner::Gzip(r) => r.take_index().filter(|i| !i.points.is_empty()),
+        let index = match &mut self.inner {
+            Inner::Gzip(r) => r.take_index(),
+            Inner::Zstd(r) => r.recording.take(),
             Inner::Other(_) => None,
+        };
+        index.filter(|i| !i.points.is_empty())
+    }
+
+    /// The largest window a frame of this zstd stream asked for, as far as it was read
+    /// (`None` for other compressions): what the decoder holds by the end.
+    pub fn largest_window(&self) -> Option<u64> {
+        match &self.inner {
+            Inner::Zstd(r) => Some(r.largest_window),
+            _ => None,
         }
     }
 }
@@ -43,11 +57,7 @@ pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::R
         Compression::None => Inner::Other(inner),
         // Multi-member: eStargz layers and some whole-archive gzips have several members.
         Compression::Gzip => Inner::Gzip(GzipReader::new(inner)?),
-        Compression::Zstd => {
-            let decoder = ruzstd::decoding::StreamingDecoder::new(BufReader::with_capacity(256 * 1024, inner))
-                .map_err(zstd_error)?;
-            Inner::Other(Box::new(ZstdFrames { current: Some(decoder) }))
-        }
+        Compression::Zstd => Inner::Zstd(zstd_frames(inner, 0, 0, false)?),
         Compression::Xz => Inner::Other(Box::new(lzma_rust2::XzReader::new_mem_limit(
             BufReader::with_capacity(256 * 1024, inner),
             true,
@@ -62,14 +72,24 @@ pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::R
 
 /// As [`decoder`], and a gzip stream also notes access points ([`Decoder::take_access_index`]).
 pub fn recording_decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Decoder<'a>> {
-    if compression == Compression::Gzip {
-        return Ok(Decoder { inner: Inner::Gzip(GzipReader::recording(inner)?) });
+    match compression {
+        Compression::Gzip => Ok(Decoder { inner: Inner::Gzip(GzipReader::recording(inner)?) }),
+        Compression::Zstd => Ok(Decoder { inner: Inner::Zstd(zstd_frames(inner, 0, 0, true)?) }),
+        _ => decoder(compression, inner),
     }
-    decoder(compression, inner)
+}
+
+/// A zstd reader whose first frame has started (a stream that is not zstd fails here, as
+/// other decoders fail when they are made). An empty stream is an empty output.
+fn zstd_frames<R: Read>(inner: R, start: u64, out: u64, recording: bool) -> io::Result<ZstdFrames<R>> {
+    let mut frames = ZstdFrames::new(inner, start, out, recording);
+    frames.next_frame()?;
+    Ok(frames)
 }
 
 /// The decompressed stream from offset `target` on. With an access point before `target`
-/// (gzip streams that were read once by a recording decoder), decompression starts there:
+/// (gzip and multi-frame zstd streams that were read once by a recording decoder),
+/// decompression starts there:
 /// `open(at)` must give the compressed bytes from offset `at` on. Otherwise it starts at
 /// the beginning (`open(0)`). Either way the bytes up to `target` are decompressed and
 /// dropped.
@@ -79,9 +99,14 @@ pub fn decoder_at<'a>(
     target: u64,
     open: impl FnOnce(u64) -> Result<Box<dyn Read + 'a>, Error>,
 ) -> Result<Box<dyn Read + 'a>, Error> {
-    let point = if compression == Compression::Gzip { index.and_then(|i| i.point_before(target)) } else { None };
+    let point = match compression {
+        Compression::Gzip | Compression::Zstd => index.and_then(|i| i.point_before(target)),
+        _ => None,
+    };
     let (mut reader, at): (Box<dyn Read + 'a>, u64) = match point {
-        Some(p) => (Box::new(GzipReader::resume(p, open(p.bit / 8)?)?), p.out),
+        Some(p) if compression == Compression::Gzip => (Box::new(GzipReader::resume(p, open(p.bit / 8)?)?), p.out),
+        // a zstd frame starts there: a decoder needs nothing before it
+        Some(p) => (Box::new(zstd_frames(open(p.bit / 8)?, p.bit / 8, p.out, false)?), p.out),
         None => (Box::new(decoder(compression, open(0)?)?), 0),
     };
     let skip = target - at;
@@ -104,30 +129,127 @@ fn zstd_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))
 }
 
-type ZstdDecoder<R> = ruzstd::decoding::StreamingDecoder<BufReader<R>, ruzstd::decoding::FrameDecoder>;
-
-/// ruzstd's StreamingDecoder reads one frame; zstd streams may hold several concatenated
-/// frames (pzstd, some registries). Continue with the next frame when one ends.
+/// A zstd stream: its frames one after another (pzstd and some registries write several;
+/// `zstd:chunked` layers hold one or more per file), skipping skippable frames (RFC 8878
+/// §3.1.2: `zstd:chunked` keeps its table of contents in them; every decoder must pass
+/// over them). ruzstd's `StreamingDecoder` reads one frame and stops at a skippable one,
+/// so the frames are walked here, with one `FrameDecoder` reused from frame to frame.
+///
+/// Frames are independent, so the start of one is a place to begin decompressing: a
+/// recording reader notes such starts as access points (no window: `bit` is the frame's
+/// byte offset × 8), at the same spacing as gzip's. It also notes the largest window any
+/// frame asked for: the memory the decoder ends up holding.
 struct ZstdFrames<R: Read> {
-    current: Option<ZstdDecoder<R>>,
+    source: BufReader<CountingReader<R>>,
+    frame: ruzstd::decoding::FrameDecoder,
+    /// Inside a frame (its header read, not yet all of it handed out).
+    in_frame: bool,
+    /// Offset of this reader's first byte in the whole compressed stream (a reader started
+    /// at an access point), so the points it notes are in the stream's terms.
+    start: u64,
+    /// Decompressed bytes handed out, from `start` on, plus the uncompressed offset of `start`.
+    out: u64,
+    recording: Option<AccessIndex>,
+    largest_window: u64,
+}
+
+/// Counts the bytes read through it.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> ZstdFrames<R> {
+    /// A reader of the stream whose byte `start` (a frame's first) is `inner`'s first, and
+    /// whose decompressed output from there begins at offset `out`.
+    fn new(inner: R, start: u64, out: u64, recording: bool) -> Self {
+        ZstdFrames {
+            source: BufReader::with_capacity(256 * 1024, CountingReader { inner, count: 0 }),
+            frame: ruzstd::decoding::FrameDecoder::new(),
+            in_frame: false,
+            start,
+            out,
+            recording: recording.then(AccessIndex::new),
+            largest_window: 0,
+        }
+    }
+
+    /// Offset in the compressed stream of the next byte not yet taken from the buffer.
+    fn position(&self) -> u64 {
+        self.start + self.source.get_ref().count - self.source.buffer().len() as u64
+    }
+
+    /// At a frame boundary: start the next zstd frame, passing over skippable ones.
+    /// False at the end of the stream.
+    fn next_frame(&mut self) -> io::Result<bool> {
+        loop {
+            let head = self.source.fill_buf()?;
+            if head.is_empty() {
+                return Ok(false);
+            }
+            // (a header split by the buffer's end is not measured: the estimate stays lower)
+            if let Some(window) = zstd_window(head) {
+                self.largest_window = self.largest_window.max(window);
+            }
+            let at = self.position();
+            match self.frame.reset(&mut self.source) {
+                Ok(()) => {
+                    if let Some(index) = self.recording.as_mut() {
+                        if index.due(self.out) {
+                            index.push(crate::gzip::AccessPoint { out: self.out, bit: at * 8, window: Vec::new() });
+                        }
+                    }
+                    self.in_frame = true;
+                    return Ok(true);
+                }
+                Err(ruzstd::decoding::errors::FrameDecoderError::ReadFrameHeaderError(
+                    ruzstd::decoding::errors::ReadFrameHeaderError::SkipFrame { length, .. },
+                )) => {
+                    let want = u64::from(length);
+                    let skipped = io::copy(&mut (&mut self.source).take(want), &mut io::sink())?;
+                    if skipped < want {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("zstd: the skippable frame at byte {at} ends after {skipped} of its {want} bytes"),
+                        ));
+                    }
+                }
+                Err(e) => return Err(zstd_error(format!("frame at byte {at}: {e}"))),
+            }
+        }
+    }
 }
 
 impl<R: Read> Read for ZstdFrames<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         loop {
-            let Some(decoder) = self.current.as_mut() else { return Ok(0) };
-            let n = decoder.read(buf)?;
-            if n > 0 || buf.is_empty() {
-                return Ok(n);
+            if self.in_frame {
+                while self.frame.can_collect() == 0 && !self.frame.is_finished() {
+                    self.frame
+                        .decode_blocks(&mut self.source, ruzstd::decoding::BlockDecodingStrategy::UptoBlocks(1))
+                        .map_err(zstd_error)?;
+                }
+                let n = self.frame.read(buf)?;
+                if n > 0 {
+                    self.out += n as u64;
+                    return Ok(n);
+                }
+                self.in_frame = false;
             }
-            // This frame is finished: start the next one if more bytes follow.
-            let Some(finished) = self.current.take() else { return Ok(0) };
-            let (mut source, frame_decoder) = finished.into_parts();
-            if source.fill_buf()?.is_empty() {
+            if !self.next_frame()? {
                 return Ok(0);
             }
-            let next = ruzstd::decoding::StreamingDecoder::new_with_decoder(source, frame_decoder).map_err(zstd_error)?;
-            self.current = Some(next);
         }
     }
 }
@@ -242,6 +364,78 @@ mod tests {
         assert_eq!(window_size(Compression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x68]), Some(8 << 20));
         assert_eq!(window_size(Compression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 0x04]), None);
         assert_eq!(window_size(Compression::Zstd, b"not zstd"), None);
+    }
+
+/// `zstd:chunked`'s shape, written by the real `zstd`: the input in pieces of `piece`
+    /// bytes, one frame each (`split --filter`), a skippable frame before the first and
+    /// after every piece.
+    const CHUNKED_ZSTD: &str = "printf '\\120\\052\\115\\030\\002\\000\\000\\000hi'; \
+        split -b \"$0\" --filter=\"zstd -q -c -3; printf '\\132\\052\\115\\030\\003\\000\\000\\000toc'\" -";
+
+    fn chunked_zstd(data: &[u8], piece: usize) -> Vec<u8> {
+        crate::fixture::pipe_through(&["sh", "-c", CHUNKED_ZSTD, &piece.to_string()], data)
+    }
+
+    fn text(len: usize) -> Vec<u8> {
+        (0..len).map(|i| b"zstd frames and skippable frames\n"[i % 33] ^ (i / 7919) as u8).collect()
+    }
+
+    fn read_all(mut r: impl Read) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    #[test]
+    fn zstd_frames_and_skippable_frames_decode_like_the_zstd_tool() {
+        let data = text(9 << 20);
+        let stored = chunked_zstd(&data, 300_000);
+        assert_eq!(&stored[..4], &[0x50, 0x2a, 0x4d, 0x18], "starts with a skippable frame");
+        assert_eq!(crate::detect::compression(&stored), Compression::Zstd);
+        assert_eq!(crate::fixture::pipe_through(&["zstd", "-dc"], &stored), data, "the reference decoder");
+        let mut decoder = recording_decoder(Compression::Zstd, Box::new(&stored[..])).expect("decoder");
+        assert!(read_all(&mut decoder).expect("decode") == data);
+        // A frame starts every 300 000 bytes; points are noted at least 2 MiB apart.
+        let index = decoder.take_access_index().expect("access points");
+        assert!(index.points.len() >= 3, "{} points", index.points.len());
+        for p in &index.points {
+            assert_eq!(p.out % 300_000, 0, "a point at a frame start");
+            assert!(p.window.is_empty());
+        }
+        // (every frame is alike: the first one's header, after the 10-byte skippable frame)
+        assert_eq!(decoder.largest_window(), zstd_window(&stored[10..]), "the frames' window");
+        assert!(decoder.largest_window() >= Some(300_000));
+        // Starting at each point, or between them, gives the bytes from there on.
+        for target in [0, 1, 2_100_000, 4_800_000, 5_999_999, data.len() as u64 - 5, data.len() as u64] {
+            let open = |at: u64| -> Result<Box<dyn Read>, Error> { Ok(Box::new(&stored[at as usize..])) };
+            let from = read_all(decoder_at(Compression::Zstd, Some(&index), target, open).expect("decoder_at")).expect("read");
+            assert!(from == data[target as usize..], "from {target}");
+        }
+        // One frame, no skippable ones: no points.
+        let single = crate::fixture::pipe_through(&["zstd", "-q", "-c"], &data);
+        let mut decoder = recording_decoder(Compression::Zstd, Box::new(&single[..])).expect("decoder");
+        assert!(read_all(&mut decoder).expect("decode") == data);
+        assert!(decoder.take_access_index().is_none());
+        // Frames that ask for different windows: the largest is what the decoder holds.
+        let small = crate::fixture::pipe_through(&["zstd", "-q", "-c", "-1"], &data[..5000]);
+        let big = crate::fixture::pipe_through(&["zstd", "-q", "-c", "--long=24", "--no-content-size"], &data);
+        let mut decoder = super::decoder(Compression::Zstd, Box::new(std::io::Cursor::new([small.clone(), big].concat()))).expect("decoder");
+        assert_eq!(read_all(&mut decoder).expect("decode").len(), 5000 + data.len());
+        assert!(zstd_window(&small) < Some(16 << 20), "{:?}", zstd_window(&small));
+        assert_eq!(decoder.largest_window(), Some(16 << 20));
+    }
+
+    #[test]
+    fn a_cut_skippable_frame_is_an_error_that_says_where() {
+        let data = text(100_000);
+        let stored = chunked_zstd(&data, 40_000);
+        // the last bytes are the last skippable frame's "toc": cut inside it
+        let cut = &stored[..stored.len() - 2];
+        let err = read_all(decoder(Compression::Zstd, Box::new(cut)).expect("decoder")).expect_err("cut");
+        assert!(err.to_string().contains("skippable frame"), "{err}");
+        // a stream that is only a skippable frame decodes to nothing
+        let only = [0x50, 0x2a, 0x4d, 0x18, 1, 0, 0, 0, b'x'];
+        assert_eq!(read_all(decoder(Compression::Zstd, Box::new(&only[..])).expect("decoder")).expect("empty"), b"");
     }
 
     #[test]

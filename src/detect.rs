@@ -6,7 +6,7 @@ use crate::report::Compression;
 pub fn compression(head: &[u8]) -> Compression {
     if head.starts_with(&[0x1f, 0x8b]) {
         Compression::Gzip
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) || is_zstd_skippable_frame(head) {
         Compression::Zstd
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
         Compression::Xz
@@ -15,6 +15,12 @@ pub fn compression(head: &[u8]) -> Compression {
     } else {
         Compression::None
     }
+}
+
+/// A zstd skippable frame (magic 0x184D2A50..=0x184D2A5F, RFC 8878 §3.1.2): a zstd
+/// stream may begin with one.
+fn is_zstd_skippable_frame(head: &[u8]) -> bool {
+    head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18]
 }
 
 /// Does this 512-byte block look like a tar header (or the all-zero end marker)?
@@ -49,6 +55,9 @@ mod tests {
     fn detects_magic() {
         assert_eq!(compression(&[0x1f, 0x8b, 8]), Compression::Gzip);
         assert_eq!(compression(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Compression::Zstd);
+        // a zstd stream that begins with a skippable frame
+        assert_eq!(compression(&[0x5e, 0x2a, 0x4d, 0x18, 0, 0, 0, 0]), Compression::Zstd);
+        assert_eq!(compression(&[0x60, 0x2a, 0x4d, 0x18, 0, 0, 0, 0]), Compression::None);
         assert_eq!(compression(b"\xfd7zXZ\x00\x00"), Compression::Xz);
         assert_eq!(compression(b"BZh9"), Compression::Bzip2);
         assert_eq!(compression(b"{\"a\":1}"), Compression::None);

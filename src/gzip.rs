@@ -50,7 +50,7 @@ pub struct AccessIndex {
 }
 
 impl AccessIndex {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         AccessIndex { spacing: FIRST_SPACING, points: Vec::new() }
     }
 
@@ -60,11 +60,11 @@ impl AccessIndex {
         after.checked_sub(1).map(|i| &self.points[i])
     }
 
-    fn due(&self, out: u64) -> bool {
+    pub(crate) fn due(&self, out: u64) -> bool {
         out >= self.points.last().map_or(0, |p| p.out) + self.spacing
     }
 
-    fn push(&mut self, point: AccessPoint) {
+    pub(crate) fn push(&mut self, point: AccessPoint) {
         self.points.push(point);
         if self.points.len() <= MAX_POINTS {
             return;

@@ -28,9 +28,13 @@ pub struct BlobFacts {
     pub stream_complete: bool,
     /// The bytes themselves, when the caller asked to keep small non-layer blobs.
     pub kept: Option<Vec<u8>>,
-    /// Where decompression can restart in a gzip layer, so one file is read without
-    /// inflating the layer up to it.
+    /// Where decompression can restart in a gzip layer (or a zstd layer of several
+    /// frames), so one file is read without decompressing the layer up to it.
     pub access: Option<crate::gzip::AccessIndex>,
+    /// The largest window any frame of a zstd layer asked for: the memory its decoder
+    /// holds once past that frame (the first frame's header alone can say far less:
+    /// `zstd:chunked` starts with small frames and has 32 MiB ones for big files).
+    pub decoder_window: Option<u64>,
 }
 
 /// How to treat a blob's content.
@@ -161,6 +165,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts) {
     if stream_complete {
         facts.access = decoded.take_access_index();
     }
+    facts.decoder_window = decoded.largest_window();
 }
 
 #[cfg(test)]

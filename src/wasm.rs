@@ -902,6 +902,7 @@ mod codec {
             }
             None => o.u8(0),
         }
+        o.opt_u64(f.decoder_window);
         o.0
     }
 
@@ -944,6 +945,7 @@ mod codec {
             stream_complete: i.u8()? == 1,
             layer: if i.u8()? == 1 { Some(get_index(&mut i)?) } else { None },
             access: if i.u8()? == 1 { Some(get_access(&mut i)?) } else { None },
+            decoder_window: i.opt_u64()?,
             // Fields added to BlobFacts later start at their defaults here.
             ..BlobFacts::default()
         })

@@ -36,11 +36,11 @@ fn content(seed: u64, len: usize) -> Vec<u8> {
 
 /// Three layers of ~1500 files (~8 MiB each): the second rewrites and deletes some of the
 /// first's, so reads go back and forth between layers.
-fn image(compression: Option<&[&str]>) -> ImageSpec {
+fn image(compression: Option<(Compression, &[&str])>) -> ImageSpec {
     let mut img = ImageSpec::new(&["example.com/random-access:1"]);
     for layer in 0..3u64 {
         let mut spec = match compression {
-            Some(cmd) => LayerSpec::new().compressed_by(Compression::Gzip, cmd),
+            Some((c, cmd)) => LayerSpec::new().compressed_by(c, cmd),
             None => LayerSpec::new(),
         };
         for d in 0..10u64 {
@@ -156,7 +156,7 @@ fn a_gzipped_whole_archive_reads_like_the_plain_one() {
 #[test]
 fn gzip_layers_read_like_plain_ones() {
     let plain = fixture::oci_archive(&[image(None)], &Options::default(), false).bytes;
-    let gz_layers = fixture::oci_archive(&[image(Some(GNU_GZIP))], &Options::default(), false).bytes;
+    let gz_layers = fixture::oci_archive(&[image(Some((Compression::Gzip, GNU_GZIP)))], &Options::default(), false).bytes;
     let (ar, _) = open(&gz_layers);
     let img = ar.report().images[0].clone();
     let blobs = image_layers(&ar, &img).blobs;
@@ -167,6 +167,66 @@ fn gzip_layers_read_like_plain_ones() {
         assert!(points >= 2, "layer {k}: {points} access points");
     }
     check_same_reads(&plain, &gz_layers);
+}
+
+/// `zstd:chunked`'s shape (podman, `skopeo copy --dest-compress-format zstd:chunked`):
+/// the layer in many zstd frames, with skippable frames between them (there: the table of
+/// contents at the end). Written here by the real `zstd`, one frame per 64 KiB piece
+/// (`split --filter`), a skippable frame first and after every piece.
+const CHUNKED_ZSTD: &[&str] = &[
+    "sh",
+    "-c",
+    "printf '\\120\\052\\115\\030\\002\\000\\000\\000hi'; \
+     split -b 65536 --filter=\"zstd -q -c -3; printf '\\132\\052\\115\\030\\003\\000\\000\\000toc'\" -",
+];
+
+/// Reads through it are counted (how much of the archive a read took).
+struct CountingSource {
+    inner: Cursor<Vec<u8>>,
+    read: u64,
+}
+
+impl Read for CountingSource {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for CountingSource {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// Every frame of a zstd layer is a place to start: the verification pass notes frame
+/// starts as access points, so one file deep in a layer is read without decompressing the
+/// layer up to it. Skippable frames are passed over, as RFC 8878 asks of every decoder.
+#[test]
+fn chunked_zstd_layers_read_like_plain_ones_from_frame_starts() {
+    let plain = fixture::oci_archive(&[image(None)], &Options::default(), false).bytes;
+    let chunked = fixture::oci_archive(&[image(Some((Compression::Zstd, CHUNKED_ZSTD)))], &Options::default(), false).bytes;
+    let (ar, _) = open(&chunked);
+    let img = ar.report().images[0].clone();
+    let layers = image_layers(&ar, &img);
+    for k in [0, 2] {
+        let b = layers.blobs[k].unwrap();
+        assert_eq!(ar.layer_compression(b), Compression::Zstd);
+        let points = ar.layer_access(b).map_or(0, |a| a.points.len());
+        assert!(points >= 2, "layer {k}: {points} access points");
+    }
+    // The last file of layer 0 (~8 MiB in): read from the frame point before it.
+    let blob = layers.blobs[0].unwrap();
+    let last = layers.indexes[0].entries.iter().filter(|e| e.kind == EntryKind::File).max_by_key(|e| e.data_offset).unwrap().clone();
+    let (_, stored) = ar.blob_span(blob).unwrap();
+    let mut src = CountingSource { inner: Cursor::new(chunked.clone()), read: 0 };
+    let got = read_all(ar.read_entry(&mut src, blob, &last).unwrap());
+    let (pa, mut ps) = open(&plain);
+    let pblob = image_layers(&pa, &pa.report().images[0]).blobs[0].unwrap();
+    assert!(got == read_all(pa.read_entry(&mut ps, pblob, &last).unwrap()), "{}", String::from_utf8_lossy(&last.path));
+    assert!(src.read < stored / 2, "read {} of the layer's {stored} stored bytes for one file", src.read);
+    check_same_reads(&plain, &chunked);
 }
 
 /// zstd and xz layers keep one decoder at a time (their windows are large): exports still
@@ -224,8 +284,9 @@ fn zstd_and_xz_exports_decompress_each_layer_once() {
         let (ar, mut src) = open(&bytes);
         export(&ar, &mut src)
     };
-    let cases: [(Compression, &[&str], bool); 4] = [
+    let cases: [(Compression, &[&str], bool); 5] = [
         (Compression::Zstd, &["zstd", "-q", "-c", "-3"], true),
+        (Compression::Zstd, CHUNKED_ZSTD, true),
         (Compression::Zstd, &["zstd", "-q", "-c", "--no-content-size", "--long=24"], true),
         (Compression::Xz, &["xz", "-q", "-c", "-6"], true),
         (Compression::Xz, &["xz", "-q", "-c", "-9"], false),

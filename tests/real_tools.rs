@@ -226,6 +226,81 @@ fn real_tool_archives_match_what_the_tools_report() {
     assert!(failures.is_empty(), "{} of {} real archives failed:\n{}", failures.len(), all.len(), failures.join("\n"));
 }
 
+/// `zstd:chunked` layers (a zstd frame per file, skippable frames holding the table of
+/// contents) as skopeo writes them: strata decompresses every layer to the bytes the `zstd`
+/// tool gives, and reads a file from them.
+#[test]
+fn skopeo_zstd_chunked_layers_decode_like_the_zstd_tool() {
+    let Some(dir) = real_archives() else { return };
+    let path = dir.join("skopeo-oci-zstd-chunked.tar");
+    let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+    if !path.exists() {
+        assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS: no zstd:chunked archive; status:\n{status}");
+        eprintln!("SKIPPED zstd:chunked: {status}");
+        return;
+    }
+    let bytes = std::fs::read(&path).expect("read archive");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("skopeo-oci-zstd-chunked.manifest")).expect("manifest")).expect("json");
+    let mut blobs = std::collections::HashMap::new();
+    let mut tar = tar::Archive::new(&bytes[..]);
+    for entry in tar.entries().expect("outer tar") {
+        let mut entry = entry.expect("entry");
+        let name = entry.path().expect("path").to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).expect("blob");
+        blobs.insert(name.trim_start_matches("./").to_string(), data);
+    }
+    let (ar, r) = open_verify(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let img = &r.images[0];
+    let layers = manifest["layers"].as_array().expect("layers");
+    assert_eq!(img.layers.len(), layers.len());
+    for (k, want) in layers.iter().enumerate() {
+        let digest = want["digest"].as_str().expect("digest");
+        let stored = &blobs[&format!("blobs/sha256/{}", digest.trim_start_matches("sha256:"))];
+        assert!(stored.windows(4).any(|w| w == [0x50, 0x2a, 0x4d, 0x18]), "layer {k}: no skippable frame: not zstd:chunked?");
+        let reference = fixture::pipe_through(&["zstd", "-dc"], stored);
+        let got = &img.layers[k];
+        assert_eq!(got.compression, Some(Compression::Zstd), "layer {k}");
+        assert_eq!(got.uncompressed_size, Some(reference.len() as u64), "layer {k}");
+        assert_eq!(got.entries, Some(count_layer_entries(stored)), "layer {k}");
+        // The diff_id strata computed is the sha256 of what the zstd tool decompresses
+        // (whether or not it matches the config's).
+        let computed = got.checks.iter().find(|c| c.item == "diff_id").map(|c| match &c.verdict {
+            strata::report::Verdict::Ok => got.diff_id.clone().unwrap_or_default(),
+            strata::report::Verdict::Mismatch { actual, .. } => actual.clone(),
+            other => panic!("layer {k}: diff_id {other:?}"),
+        });
+        assert_eq!(computed, Some(fixture::digest(&reference)), "layer {k}");
+        for c in got.checks.iter().filter(|c| c.item != "diff_id") {
+            assert!(c.verdict.is_ok(), "layer {k}: {c:?}");
+        }
+        // A file read by strata is the file in the zstd tool's tar.
+        let mut tar = tar::Archive::new(&reference[..]);
+        let mut last = None;
+        for e in tar.entries().expect("layer tar") {
+            let mut e = e.expect("entry");
+            if e.header().entry_type().is_file() && e.size() > 0 {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut data).expect("file");
+                last = Some((e.path_bytes().into_owned(), data));
+            }
+        }
+        let Some((name, want_bytes)) = last else { continue };
+        let blob = got.blob.expect("blob");
+        let index = ar.layer_index(blob).expect("layer index");
+        let entry = index.entries.iter().find(|e| e.path.as_ref() == strip_dot(&name)).unwrap_or_else(|| panic!("layer {k}: {:?} not indexed", String::from_utf8_lossy(&name)));
+        let mut src = std::io::Cursor::new(bytes.clone());
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut ar.read_entry(&mut src, blob, entry).expect("read_entry"), &mut read).expect("read");
+        assert!(read == want_bytes, "layer {k}: {}", String::from_utf8_lossy(&name));
+    }
+}
+
+/// A tar member name as strata indexes it (no leading `./`).
+fn strip_dot(name: &[u8]) -> &[u8] {
+    name.strip_prefix(b"./").unwrap_or(name)
+}
+
 /// Count the entries of a layer's uncompressed tar, decompressing here (flate2, or the
 /// `zstd` binary) independently of strata.
 fn count_layer_entries(stored: &[u8]) -> usize {

@@ -139,7 +139,10 @@ impl<'a, 's> ArchiveSource<'a, 's> {
             window += self.head_window(outer, Some(0));
         }
         let layer = self.archive.layer_compression(blob);
-        if big_window(layer) {
+        if let Some(w) = self.archive.layer_decoder_window(blob) {
+            // measured over every frame when the layer was verified
+            window += w;
+        } else if big_window(layer) {
             // (a layer inside a compressed archive: its head is not at a file offset)
             let at = if outer == Compression::None { self.archive.blob_span(blob).map(|(offset, _)| offset) } else { None };
             window += self.head_window(layer, at);

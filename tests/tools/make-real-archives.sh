@@ -17,6 +17,7 @@
 # and:
 #   layout/             the umoci OCI layout (index.json + blobs), an independent reference
 #   layout-unpacked/    `umoci unpack` of the final image: the merged filesystem
+#   skopeo-oci-zstd-chunked.tar  the image as zstd:chunked layers, with .manifest (skopeo's)
 #   multi-platform.tar  `skopeo copy --all` of a two-platform index (linux/amd64, linux/arm64/v8),
 #                       with multi-platform.index.json (skopeo's raw index) and
 #                       multi-platform.platforms (`PLATFORM CONFIG-DIGEST` per platform)
@@ -130,6 +131,19 @@ if "${SKOPEO[@]}" copy -q --dest-compress --dest-compress-format zstd "oci:$LAYO
     echo "ok skopeo-oci-zstd" >> "$OUT/status"
 else
     echo "skipped skopeo-oci-zstd: $(tr '\n' ' ' < "$WORK/zstd.err")" >> "$OUT/status"
+fi
+
+# ... and as zstd:chunked (podman's format: a zstd frame per file, the table of contents in
+# skippable frames). Not a NAME.kind archive: skopeo 1.9 writes the chunked layers' tars
+# anew but keeps the config's diff_ids, so tests/real_tools.rs checks these against the
+# `zstd` tool instead of the config.
+rm -f "$OUT/skopeo-oci-zstd-chunked.tar"
+if "${SKOPEO[@]}" copy -q --dest-compress-format zstd:chunked "oci:$LAYOUT:demo" "oci-archive:$OUT/skopeo-oci-zstd-chunked.tar:demo:chunked" 2>"$WORK/chunked.err"; then
+    "${SKOPEO[@]}" inspect --raw "oci-archive:$OUT/skopeo-oci-zstd-chunked.tar" > "$OUT/skopeo-oci-zstd-chunked.manifest"
+    echo "ok zstd-chunked" >> "$OUT/status"
+else
+    rm -f "$OUT/skopeo-oci-zstd-chunked.tar"
+    echo "skipped zstd-chunked: $(tr '\n' ' ' < "$WORK/chunked.err")" >> "$OUT/status"
 fi
 
 # The umoci layout tarred by GNU tar: an oci-archive with ./-prefixed names.
