@@ -30,7 +30,8 @@ const INPUT_BUFFER: usize = 128 * 1024;
 const RAW: i32 = -15;
 const GZIP: i32 = 15 + 16;
 
-/// Where inflate can restart inside a gzip stream.
+/// Where inflate can restart inside a gzip stream (or, with no window, where a zstd frame
+/// starts: see [`crate::decompress`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessPoint {
     /// Offset in the uncompressed stream.
@@ -41,7 +42,7 @@ pub struct AccessPoint {
     pub window: Vec<u8>,
 }
 
-/// The access points of one gzip stream, in order.
+/// The access points of one gzip (or zstd) stream, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessIndex {
     /// Uncompressed bytes between neighbouring points (and from the start to the first).
@@ -51,7 +52,11 @@ pub struct AccessIndex {
 
 impl AccessIndex {
     pub(crate) fn new() -> Self {
-        AccessIndex { spacing: FIRST_SPACING, points: Vec::new() }
+        AccessIndex::with_spacing(FIRST_SPACING)
+    }
+
+    pub(crate) fn with_spacing(spacing: u64) -> Self {
+        AccessIndex { spacing, points: Vec::new() }
     }
 
     /// The last point at or before uncompressed offset `target` (`None`: start from the top).
@@ -65,12 +70,17 @@ impl AccessIndex {
     }
 
     pub(crate) fn push(&mut self, point: AccessPoint) {
+        self.push_up_to(point, MAX_POINTS);
+    }
+
+    /// Add a point; past `max` points, double the spacing and thin the points to it.
+    pub(crate) fn push_up_to(&mut self, point: AccessPoint, max: usize) {
         self.points.push(point);
-        if self.points.len() <= MAX_POINTS {
+        if self.points.len() <= max {
             return;
         }
         self.spacing *= 2;
-        let mut kept: Vec<AccessPoint> = Vec::with_capacity(MAX_POINTS);
+        let mut kept: Vec<AccessPoint> = Vec::with_capacity(max);
         for p in std::mem::take(&mut self.points) {
             if p.out >= kept.last().map_or(0, |k| k.out) + self.spacing {
                 kept.push(p);

@@ -919,7 +919,7 @@ mod codec {
     fn get_access(i: &mut In) -> R<AccessIndex> {
         let spacing = i.u64()?;
         let n = i.u64()?;
-        if n > crate::gzip::MAX_POINTS as u64 {
+        if n > crate::gzip::MAX_POINTS.max(crate::decompress::ZSTD_MAX_POINTS) as u64 {
             return Err("too many access points".into());
         }
         let mut points = Vec::with_capacity(n as usize);
