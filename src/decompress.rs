@@ -375,14 +375,8 @@ mod tests {
         assert_eq!(window_size(Compression::Zstd, b"not zstd"), None);
     }
 
-/// `zstd:chunked`'s shape, written by the real `zstd`: the input in pieces of `piece`
-    /// bytes, one frame each (`split --filter`), a skippable frame before the first and
-    /// after every piece.
-    const CHUNKED_ZSTD: &str = "printf '\\120\\052\\115\\030\\002\\000\\000\\000hi'; \
-        split -b \"$0\" --filter=\"zstd -q -c -3; printf '\\132\\052\\115\\030\\003\\000\\000\\000toc'\" -";
-
-    fn chunked_zstd(data: &[u8], piece: usize) -> Vec<u8> {
-        crate::fixture::pipe_through(&["sh", "-c", CHUNKED_ZSTD, &piece.to_string()], data)
+    fn chunked_zstd(data: &[u8]) -> Vec<u8> {
+        crate::fixture::pipe_through(crate::fixture::ZSTD_CHUNKED_SHAPE, data)
     }
 
     fn text(len: usize) -> Vec<u8> {
@@ -398,24 +392,24 @@ mod tests {
     #[test]
     fn zstd_frames_and_skippable_frames_decode_like_the_zstd_tool() {
         let data = text(9 << 20);
-        let stored = chunked_zstd(&data, 300_000);
+        let stored = chunked_zstd(&data);
         assert_eq!(&stored[..4], &[0x50, 0x2a, 0x4d, 0x18], "starts with a skippable frame");
         assert_eq!(crate::detect::compression(&stored), Compression::Zstd);
         assert_eq!(crate::fixture::pipe_through(&["zstd", "-dc"], &stored), data, "the reference decoder");
         let mut decoder = recording_decoder(Compression::Zstd, Box::new(&stored[..])).expect("decoder");
         assert!(read_all(&mut decoder).expect("decode") == data);
-        // A frame starts every 300 000 bytes: each start but the first is a point.
+        // A frame starts every 64 KiB: each start but the first is a point.
         let index = decoder.take_access_index().expect("access points");
-        assert_eq!(index.points.len(), data.len() / 300_000);
+        assert_eq!(index.points.len(), data.len() / 65536 - 1);
         for p in &index.points {
-            assert_eq!(p.out % 300_000, 0, "a point at a frame start");
+            assert_eq!(p.out % 65536, 0, "a point at a frame start");
             assert!(p.window.is_empty());
         }
         // (every frame is alike: the first one's header, after the 10-byte skippable frame)
         assert_eq!(decoder.largest_window(), zstd_window(&stored[10..]), "the frames' window");
-        assert!(decoder.largest_window() >= Some(300_000));
+        assert!(decoder.largest_window() >= Some(65536));
         // Starting at each point, or between them, gives the bytes from there on.
-        for target in [0, 1, 2_100_000, 4_800_000, 5_999_999, data.len() as u64 - 5, data.len() as u64] {
+        for target in [0, 1, 65536, 2_100_000, 4_800_000, 5_999_999, data.len() as u64 - 5, data.len() as u64] {
             let open = |at: u64| -> Result<Box<dyn Read>, Error> { Ok(Box::new(&stored[at as usize..])) };
             let from = read_all(decoder_at(Compression::Zstd, Some(&index), target, open).expect("decoder_at")).expect("read");
             assert!(from == data[target as usize..], "from {target}");
@@ -437,7 +431,7 @@ mod tests {
     #[test]
     fn a_cut_skippable_frame_is_an_error_that_says_where() {
         let data = text(100_000);
-        let stored = chunked_zstd(&data, 40_000);
+        let stored = chunked_zstd(&data);
         // the last bytes are the last skippable frame's "toc": cut inside it
         let cut = &stored[..stored.len() - 2];
         let err = read_all(decoder(Compression::Zstd, Box::new(cut)).expect("decoder")).expect_err("cut");

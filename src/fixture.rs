@@ -353,6 +353,17 @@ pub fn compress(bytes: &[u8], c: Compression) -> Vec<u8> {
     }
 }
 
+/// A compress command (for [`LayerSpec::compressed_by`]) that writes `zstd:chunked`'s
+/// shape (podman; `skopeo copy --dest-compress-format zstd:chunked`) with the real `zstd`:
+/// many frames (one per 64 KiB piece of the tar, by `split --filter`) and skippable frames
+/// (one first, one after every piece; chunked keeps its table of contents in them).
+pub const ZSTD_CHUNKED_SHAPE: &[&str] = &[
+    "sh",
+    "-c",
+    "printf '\\120\\052\\115\\030\\002\\000\\000\\000hi'; \
+     split -b 65536 --filter=\"zstd -q -c -3; printf '\\132\\052\\115\\030\\003\\000\\000\\000toc'\" -",
+];
+
 /// Run `cmd` with `input` on stdin and return its stdout (panics if it fails).
 pub fn pipe_through(cmd: &[&str], input: &[u8]) -> Vec<u8> {
     use std::process::{Command, Stdio};
@@ -446,7 +457,8 @@ impl LayerSpec {
         self.compression = c;
         self
     }
-    /// Stored as `c`, compressed by running `cmd` (see [`LayerSpec::compress_command`]).
+    /// Stored as `c`, compressed by running `cmd` (see [`LayerSpec::compress_command`];
+    /// e.g. [`ZSTD_CHUNKED_SHAPE`]).
     pub fn compressed_by(mut self, c: Compression, cmd: &[&str]) -> LayerSpec {
         self.compression = c;
         self.compress_command = Some(cmd.iter().map(|s| s.to_string()).collect());

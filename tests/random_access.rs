@@ -169,17 +169,6 @@ fn gzip_layers_read_like_plain_ones() {
     check_same_reads(&plain, &gz_layers);
 }
 
-/// `zstd:chunked`'s shape (podman, `skopeo copy --dest-compress-format zstd:chunked`):
-/// the layer in many zstd frames, with skippable frames between them (there: the table of
-/// contents at the end). Written here by the real `zstd`, one frame per 64 KiB piece
-/// (`split --filter`), a skippable frame first and after every piece.
-const CHUNKED_ZSTD: &[&str] = &[
-    "sh",
-    "-c",
-    "printf '\\120\\052\\115\\030\\002\\000\\000\\000hi'; \
-     split -b 65536 --filter=\"zstd -q -c -3; printf '\\132\\052\\115\\030\\003\\000\\000\\000toc'\" -",
-];
-
 /// Reads through it are counted (how much of the archive a read took).
 struct CountingSource {
     inner: Cursor<Vec<u8>>,
@@ -206,7 +195,7 @@ impl std::io::Seek for CountingSource {
 #[test]
 fn chunked_zstd_layers_read_like_plain_ones_from_frame_starts() {
     let plain = fixture::oci_archive(&[image(None)], &Options::default(), false).bytes;
-    let chunked = fixture::oci_archive(&[image(Some((Compression::Zstd, CHUNKED_ZSTD)))], &Options::default(), false).bytes;
+    let chunked = fixture::oci_archive(&[image(Some((Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE)))], &Options::default(), false).bytes;
     let (ar, _) = open(&chunked);
     let img = ar.report().images[0].clone();
     let layers = image_layers(&ar, &img);
@@ -286,7 +275,7 @@ fn zstd_and_xz_exports_decompress_each_layer_once() {
     };
     let cases: [(Compression, &[&str], bool); 5] = [
         (Compression::Zstd, &["zstd", "-q", "-c", "-3"], true),
-        (Compression::Zstd, CHUNKED_ZSTD, true),
+        (Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE, true),
         (Compression::Zstd, &["zstd", "-q", "-c", "--no-content-size", "--long=24"], true),
         (Compression::Xz, &["xz", "-q", "-c", "-6"], true),
         (Compression::Xz, &["xz", "-q", "-c", "-9"], false),

@@ -133,6 +133,11 @@ fn write_page_fixtures() {
     write("platforms.tar", &fixture::oci_archive_platforms(&platforms, &plain).bytes);
     write("oci-gzip.tar", &fixture::oci_archive(&[with_compression(v1.clone(), Compression::Gzip)], &plain, false).bytes);
     write("oci-zstd.tar", &fixture::oci_archive(&[with_compression(v2.clone(), Compression::Zstd)], &plain, true).bytes);
+    let mut chunked = v2.clone();
+    for l in &mut chunked.layers {
+        *l = l.clone().compressed_by(Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE);
+    }
+    write("oci-zstd-chunked.tar", &fixture::oci_archive(&[chunked], &plain, false).bytes);
     let legacy_v2 = fixture::docker_legacy(&[v2.clone()], &plain).bytes;
     write("whole.tar.gz", &fixture::compress(&legacy_v2, Compression::Gzip));
     write("v2-only.tar", &legacy_v2);

@@ -178,6 +178,7 @@ const FORMATS = [
   ['containerd.tar', 'docker-oci', ['web:v1'], 'hello from v1'],
   ['oci-gzip.tar', 'oci-archive', ['web:v1'], 'hello from v1'],
   ['oci-zstd.tar', 'oci-archive', ['web:v2'], 'hello from v2'],
+  ['oci-zstd-chunked.tar', 'oci-archive', ['web:v2'], 'hello from v2'],
   ['whole.tar.gz', 'docker-legacy', ['web:v2'], 'hello from v2'],
 ];
 
