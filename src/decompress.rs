@@ -70,7 +70,8 @@ pub fn decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::R
     Ok(Decoder { inner })
 }
 
-/// As [`decoder`], and a gzip stream also notes access points ([`Decoder::take_access_index`]).
+/// As [`decoder`], and a gzip or zstd stream also notes access points
+/// ([`Decoder::take_access_index`]; zstd also its largest window, [`Decoder::largest_window`]).
 pub fn recording_decoder<'a>(compression: Compression, inner: Box<dyn Read + 'a>) -> io::Result<Decoder<'a>> {
     match compression {
         Compression::Gzip => Ok(Decoder { inner: Inner::Gzip(GzipReader::recording(inner)?) }),
@@ -155,7 +156,8 @@ struct ZstdFrames<R: Read> {
     /// Offset of this reader's first byte in the whole compressed stream (a reader started
     /// at an access point), so the points it notes are in the stream's terms.
     start: u64,
-    /// Decompressed bytes handed out, from `start` on, plus the uncompressed offset of `start`.
+    /// Uncompressed offset of the next byte to hand out (a reader started at an access
+    /// point begins at the point's).
     out: u64,
     recording: Option<AccessIndex>,
     largest_window: u64,

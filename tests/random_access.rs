@@ -153,6 +153,19 @@ fn a_gzipped_whole_archive_reads_like_the_plain_one() {
     check_same_reads(&plain, &gz);
 }
 
+/// `docker save | pzstd`-like: a whole archive in many zstd frames (with skippable frames
+/// between them) is read from frame starts too.
+#[test]
+fn a_zstd_whole_archive_of_many_frames_reads_like_the_plain_one() {
+    let plain = fixture::docker_archive(&[image(None)], &Options::default()).bytes;
+    let zst = fixture::pipe_through(fixture::ZSTD_CHUNKED_SHAPE, &plain);
+    let (ar, _) = open(&zst);
+    assert_eq!(ar.compression(), Compression::Zstd);
+    let points = ar.outer_access().map_or(0, |a| a.points.len());
+    assert!(points >= 100, "{points} access points in {} MiB", plain.len() >> 20);
+    check_same_reads(&plain, &zst);
+}
+
 #[test]
 fn gzip_layers_read_like_plain_ones() {
     let plain = fixture::oci_archive(&[image(None)], &Options::default(), false).bytes;
