@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod chunk_index;
+pub mod codec;
 pub mod decompress;
 pub mod detect;
 pub mod error;
