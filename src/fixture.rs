@@ -1768,7 +1768,7 @@ mod tests {
             let long = format!("{}/file.txt", "d".repeat(300));
             let mut w = TarWriter::with_long_names(style);
             w.file(&long, "x");
-            w.symlink("l", &"t".repeat(200));
+            w.symlink("l", "t".repeat(200));
             let bytes = w.finish();
             let t = OuterTar::parse(&bytes);
             assert_eq!(t.entries[0].path, long.as_bytes());

@@ -476,7 +476,7 @@ fn walk_manifests(
             );
         }
         if let Some(size) = desc.get("size").and_then(Value::as_u64) {
-            if let Some(e) = ctx.files.index().resolve_file(&path).ok() {
+            if let Ok(e) = ctx.files.index().resolve_file(&path) {
                 let stored = ctx.files.index().entries[e].size;
                 if stored != size {
                     ctx.finding(Severity::Error, format!("manifest size mismatch: descriptor says {size}, blob has {stored}"), path.clone());

@@ -141,7 +141,7 @@ fn varied_layer(long_names: LongNames) -> Vec<u8> {
         "node_modules/a-rather-long-package-name".repeat(6)
     );
     t.entry(
-        &Entry::file(deep.as_bytes(), b"deep".to_vec())
+        &Entry::file(deep.as_bytes(), b"deep")
             .owner(1000, 1000)
             .mtime(1_700_000_000),
     );

@@ -348,7 +348,7 @@ fn flipped_byte_in_plain_layer_is_a_precise_mismatch() {
 fn flipped_byte_in_compressed_blob_is_a_digest_mismatch() {
     let spec = mixed_compression_image();
     for layer in [0usize, 1] {
-        let fx = fixture::oci_archive(&[spec.clone()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer, offset: 40 }), true);
+        let fx = fixture::oci_archive(std::slice::from_ref(&spec), &Options::tamper(Tamper::FlipLayerByte { image: 0, layer, offset: 40 }), true);
         let (_, r) = open_verify(&fx.bytes).unwrap_or_else(|e| panic!("layer {layer}: {e}"));
         let sum = summary(&r);
         let built = &fx.images[0].layers[layer];
@@ -476,8 +476,8 @@ fn foreign_layer_is_a_finding_not_a_failure() {
         .layer(LayerSpec::new().file("app/app.exe", "MZ app"), "cmd /S /C copy app.exe")
         .platform("windows", "amd64", None);
     for (name, fx) in [
-        ("legacy", fixture::docker_legacy(&[spec.clone()], &Options { foreign: vec![(0, 0)], ..Default::default() })),
-        ("docker-oci", fixture::docker_oci(&[spec.clone()], &Options { foreign: vec![(0, 0)], ..Default::default() })),
+        ("legacy", fixture::docker_legacy(std::slice::from_ref(&spec), &Options { foreign: vec![(0, 0)], ..Default::default() })),
+        ("docker-oci", fixture::docker_oci(std::slice::from_ref(&spec), &Options { foreign: vec![(0, 0)], ..Default::default() })),
     ] {
         let (_, r) = open_verify(&fx.bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let sum = summary(&r);

@@ -214,7 +214,7 @@ fn in_layer_data(fx: &fixture::Fixture, bytes: &[u8], off: usize) -> bool {
         if off >= start && off < start + size {
             let mut data = Vec::new();
             std::io::Read::read_to_end(&mut e, &mut data).expect("data");
-            return stored.iter().any(|s| *s == data.as_slice());
+            return stored.contains(&data.as_slice());
         }
     }
     false
@@ -228,8 +228,8 @@ fn not_tar_files_are_clear_errors() {
         ("text", b"hello, this is a text file, not an archive\n".repeat(20)),
         ("json", br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()),
         ("png", fixture::tiny_png(16)),
-        ("zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00".iter().copied().chain(std::iter::repeat(0x55).take(2000)).collect()),
-        ("elf", b"\x7fELF\x02\x01\x01".iter().copied().chain(std::iter::repeat(0).take(4000)).collect()),
+        ("zip", b"PK\x03\x04\x14\x00\x00\x00\x08\x00".iter().copied().chain(std::iter::repeat_n(0x55, 2000)).collect()),
+        ("elf", b"\x7fELF\x02\x01\x01".iter().copied().chain(std::iter::repeat_n(0, 4000)).collect()),
         ("random", (0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect()),
         ("gzip of text", fixture::compress(&b"plain text, not a tar\n".repeat(100), Compression::Gzip)),
         ("zstd of text", fixture::compress(&b"plain text, not a tar\n".repeat(100), Compression::Zstd)),
@@ -237,7 +237,7 @@ fn not_tar_files_are_clear_errors() {
         ("zstd magic only", vec![0x28, 0xb5, 0x2f, 0xfd]),
         ("xz magic only", b"\xfd7zXZ\x00".to_vec()),
     ];
-    cases.push(("bzip2 magic", b"BZh91AY&SY".iter().copied().chain(std::iter::repeat(0).take(100)).collect()));
+    cases.push(("bzip2 magic", b"BZh91AY&SY".iter().copied().chain(std::iter::repeat_n(0, 100)).collect()));
     for (label, bytes) in &cases {
         match attempt(bytes) {
             Outcome::Failed(e) => assert_clear(label, &e),
@@ -319,7 +319,7 @@ fn absurd_sizes_and_counts() {
         layer.no_end_marker = true;
         layer.trailing = h.to_vec();
         let spec = ImageSpec::new(&["absurd:1"]).layer(layer, "absurd");
-        for (fmt, fx) in [("oci", fixture::docker_oci(&[spec.clone()], &Options::default())), ("legacy", fixture::docker_legacy(&[spec.clone()], &Options::default()))] {
+        for (fmt, fx) in [("oci", fixture::docker_oci(std::slice::from_ref(&spec), &Options::default())), ("legacy", fixture::docker_legacy(std::slice::from_ref(&spec), &Options::default()))] {
             let gz = fixture::compress(&fx.bytes, Compression::Gzip);
             for (c, bytes) in [("plain", fx.bytes.clone()), ("gzip", gz)] {
                 let label = format!("{label} {fmt} {c}");

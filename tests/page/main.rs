@@ -124,10 +124,10 @@ fn write_page_fixtures() {
     let v2 = fixture::web_v2();
     let plain = Options::default();
     write("sample.tar", &fixture::sample_archive());
-    write("legacy.tar", &fixture::docker_legacy(&[v1.clone()], &plain).bytes);
+    write("legacy.tar", &fixture::docker_legacy(std::slice::from_ref(&v1), &plain).bytes);
     write("docker25.tar", &fixture::docker_oci(&[v1.clone(), v2.clone()], &plain).bytes);
     write("multi-legacy.tar", &fixture::docker_legacy(&[v1.clone(), v2.clone()], &plain).bytes);
-    write("containerd.tar", &fixture::docker_containerd(&[v1.clone()], &plain).bytes);
+    write("containerd.tar", &fixture::docker_containerd(std::slice::from_ref(&v1), &plain).bytes);
     // One tag, two platforms (skopeo copy --all): each platform has its own /etc/arch.
     let platforms = [fixture::web_v1_for("amd64", None), fixture::web_v1_for("arm64", Some("v8"))];
     write("platforms.tar", &fixture::oci_archive_platforms(&platforms, &plain).bytes);
@@ -138,12 +138,12 @@ fn write_page_fixtures() {
         *l = l.clone().compressed_by(Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE);
     }
     write("oci-zstd-chunked.tar", &fixture::oci_archive(&[chunked], &plain, false).bytes);
-    let legacy_v2 = fixture::docker_legacy(&[v2.clone()], &plain).bytes;
+    let legacy_v2 = fixture::docker_legacy(std::slice::from_ref(&v2), &plain).bytes;
     write("whole.tar.gz", &fixture::compress(&legacy_v2, Compression::Gzip));
     write("v2-only.tar", &legacy_v2);
     write(
         "tampered.tar",
-        &fixture::docker_legacy(&[v1.clone()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 })).bytes,
+        &fixture::docker_legacy(std::slice::from_ref(&v1), &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 1, offset: 700 })).bytes,
     );
     write("hostile.tar", &fixture::docker_legacy(&[hostile()], &plain).bytes);
     write("holes.tar", &fixture::docker_legacy(&[holes()], &plain).bytes);

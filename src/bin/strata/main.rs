@@ -79,7 +79,7 @@ fn main() -> ExitCode {
                 output::print_history(img, no_trunc, human)
             }
         }),
-        Command::LoadPreview { archive } => with_report(&archive, |r| output::print_load_preview(r)),
+        Command::LoadPreview { archive } => with_report(&archive, output::print_load_preview),
         Command::Fixture { name, out } => write_fixture(&name, &out),
         Command::Fs(cmd) => fs::run(cmd),
     };
