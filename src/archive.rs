@@ -9,7 +9,7 @@ use crate::decompress;
 use crate::detect;
 use crate::error::Error;
 use crate::gzip::AccessIndex;
-use crate::io::{read_capped, ProgressReader, ReadSeek, Window};
+use crate::io::{read_capped, HashingReader, ProgressReader, ReadSeek, Window};
 use crate::layer::{self, LayerEntry, LayerIndex};
 use crate::report::{
     ArchiveInfo, Check, Compression, HistoryEntry, Image, ImageConfig, Layer, Report, Severity, Verdict,
@@ -18,7 +18,7 @@ use crate::resolve::{self, Files, ImagePlan, LayerPlan, Plan};
 use crate::scan::{self, OuterIndex, OuterKind};
 use crate::verify::{self, BlobFacts, Treat};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Seek, SeekFrom};
 
 /// Non-layer files up to this size are kept in memory during a streaming scan
@@ -45,14 +45,42 @@ pub struct Progress {
     pub items: usize,
 }
 
+/// Where a compressed archive's streaming pass may send the stored bytes of big entries,
+/// to be hashed elsewhere instead of by the core's SHA-256: the browser hashes them with
+/// WebCrypto in a helper worker, on the other core, while the pass goes on. The digests
+/// come back through [`Archive::set_entry_digest`]; until then those blobs are pending.
+pub struct HashElsewhere<'a> {
+    /// Entries of `min..=max` bytes go elsewhere; the rest are hashed here.
+    pub min: u64,
+    pub max: u64,
+    /// `send(entry, entry_size, offset_in_entry, bytes)`: an entry's bytes, in order, in
+    /// pieces of [`HashElsewhere::PIECE`] bytes (the last one shorter).
+    pub send: &'a mut dyn FnMut(usize, u64, u64, &[u8]),
+}
+
+impl HashElsewhere<'_> {
+    /// Bytes per `send` call (fewer, bigger calls across the wasm boundary).
+    pub const PIECE: usize = 4 << 20;
+}
+
 /// One blob: an outer-tar file that is a layer or lives under `blobs/`.
 #[derive(Debug)]
 struct Blob {
     entry: usize,
     /// Filled by a full pass (verify, or the streaming scan).
     facts: Option<BlobFacts>,
+    /// `facts` are complete but for the stored digest, which is being computed elsewhere
+    /// ([`HashElsewhere`]): every check of the blob is pending.
+    digest_pending: bool,
     /// Headers-only index of a plain layer (before verify has read it in full).
     quick_index: Option<LayerIndex>,
+}
+
+impl Blob {
+    /// The facts the checks may use: none while the digest is still being computed.
+    fn checked_facts(&self) -> Option<&BlobFacts> {
+        self.facts.as_ref().filter(|_| !self.digest_pending)
+    }
 }
 
 /// An opened image archive.
@@ -102,6 +130,16 @@ impl Archive {
     /// files; for a compressed archive it makes the single streaming pass, which also
     /// verifies every blob (so `verify` has nothing left to do).
     pub fn open(src: &mut dyn ReadSeek, progress: &mut dyn FnMut(&Progress)) -> Result<Archive, Error> {
+        Archive::open_hashing_elsewhere(src, progress, None)
+    }
+
+    /// As [`Archive::open`]; a compressed archive's streaming pass sends the stored bytes of
+    /// big entries to `elsewhere` instead of hashing them (a plain tar ignores it).
+    pub fn open_hashing_elsewhere(
+        src: &mut dyn ReadSeek,
+        progress: &mut dyn FnMut(&Progress),
+        elsewhere: Option<&mut HashElsewhere<'_>>,
+    ) -> Result<Archive, Error> {
         let file_len = src.seek(SeekFrom::End(0))?;
         if file_len == 0 {
             return Err(Error::NotTar { detail: "the file is empty".into() });
@@ -114,6 +152,7 @@ impl Archive {
         let mut kept = HashMap::new();
         let mut facts_by_entry = HashMap::new();
         let mut outer_access = None;
+        let mut hashed_elsewhere = HashSet::new();
         let outer = match compression {
             Compression::None => {
                 if !detect::looks_like_tar(&head) {
@@ -127,7 +166,8 @@ impl Archive {
                 return Err(Error::Unsupported { detail: "bzip2-compressed archives (decompress with bunzip2 first)".into() })
             }
             _ => {
-                let (index, access) = stream_scan(src, file_len, compression, &mut kept, &mut facts_by_entry, progress)?;
+                let mut found = StreamFound { kept: &mut kept, facts: &mut facts_by_entry, hashed_elsewhere: &mut hashed_elsewhere };
+                let (index, access) = stream_scan(src, file_len, compression, &mut found, elsewhere, progress)?;
                 outer_access = access;
                 index
             }
@@ -175,6 +215,7 @@ impl Archive {
         archive.collect_blobs();
         for blob in &mut archive.blobs {
             blob.facts = facts_by_entry.remove(&blob.entry);
+            blob.digest_pending = blob.facts.is_some() && hashed_elsewhere.contains(&blob.entry);
         }
         archive.rebuild_report();
         Ok(archive)
@@ -197,9 +238,30 @@ impl Archive {
         Ok(())
     }
 
-    /// Blobs still to be read in full, in archive order.
+    /// Blobs still to be read in full (or whose digest is still to come), in archive order.
     pub fn pending_blobs(&self) -> Vec<usize> {
-        (0..self.blobs.len()).filter(|&b| self.blobs[b].facts.is_none()).collect()
+        (0..self.blobs.len()).filter(|&b| self.blobs[b].facts.is_none() || self.blobs[b].digest_pending).collect()
+    }
+
+    /// Outer entries whose digest is being computed elsewhere ([`HashElsewhere`]).
+    pub fn entries_hashed_elsewhere(&self) -> Vec<usize> {
+        self.blobs.iter().filter(|b| b.digest_pending).map(|b| b.entry).collect()
+    }
+
+    /// The SHA-256 (`sha256:<hex>`) of outer entry `entry`'s stored bytes, computed
+    /// elsewhere. Whether the entry was waiting for it (a second digest is ignored).
+    pub fn set_entry_digest(&mut self, entry: usize, digest: &str) -> bool {
+        let Some(&blob) = self.blob_of_entry.get(&entry) else { return false };
+        let b = &mut self.blobs[blob];
+        match (&mut b.facts, b.digest_pending) {
+            (Some(facts), true) => {
+                verify::set_digest(facts, digest);
+                b.digest_pending = false;
+                self.rebuild_report();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Read one pending blob in full; returns its handle, or `None` when all are done.
@@ -220,13 +282,26 @@ impl Archive {
         let already: u64 = self
             .blobs
             .iter()
-            .filter(|b| b.facts.is_some())
+            .filter(|b| b.facts.is_some() && !b.digest_pending)
             .map(|b| self.outer.entries[b.entry].size)
             .sum();
         let items = self.blobs.len();
         let item = items - pending.len();
         let entry = &self.outer.entries[self.blobs[blob].entry];
         progress(&Progress { phase: Phase::Verifying, done: already, total, item, items });
+        if self.blobs[blob].digest_pending {
+            // Its digest never came back from elsewhere: hash its stored bytes here.
+            let entry_index = self.blobs[blob].entry;
+            let mut stored = HashingReader::new(self.stored_stream_at(&mut *src, entry_index, 0)?);
+            io::copy(&mut stored, &mut io::sink())?;
+            let (digest, size) = stored.finish();
+            if size != entry.size {
+                let detail = format!("{} of {} bytes could be read", size, entry.size);
+                return Err(Error::Truncated { entry: Some(entry.name.clone()), offset: self.file_len, detail });
+            }
+            self.set_entry_digest(entry_index, &digest);
+            return Ok(Some(blob));
+        }
         let facts = {
             let window = Window::new(src, entry.offset, entry.size);
             let mut report = |n: u64| {
@@ -456,7 +531,7 @@ impl Archive {
         entries.dedup();
         for entry in entries {
             self.blob_of_entry.insert(entry, self.blobs.len());
-            self.blobs.push(Blob { entry, facts: None, quick_index: None });
+            self.blobs.push(Blob { entry, facts: None, digest_pending: false, quick_index: None });
         }
     }
 
@@ -471,7 +546,7 @@ impl Archive {
             },
             images: Vec::new(),
             findings: self.plan.findings.clone(),
-            verification_done: self.blobs.iter().all(|b| b.facts.is_some()),
+            verification_done: self.blobs.iter().all(|b| b.facts.is_some() && !b.digest_pending),
         };
         for (index, plan) in self.plan.images.iter().enumerate() {
             let image = self.build_image(index, plan, &mut report);
@@ -482,7 +557,7 @@ impl Archive {
             self.plan.images.iter().flat_map(|i| &i.layers).filter_map(|l| l.entry).collect();
         for b in &self.blobs {
             let e = &self.outer.entries[b.entry];
-            if let (Some(facts), Some(hex)) = (&b.facts, e.name.strip_prefix("blobs/sha256/")) {
+            if let (Some(facts), Some(hex)) = (b.checked_facts(), e.name.strip_prefix("blobs/sha256/")) {
                 let expected = format!("sha256:{hex}");
                 if facts.digest != expected {
                     report.finding(
@@ -546,6 +621,8 @@ impl Archive {
     fn build_layer(&self, index: usize, lp: &LayerPlan, diff_id: Option<&str>, no_digests: bool) -> Layer {
         let blob = lp.entry.and_then(|e| self.blob_of_entry.get(&e).copied());
         let facts = blob.and_then(|b| self.blobs[b].facts.as_ref());
+        // What the checks may use: nothing while the digest is still being computed.
+        let checked = blob.and_then(|b| self.blobs[b].checked_facts());
         let stored_size = lp.entry.map(|e| self.outer.entries[e].size);
         let mut layer = Layer {
             index,
@@ -562,7 +639,7 @@ impl Archive {
             ..Default::default()
         };
         if layer.digest.is_none() {
-            layer.digest = facts.map(|f| f.digest.clone());
+            layer.digest = checked.map(|f| f.digest.clone());
         }
         if layer.uncompressed_size.is_none() && facts.is_none() {
             layer.uncompressed_size = blob.and_then(|b| self.blobs[b].quick_index.as_ref()).map(|i| i.uncompressed_size);
@@ -582,7 +659,7 @@ impl Archive {
         }
         let pending = || Verdict::Pending;
         if let Some(expected) = &lp.digest {
-            let verdict = match facts {
+            let verdict = match checked {
                 None => pending(),
                 Some(f) if &f.digest == expected => Verdict::Ok,
                 Some(f) => Verdict::Mismatch { expected: expected.clone(), actual: f.digest.clone() },
@@ -592,7 +669,7 @@ impl Archive {
         if let Some(named) = lp.name_digest.as_ref().filter(|n| Some(*n) != lp.digest.as_ref()) {
             // A root `<hex>.tar` / `<hex>.tar.gz` is named by the stored digest (Jib) or by
             // the uncompressed content (skopeo, kaniko): either one keeps its promise.
-            let verdict = match facts {
+            let verdict = match checked {
                 None => pending(),
                 Some(f) if &f.digest == named || f.diff_id.as_ref() == Some(named) => Verdict::Ok,
                 Some(f) => Verdict::Mismatch { expected: named.clone(), actual: f.digest.clone() },
@@ -600,7 +677,7 @@ impl Archive {
             checks.push(Check { item: "file name digest".into(), verdict });
         }
         // Can the layer's tar be read? (Pre-1.10 layers have nothing else to check.)
-        let readable = match facts {
+        let readable = match checked {
             None => Verdict::Pending,
             Some(f) if !f.is_tar => Verdict::NotCheckable {
                 why: f.problem.clone().unwrap_or_else(|| "the blob is not a tar stream".into()),
@@ -613,7 +690,7 @@ impl Archive {
         if no_digests {
             return layer;
         }
-        let verdict = match (diff_id, facts) {
+        let verdict = match (diff_id, checked) {
             (None, _) => Verdict::NotCheckable { why: "the config lists no diff_id for this layer".into() },
             (Some(_), None) => pending(),
             (Some(expected), Some(f)) => match &f.diff_id {
@@ -718,12 +795,20 @@ fn describe_non_tar(head: &[u8]) -> String {
 
 /// Single streaming pass over a compressed archive: index entries, analyse every file
 /// as it passes (hash, layer index), keep only small metadata files.
+/// What a streaming pass found besides the outer index, by outer entry.
+struct StreamFound<'a> {
+    kept: &'a mut HashMap<usize, Vec<u8>>,
+    facts: &'a mut HashMap<usize, BlobFacts>,
+    /// Entries whose stored bytes went to [`HashElsewhere`] (their facts lack the digest).
+    hashed_elsewhere: &'a mut HashSet<usize>,
+}
+
 fn stream_scan(
     src: &mut dyn ReadSeek,
     file_len: u64,
     compression: Compression,
-    kept: &mut HashMap<usize, Vec<u8>>,
-    facts: &mut HashMap<usize, BlobFacts>,
+    found: &mut StreamFound<'_>,
+    mut elsewhere: Option<&mut HashElsewhere<'_>>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<(OuterIndex, Option<AccessIndex>), Error> {
     let compressed_pos = std::cell::Cell::new(0u64);
@@ -749,7 +834,14 @@ fn stream_scan(
         if !is_file {
             continue;
         }
-        let mut f = verify::analyze(&mut entry, Treat::Sniff, KEEP_SMALL_FILES);
+        let size = entry.size();
+        let mut f = match elsewhere.as_deref_mut().filter(|h| (h.min..=h.max).contains(&size)) {
+            Some(h) => {
+                found.hashed_elsewhere.insert(i);
+                analyze_sending(&mut entry, i, size, h)
+            }
+            None => verify::analyze(&mut entry, Treat::Sniff, KEEP_SMALL_FILES),
+        };
         if let Some(p) = &f.problem {
             if p.starts_with("read failed") {
                 return Err(stream_error(&index, compression, io::Error::new(io::ErrorKind::UnexpectedEof, format!("in {name}: {p}"))));
@@ -760,15 +852,37 @@ fn stream_scan(
             if kept_bytes > MAX_KEPT_BYTES {
                 return Err(Error::Limit { detail: format!("more than {MAX_KEPT_BYTES} bytes of small metadata files") });
             }
-            kept.insert(i, bytes);
+            found.kept.insert(i, bytes);
         }
-        facts.insert(i, f);
+        found.facts.insert(i, f);
     }
     if index.entries.is_empty() {
         return Err(Error::NotTar { detail: format!("the {} data holds no tar entries", compression.as_str()) });
     }
     let access = archive.into_inner().take_access_index();
     Ok((index, access))
+}
+
+/// Analyse one entry of a streaming pass, its stored bytes sent to `h` in whole pieces.
+fn analyze_sending(entry: &mut dyn Read, index: usize, size: u64, h: &mut HashElsewhere<'_>) -> BlobFacts {
+    let mut piece: Vec<u8> = Vec::with_capacity(HashElsewhere::PIECE);
+    let mut sent = 0u64;
+    let facts = verify::analyze_hashed_elsewhere(entry, Treat::Sniff, KEEP_SMALL_FILES, &mut |mut bytes: &[u8]| {
+        while !bytes.is_empty() {
+            let take = bytes.len().min(HashElsewhere::PIECE - piece.len());
+            piece.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if piece.len() == HashElsewhere::PIECE {
+                (h.send)(index, size, sent, &piece);
+                sent += piece.len() as u64;
+                piece.clear();
+            }
+        }
+    });
+    if !piece.is_empty() {
+        (h.send)(index, size, sent, &piece);
+    }
+    facts
 }
 
 fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> Error {

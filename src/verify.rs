@@ -62,15 +62,46 @@ pub fn analyze_with_digest(reader: &mut dyn Read, treat: Treat, digest: &str) ->
     analyze_inner(HashingReader::counting(reader), treat, 0, Some(digest))
 }
 
-fn analyze_inner(stored: HashingReader<&mut dyn Read>, treat: Treat, keep_up_to: u64, known: Option<&str>) -> BlobFacts {
-    let mut facts = analyze_stored(stored, treat, keep_up_to);
-    if let Some(d) = known {
-        facts.digest = d.to_string();
-    }
+/// As [`analyze`], but the stored bytes are handed to `elsewhere` as they pass instead of
+/// being hashed here (the browser hashes them with WebCrypto in another worker, in
+/// parallel). The facts come back without a digest; [`set_digest`] completes them.
+pub fn analyze_hashed_elsewhere(reader: &mut dyn Read, treat: Treat, keep_up_to: u64, elsewhere: &mut dyn FnMut(&[u8])) -> BlobFacts {
+    let mut tee = Tee { inner: reader, sink: elsewhere };
+    let mut facts = analyze_stored(HashingReader::counting(&mut tee), treat, keep_up_to);
+    facts.digest.clear();
+    facts
+}
+
+/// Record the SHA-256 of a blob's stored bytes (`sha256:<hex>`), and with it the diff_id of
+/// an uncompressed layer, whose stored bytes *are* its layer stream.
+pub fn set_digest(facts: &mut BlobFacts, digest: &str) {
+    facts.digest = digest.to_string();
     if facts.compression == Compression::None && facts.is_tar && facts.stream_complete {
-        // Uncompressed: the stored bytes *are* the layer stream, hashed once.
         facts.diff_id = Some(facts.digest.clone());
     }
+}
+
+/// Passes every byte read through to `sink` as well.
+struct Tee<'a> {
+    inner: &'a mut dyn Read,
+    sink: &'a mut dyn FnMut(&[u8]),
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.sink)(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn analyze_inner(stored: HashingReader<&mut dyn Read>, treat: Treat, keep_up_to: u64, known: Option<&str>) -> BlobFacts {
+    let mut facts = analyze_stored(stored, treat, keep_up_to);
+    let digest = match known {
+        Some(d) => d.to_string(),
+        None => std::mem::take(&mut facts.digest),
+    };
+    set_digest(&mut facts, &digest);
     facts
 }
 
