@@ -53,10 +53,12 @@ pub struct HashElsewhere<'a> {
     /// Entries of `min..=max` bytes go elsewhere; the rest are hashed here.
     pub min: u64,
     pub max: u64,
-    /// `send(entry, entry_size, offset_in_entry, bytes)`: an entry's bytes, in order, in
-    /// pieces of [`HashElsewhere::PIECE`] bytes (the last one shorter).
-    pub send: &'a mut dyn FnMut(usize, u64, u64, &[u8]),
+    pub send: &'a mut SendPiece<'a>,
 }
+
+/// `send(entry, entry_size, offset_in_entry, bytes)`: an entry's bytes, in order, in pieces
+/// of [`HashElsewhere::PIECE`] bytes (the last one shorter).
+pub type SendPiece<'a> = dyn FnMut(usize, u64, u64, &[u8]) + 'a;
 
 impl HashElsewhere<'_> {
     /// Bytes per `send` call (fewer, bigger calls across the wasm boundary).

@@ -13,6 +13,7 @@ use crate::codec;
 use crate::io::SharedSource;
 use crate::merge::source::{ArchiveSource, KeptDecoders};
 use crate::merge::{self, read::ContentSource, view, ListOptions, MergedTree};
+use crate::archive::HashElsewhere;
 use crate::{Archive, Error, Progress};
 use js_sys::{Function, Uint8Array};
 use serde::Serialize;
@@ -353,6 +354,55 @@ impl Session {
         let mut src = BlobReader::new(blob).map_err(js_err)?;
         let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
         Ok(Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None })
+    }
+
+    /// As `open`; a compressed archive's streaming pass sends the stored bytes of entries of
+    /// `min..=max` bytes to `send(entry, size, offset, bytes)` (4 MiB pieces, in order)
+    /// instead of hashing them: the page hashes them with WebCrypto in a helper worker, on
+    /// the other core, and hands the digests back with `set_entry_digests`. Until then
+    /// those blobs are pending; `verify` hashes any whose digest never came.
+    pub fn open_hashing_elsewhere(blob: Blob, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsError> {
+        let (min, max) = span_args(min, max)?;
+        let mut src = BlobReader::new(blob).map_err(js_err)?;
+        let mut failed = None;
+        let mut send_piece = |entry: usize, size: u64, offset: u64, bytes: &[u8]| {
+            if failed.is_some() {
+                return;
+            }
+            let args = js_sys::Array::new();
+            args.push(&JsValue::from_f64(entry as f64));
+            args.push(&JsValue::from_f64(size as f64));
+            args.push(&JsValue::from_f64(offset as f64));
+            args.push(&Uint8Array::from(bytes));
+            if let Err(e) = send.apply(&JsValue::NULL, &args) {
+                failed = Some(e);
+            }
+        };
+        let mut elsewhere = HashElsewhere { min, max, send: &mut send_piece };
+        let archive = Archive::open_hashing_elsewhere(&mut src, &mut progress_fn(progress), Some(&mut elsewhere)).map_err(js_err)?;
+        // A piece that could not be sent only means its digest never comes: `verify` then
+        // hashes that blob here.
+        Ok(Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None })
+    }
+
+    /// Outer entries whose digests `set_entry_digests` is waiting for.
+    pub fn entries_hashed_elsewhere(&self) -> Vec<u32> {
+        self.archive.entries_hashed_elsewhere().into_iter().map(|e| e as u32).collect()
+    }
+
+    /// The SHA-256 of each entry's stored bytes (`sha256:<hex>`), computed elsewhere;
+    /// answers the report.
+    pub fn set_entry_digests(&mut self, entries: Vec<u32>, digests: Vec<String>) -> Result<JsValue, JsError> {
+        if entries.len() != digests.len() {
+            return Err(js_err("one digest per entry"));
+        }
+        for (entry, digest) in entries.into_iter().zip(digests) {
+            if !is_sha256_digest(&digest) {
+                return Err(js_err(format!("not a sha256 digest: {digest:?}")));
+            }
+            self.archive.set_entry_digest(entry as usize, &digest);
+        }
+        self.report()
     }
 
     /// The report as plain JSON-compatible data (see `src/report.rs`).

@@ -152,6 +152,10 @@ fn write_page_fixtures() {
         "holes-tampered.tar",
         &fixture::docker_legacy(&[holes()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 2_000_000 })).bytes,
     );
+    // gzip'd whole: the pass sends the 12 MiB layer to a helper to be hashed.
+    let holes_tampered = fixture::docker_legacy(&[holes()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 2_000_000 })).bytes;
+    write("holes.tar.gz", &fixture::compress(&fixture::docker_legacy(&[holes()], &plain).bytes, Compression::Gzip));
+    write("holes-tampered.tar.gz", &fixture::compress(&holes_tampered, Compression::Gzip));
     write("tiny-layers.tar", &fixture::docker_legacy(&[tiny_layers(400)], &plain).bytes);
     write("many-layers.tar", &fixture::docker_legacy(&[many_layers()], &plain).bytes);
     // A byte of the last (smallest) layer flipped: hashed last, through a default reader.

@@ -296,6 +296,25 @@ test('big files between small ones: the bytes the index jumps over are hashed to
   });
 });
 
+test('a gzip\'d archive: the big layer is hashed in a helper while the pass goes on, and a change in it is caught', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('holes.tar.gz'));
+    await waitVerified(page);
+    assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+    assert.ok(await page.evaluate(() => window.strata.timings.hashedElsewhere) >= 1, 'the 12 MiB layer went to the helper');
+  });
+  await withPage(async (page) => {
+    await pickFile(page, fx('holes-tampered.tar.gz'));
+    await waitVerified(page);
+    assert.ok(await page.evaluate(() => window.strata.timings.hashedElsewhere) >= 1);
+    assert.match(await page.textContent('#overall-verdict'), /problem/);
+    assert.match(await page.textContent('#verdict-panel'), /layer 0/);
+    await openTab(page, 'layers');
+    assert.ok(await page.locator('.layer-row[data-layer="0"] .badge.bad').count() >= 1);
+    assert.equal(await page.locator('.layer-row[data-layer="1"] .badge.ok').count(), 1);
+  });
+});
+
 test('big layers are indexed in two parts at once, also when a stored tar misleads the second part', async () => {
   await withPage(async (page) => {
     await pickFile(page, fx('split.tar'));
