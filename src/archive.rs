@@ -795,8 +795,6 @@ fn describe_non_tar(head: &[u8]) -> String {
     format!("the first 512 bytes are not a tar header ({what})")
 }
 
-/// Single streaming pass over a compressed archive: index entries, analyse every file
-/// as it passes (hash, layer index), keep only small metadata files.
 /// What a streaming pass found besides the outer index, by outer entry.
 struct StreamFound<'a> {
     kept: &'a mut HashMap<usize, Vec<u8>>,
@@ -805,6 +803,9 @@ struct StreamFound<'a> {
     hashed_elsewhere: &'a mut HashSet<usize>,
 }
 
+/// Single streaming pass over a compressed archive: index entries, analyse every file
+/// as it passes (hash, layer index; the stored bytes of entries `elsewhere` takes are
+/// sent there instead of hashed), keep only small metadata files.
 fn stream_scan(
     src: &mut dyn ReadSeek,
     file_len: u64,
