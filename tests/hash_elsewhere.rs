@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{clean_fixtures, sorted};
+use common::clean_fixtures;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use strata::archive::HashElsewhere;
@@ -73,8 +73,9 @@ fn only_entries_in_the_size_range_go_elsewhere() {
     let (a, sent) = open_sending(&gz, 600, 4000);
     assert!(!sent.is_empty());
     assert!(sent.values().all(|(size, _)| (600..=4000).contains(size)), "{:?}", sent.values().map(|s| s.0).collect::<Vec<_>>());
-    // Entries that are not blobs (index.json, manifest.json) may go too; only blobs wait.
-    assert_eq!(sorted(a.entries_hashed_elsewhere().iter().map(|e| e.to_string()).collect()).len(), a.entries_hashed_elsewhere().len());
+    // Entries that are not blobs (index.json, manifest.json) may go too; only blobs wait,
+    // and only ones that were sent.
+    assert!(!a.entries_hashed_elsewhere().is_empty());
     assert!(a.entries_hashed_elsewhere().iter().all(|e| sent.contains_key(e)));
     // A plain archive has no streaming pass: nothing is sent.
     let (plain, sent) = open_sending(&oci.bytes, 1, u64::MAX);
