@@ -353,7 +353,12 @@ impl Session {
     pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsError> {
         let mut src = BlobReader::new(blob).map_err(js_err)?;
         let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
-        Ok(Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None })
+        Ok(Session::over(src, archive))
+    }
+
+    /// A session over an archive opened from `src`.
+    fn over(src: BlobReader, archive: Archive) -> Session {
+        Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None }
     }
 
     /// As `open`; a compressed archive's streaming pass sends the stored bytes of entries of
@@ -364,9 +369,9 @@ impl Session {
     pub fn open_hashing_elsewhere(blob: Blob, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsError> {
         let (min, max) = span_args(min, max)?;
         let mut src = BlobReader::new(blob).map_err(js_err)?;
-        let mut failed = None;
+        let mut failed = false;
         let mut send_piece = |entry: usize, size: u64, offset: u64, bytes: &[u8]| {
-            if failed.is_some() {
+            if failed {
                 return;
             }
             let args = js_sys::Array::new();
@@ -374,15 +379,13 @@ impl Session {
             args.push(&JsValue::from_f64(size as f64));
             args.push(&JsValue::from_f64(offset as f64));
             args.push(&Uint8Array::from(bytes));
-            if let Err(e) = send.apply(&JsValue::NULL, &args) {
-                failed = Some(e);
-            }
+            failed = send.apply(&JsValue::NULL, &args).is_err();
         };
         let mut elsewhere = HashElsewhere { min, max, send: &mut send_piece };
         let archive = Archive::open_hashing_elsewhere(&mut src, &mut progress_fn(progress), Some(&mut elsewhere)).map_err(js_err)?;
         // A piece that could not be sent only means its digest never comes: `verify` then
         // hashes that blob here.
-        Ok(Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None })
+        Ok(Session::over(src, archive))
     }
 
     /// Outer entries whose digests `set_entry_digests` is waiting for.
