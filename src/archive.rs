@@ -411,6 +411,14 @@ impl Archive {
         verify::analyze_with_digest(reader, Treat::Sniff, digest)
     }
 
+    /// As [`Archive::analyze_blob`], with both SHA-256s computed elsewhere (by WebCrypto,
+    /// while the core decompresses): the stored bytes' and, for a compressed layer, that of
+    /// its decompressed stream, which goes to `uncompressed` as it is read. Complete the
+    /// facts with [`verify::set_digest`] and [`verify::set_diff_id`].
+    pub fn analyze_blob_digests_elsewhere(reader: &mut dyn Read, uncompressed: &mut dyn FnMut(&[u8])) -> BlobFacts {
+        verify::analyze_digests_elsewhere(reader, uncompressed)
+    }
+
     /// Record facts computed elsewhere (a parallel worker that read `blob_span`).
     pub fn set_blob_facts(&mut self, blob: usize, facts: BlobFacts) {
         if let Some(b) = self.blobs.get_mut(blob) {

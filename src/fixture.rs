@@ -411,6 +411,9 @@ pub struct LayerSpec {
     /// Compress with this command (stdin to stdout) instead of in-process, e.g. GNU gzip:
     /// flate2's zlib-rs encoder writes deflate blocks of megabytes, real tools ~16k symbols.
     pub compress_command: Option<Vec<String>>,
+    /// The diff_id the config names instead of the stream's own (the stored bytes are
+    /// right, the decompressed stream is not what the config says).
+    pub claimed_diff_id: Option<String>,
 }
 
 impl LayerSpec {
@@ -453,6 +456,11 @@ impl LayerSpec {
     pub fn raw_entry(self, e: Entry) -> LayerSpec {
         self.entry(e)
     }
+    /// Let the config name `diff_id` for this layer, whatever its stream hashes to.
+    pub fn claims_diff_id(mut self, diff_id: &str) -> LayerSpec {
+        self.claimed_diff_id = Some(diff_id.to_string());
+        self
+    }
     pub fn compressed(mut self, c: Compression) -> LayerSpec {
         self.compression = c;
         self
@@ -487,7 +495,7 @@ impl LayerSpec {
             None => compress(&tar, self.compression),
         };
         BuiltLayer {
-            diff_id: digest(&tar),
+            diff_id: self.claimed_diff_id.clone().unwrap_or_else(|| digest(&tar)),
             digest: digest(&stored),
             media_type: oci_layer_media_type(self.compression).to_string(),
             compression: self.compression,

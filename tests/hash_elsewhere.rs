@@ -136,3 +136,109 @@ fn a_wrong_digest_is_a_mismatch_and_a_missing_one_is_computed_by_verify() {
     assert!(!d.report().all_verified());
     assert_eq!(json(d.report()), json(alone.report()));
 }
+
+/// What `analyze_digests_elsewhere` handed out, and its facts completed with the digests
+/// of the stored bytes and of what was handed out, as the browser's helper does.
+fn analyze_both_elsewhere(stored: &[u8]) -> (strata::verify::BlobFacts, Vec<u8>) {
+    use strata::verify::{self, HANDED_OUT_PIECE};
+    let mut pieces: Vec<Vec<u8>> = Vec::new();
+    let mut facts = Archive::analyze_blob_digests_elsewhere(&mut &stored[..], &mut |piece: &[u8]| pieces.push(piece.to_vec()));
+    assert!(facts.digest.is_empty(), "the stored bytes are not hashed here");
+    if let Some((last, whole)) = pieces.split_last() {
+        assert!(whole.iter().all(|p| p.len() == HANDED_OUT_PIECE), "pieces of {HANDED_OUT_PIECE} bytes, but the last");
+        assert!(!last.is_empty() && last.len() <= HANDED_OUT_PIECE);
+    }
+    let handed: Vec<u8> = pieces.concat();
+    verify::set_digest(&mut facts, &fixture::digest(stored));
+    if verify::wants_diff_id(&facts) {
+        assert_eq!(facts.diff_id, None, "the decompressed stream was not hashed here");
+        verify::set_diff_id(&mut facts, &fixture::digest(&handed));
+    }
+    (facts, handed)
+}
+
+#[test]
+fn both_digests_from_elsewhere_give_the_same_facts_and_report() {
+    let mut streams_handed_out = 0;
+    let mut fixtures = clean_fixtures();
+    // A compressed layer whose stream takes several pieces.
+    let big: String = (0..200_000).map(|i| format!("{i:08}\n")).collect();
+    let spec = fixture::ImageSpec::new(&["big:1"])
+        .layer(fixture::base_layer().compressed(Compression::Gzip), "ADD base (gzip)")
+        .layer(fixture::LayerSpec::new().file("data/numbers.txt", big.as_str()).compressed(Compression::Zstd), "ADD numbers (zstd)");
+    fixtures.push(("big-streams", fixture::oci_archive(&[spec], &Options::default(), true), true));
+    for (name, fx, _) in fixtures {
+        if strata::detect::compression(&fx.bytes) != Compression::None {
+            continue; // (a compressed archive's blobs are hashed in its pass: the test above)
+        }
+        let (_, expected) = common::open_verify(&fx.bytes).expect("opens");
+        let mut a = Archive::open(&mut Cursor::new(&fx.bytes), &mut |_| {}).expect("opens");
+        for blob in 0..a.blob_count() {
+            let (offset, size) = a.blob_span(blob).expect("a span");
+            let stored = &fx.bytes[offset as usize..(offset + size) as usize];
+            let alone = Archive::analyze_blob(&mut &stored[..]);
+            let (facts, handed) = analyze_both_elsewhere(stored);
+            assert_eq!(
+                serde_json::to_value(&facts).expect("json"),
+                serde_json::to_value(&alone).expect("json"),
+                "{name}: blob {blob}: the same facts either way"
+            );
+            if alone.compression == Compression::None {
+                assert!(handed.is_empty(), "{name}: blob {blob}: an uncompressed blob's bytes are its stream: nothing to hand out");
+            } else if alone.is_tar {
+                assert_eq!(handed.len() as u64, alone.uncompressed_size.expect("a size"), "{name}: blob {blob}: the whole stream");
+                streams_handed_out += 1;
+            }
+            a.set_blob_facts(blob, facts);
+        }
+        assert_eq!(json(a.report()), json(&expected), "{name}: the same report as verifying in one pass");
+    }
+    assert!(streams_handed_out >= 6, "compressed layers were tried ({streams_handed_out})");
+}
+
+#[test]
+fn a_wrong_diff_id_from_elsewhere_is_a_mismatch_and_a_cut_stream_wants_none() {
+    use strata::verify::{self, set_diff_id, wants_diff_id};
+    let oci = fixture::oci_archive(&[common::kaniko_image()], &Options::default(), true);
+    let mut a = Archive::open(&mut Cursor::new(&oci.bytes), &mut |_| {}).expect("opens");
+    let layers: Vec<usize> = (0..a.blob_count())
+        .filter(|&b| {
+            let (o, s) = a.blob_span(b).expect("span");
+            strata::detect::compression(&oci.bytes[o as usize..(o + s) as usize]) == Compression::Gzip
+        })
+        .collect();
+    assert_eq!(layers.len(), 2, "two gzip layers");
+    for blob in 0..a.blob_count() {
+        let (o, s) = a.blob_span(blob).expect("span");
+        let stored = &oci.bytes[o as usize..(o + s) as usize];
+        let (mut facts, handed) = analyze_both_elsewhere(stored);
+        if blob == layers[0] {
+            // The digest of other bytes than the stream that was handed out.
+            facts.diff_id = None;
+            set_diff_id(&mut facts, &fixture::digest(&handed[1..]));
+        }
+        a.set_blob_facts(blob, facts);
+    }
+    assert!(a.report().verification_done);
+    let bad: Vec<String> = common::all_checks(a.report())
+        .into_iter()
+        .filter(|(_, c)| matches!(c.verdict, Verdict::Mismatch { .. }))
+        .map(|(_, c)| c.item)
+        .collect();
+    assert_eq!(bad.len(), 1, "only that diff_id: {bad:?}");
+    assert!(bad[0].contains("diff_id"), "{bad:?}");
+
+    // A gzip layer cut short: its stream never ends, so no diff_id is due, and the facts
+    // say why, as the core's own pass does.
+    let (o, s) = a.blob_span(layers[1]).expect("span");
+    let cut = &oci.bytes[o as usize..(o + s / 2) as usize];
+    let mut handed = 0;
+    let mut facts = Archive::analyze_blob_digests_elsewhere(&mut &cut[..], &mut |p: &[u8]| handed += p.len());
+    assert!(!wants_diff_id(&facts));
+    set_diff_id(&mut facts, &fixture::digest(b"anything"));
+    assert_eq!(facts.diff_id, None, "a diff_id that is not due is ignored");
+    verify::set_digest(&mut facts, &fixture::digest(cut));
+    let alone = Archive::analyze_blob(&mut &cut[..]);
+    assert!(alone.problem.is_some());
+    assert_eq!(serde_json::to_value(&facts).expect("json"), serde_json::to_value(&alone).expect("json"));
+}

@@ -394,3 +394,61 @@ fn read_ahead_index_and_digest_from_elsewhere_give_the_same_report() {
         "all bytes given: done or given up, never waiting ({need})"
     );
 }
+
+#[wasm_bindgen_test]
+fn both_digests_from_elsewhere_give_the_same_facts() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use strata::wasm::{analyze_bytes_digests_elsewhere, analyze_span};
+    let mut spec = fixture::web_v1();
+    for (k, l) in spec.layers.iter_mut().enumerate() {
+        l.compression = if k % 2 == 0 { strata::report::Compression::Gzip } else { strata::report::Compression::Zstd };
+    }
+    let bytes = fixture::oci_archive(&[spec], &fixture::Options::default(), true).bytes;
+    let file = blob_of(&bytes);
+    let mut s = open(&bytes);
+    let work = json(s.work().map_err(JsValue::from).expect("work"));
+    let mut streams = 0;
+    let mut last = Value::Null;
+    for span in work["pending"].as_array().expect("pending") {
+        let (blob, offset, size) = (
+            span["blob"].as_u64().unwrap_or(0) as usize,
+            span["offset"].as_u64().unwrap_or(0) as usize,
+            span["size"].as_u64().unwrap_or(0) as usize,
+        );
+        let stored = &bytes[offset..offset + size];
+        // The page's sink copies each piece out of wasm memory at once.
+        let handed = Rc::new(RefCell::new(Vec::new()));
+        let sink = {
+            let handed = handed.clone();
+            Closure::<dyn FnMut(Uint8Array)>::new(move |piece: Uint8Array| handed.borrow_mut().extend(piece.to_vec()))
+        };
+        let pending = analyze_bytes_digests_elsewhere(Uint8Array::from(stored), &noop(), sink.as_ref().unchecked_ref());
+        let diff_id = if pending.wants_diff_id() {
+            streams += 1;
+            Some(fixture::digest(&handed.borrow()))
+        } else {
+            assert!(handed.borrow().is_empty(), "blob {blob}: nothing to hand out");
+            None
+        };
+        let data = pending.finish(&fixture::digest(stored), diff_id).map_err(JsValue::from).expect("finish");
+        let streamed = analyze_span(file.clone(), offset as f64, size as f64, &noop()).map_err(JsValue::from).expect("analyze_span");
+        assert_eq!(data.to_vec(), streamed.to_vec(), "blob {blob}: the same facts as the core's own pass");
+        last = json(s.set_blob_facts(blob, &data.to_vec()).map_err(JsValue::from).expect("set_blob_facts"));
+    }
+    assert!(streams >= 2, "compressed layers handed out their streams ({streams})");
+    assert_eq!(last["verification_done"], true);
+    assert!(last["images"].as_array().expect("images").iter().all(|i| i["verified"] == true));
+    // A diff_id that is due must come, and digests must be digests.
+    let layer = work["pending"].as_array().expect("pending").iter().find(|span| {
+        let (o, n) = (span["offset"].as_u64().unwrap_or(0) as usize, span["size"].as_u64().unwrap_or(0) as usize);
+        bytes[o] == 0x1f && n > 100
+    });
+    let (o, n) = layer.map(|span| (span["offset"].as_u64().unwrap_or(0) as usize, span["size"].as_u64().unwrap_or(0) as usize)).expect("a gzip layer");
+    let stored = &bytes[o..o + n];
+    let pending = analyze_bytes_digests_elsewhere(Uint8Array::from(stored), &noop(), &noop());
+    assert!(pending.wants_diff_id());
+    assert!(pending.finish(&fixture::digest(stored), None).is_err(), "a due diff_id missing is an error");
+    let pending = analyze_bytes_digests_elsewhere(Uint8Array::from(stored), &noop(), &noop());
+    assert!(pending.finish("sha256:nope", Some(fixture::digest(b"x"))).is_err());
+}

@@ -5,6 +5,7 @@
 // events while long jobs run.
 import init, {
   Session, LayerIndexer, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan, analyze_bytes as analyzeBytes,
+  analyze_bytes_digests_elsewhere as analyzeBytesDigestsElsewhere,
 } from './pkg/strata.js';
 import { readWhole, indexStreaming, SMALL_READ, streamsOpened } from './js/readahead.js';
 
@@ -23,6 +24,13 @@ const HASH_ELSEWHERE_MIN = 1 << 20;
  * three interleaved A/B sessions). Taken while a blob is in it, so two requests at once
  * never share it; it goes when the helper is dismissed after verification. */
 let spareBuffer = null;
+
+/** Largest decompressed layer stream kept in (JS) memory to be hashed by WebCrypto (its
+ * diff_id). A bigger one is hashed by the core's SHA-256 as it is decompressed. */
+const UNCOMPRESSED_MAX = 256 << 20;
+
+/** As `spareBuffer`, for decompressed layer streams. */
+let spareUncompressed = null;
 
 const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -171,25 +179,32 @@ const ops = {
     if (size <= WHOLE_BLOB_MAX && offset + size <= file.size && self.crypto && crypto.subtle) {
       const t0 = performance.now();
       let bytes = null;
-      let digest = null;
-      let tRead = t0;
+      let digesting = null;
       try {
         const into = size > SMALL_READ ? spareBuffer : null; // (a small blob is one read of its own)
         if (into) spareBuffer = null;
         bytes = await readWhole(file, offset, size, into);
-        tRead = performance.now();
-        digest = await crypto.subtle.digest('SHA-256', bytes);
+        // WebCrypto copies the bytes now and hashes them on a thread of its own.
+        digesting = crypto.subtle.digest('SHA-256', bytes);
       } catch (error) {
         // Out of memory for the buffer (or WebCrypto's copy of it): the streaming path
         // below needs none. A failed read is read again there, and reported in its terms.
         bytes = null;
       }
-      if (bytes && digest) {
-        const t1 = performance.now();
-        const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
+      if (bytes) {
+        const tRead = performance.now();
+        const done = await (looksCompressed(bytes)
+          ? analyzeCompressed(bytes, digesting, progress)
+          : digesting.then((digest) => {
+            const t1 = performance.now();
+            const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
+            return { facts, ms: [t1 - tRead, performance.now() - t1] };
+          }, () => null));
         if (size > SMALL_READ) spareBuffer = bytes.buffer;
-        const ms = [tRead - t0, t1 - tRead, performance.now() - t1].map(Math.round); // read, digest, index
-        return { value: { facts, how: 'webcrypto', ms }, transfer: [facts.buffer] };
+        if (done) {
+          const ms = [tRead - t0, ...done.ms].map(Math.round); // read, digest, index
+          return { value: { facts: done.facts, how: done.how || 'webcrypto', ms }, transfer: [done.facts.buffer] };
+        }
       }
     }
     const facts = analyzeSpan(file, offset, size, progress);
@@ -220,6 +235,110 @@ const ops = {
   memory: () => strataMemory(),
   streams: () => streamsOpened,
 };
+
+/** gzip, zstd or xz, by the first bytes (the core decides for itself; this only picks
+ * the path that hands the decompressed stream out to be hashed here). */
+function looksCompressed(bytes) {
+  const b = bytes;
+  return (b[0] === 0x1f && b[1] === 0x8b)
+    || (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd)
+    || (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0x00);
+}
+
+/** How big a compressed layer's stream will be, to size its buffer: a gzip stream ends
+ * with its size mod 4 GiB (of its last member only: a buffer too small grows); others
+ * are guessed at four times the compressed size. */
+function uncompressedGuess(bytes) {
+  const n = bytes.byteLength;
+  if (bytes[0] === 0x1f && n >= 18) return new DataView(bytes.buffer, bytes.byteOffset + n - 4, 4).getUint32(0, true);
+  return 4 * n;
+}
+
+/** A growing buffer for a decompressed stream, up to UNCOMPRESSED_MAX; past that it
+ * keeps nothing more and says it overflowed. */
+class StreamBuffer {
+  constructor(guess) {
+    const want = Math.min(Math.max(guess, 1 << 20), UNCOMPRESSED_MAX);
+    const spare = spareUncompressed;
+    spareUncompressed = null;
+    this.buffer = spare && spare.byteLength >= want ? spare : new ArrayBuffer(want);
+    this.filled = 0;
+    this.overflowed = false;
+  }
+
+  add(piece) {
+    if (this.overflowed) return;
+    const need = this.filled + piece.byteLength;
+    if (need > this.buffer.byteLength) {
+      if (need > UNCOMPRESSED_MAX) {
+        this.overflowed = true;
+        return;
+      }
+      const bigger = new ArrayBuffer(Math.min(Math.max(need, 2 * this.buffer.byteLength), UNCOMPRESSED_MAX));
+      new Uint8Array(bigger).set(new Uint8Array(this.buffer, 0, this.filled));
+      this.buffer = bigger;
+    }
+    new Uint8Array(this.buffer, this.filled, piece.byteLength).set(piece);
+    this.filled = need;
+  }
+
+  bytes() {
+    return new Uint8Array(this.buffer, 0, this.filled);
+  }
+
+  release() {
+    spareUncompressed = this.buffer;
+    this.buffer = null;
+  }
+}
+
+/** A compressed blob read whole, its digest under way (`digesting`): the core decompresses
+ * and indexes it and hands the decompressed stream out, which WebCrypto hashes as well (the
+ * SHA-256 in wasm was half of the core's work on a gzip layer). A stream too big for its
+ * buffer, or no memory for it, and the core hashes the stream itself (a second pass). */
+async function analyzeCompressed(bytes, digesting, progress) {
+  const t0 = performance.now();
+  let out = null;
+  try {
+    out = new StreamBuffer(uncompressedGuess(bytes));
+  } catch (error) {
+    out = null;
+  }
+  if (out) {
+    let pending = null;
+    try {
+      pending = analyzeBytesDigestsElsewhere(bytes, progress, (piece) => {
+        try {
+          out.add(piece);
+        } catch (error) {
+          out.overflowed = true; // no memory to grow it
+        }
+      });
+      const t1 = performance.now();
+      let diffId;
+      if (pending.wants_diff_id() && !out.overflowed) {
+        diffId = `sha256:${hex(await crypto.subtle.digest('SHA-256', out.bytes()))}`;
+      }
+      if (!pending.wants_diff_id() || diffId) {
+        const digest = `sha256:${hex(await digesting)}`;
+        const taken = pending;
+        pending = null; // (finish takes it, even when it fails)
+        const facts = taken.finish(digest, diffId);
+        return { facts, how: 'webcrypto, stream too', ms: [performance.now() - t1, t1 - t0] };
+      }
+    } catch (error) {
+      // WebCrypto failed (memory): the core hashes the stream below.
+    } finally {
+      if (pending) pending.free();
+      out.release();
+    }
+  }
+  const digest = await digesting.catch(() => null);
+  if (!digest) return null;
+  const t1 = performance.now();
+  const facts = analyzeBytes(bytes, `sha256:${hex(digest)}`, progress);
+  return { facts, ms: [t1 - t0, performance.now() - t1] };
+}
 
 // Exports arrive in chunks; a Blob made of them lives outside wasm memory (the browser
 // may keep it on disk), so a multi-GB export never has to fit in the 4 GiB wasm heap.

@@ -133,6 +133,10 @@ fn write_page_fixtures() {
     write("platforms.tar", &fixture::oci_archive_platforms(&platforms, &plain).bytes);
     write("oci-gzip.tar", &fixture::oci_archive(&[with_compression(v1.clone(), Compression::Gzip)], &plain, false).bytes);
     write("oci-zstd.tar", &fixture::oci_archive(&[with_compression(v2.clone(), Compression::Zstd)], &plain, true).bytes);
+    // The gzip blob is what its digest says, but its stream is not what the config names.
+    let mut wrong = with_compression(v1.clone(), Compression::Gzip);
+    wrong.layers[0] = wrong.layers[0].clone().claims_diff_id(&fixture::digest(b"another stream"));
+    write("oci-gzip-wrong-diff-id.tar", &fixture::oci_archive(&[wrong], &plain, false).bytes);
     let mut chunked = v2.clone();
     for l in &mut chunked.layers {
         *l = l.clone().compressed_by(Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE);

@@ -315,6 +315,26 @@ test('a gzip\'d archive: the big layer is hashed in a helper while the pass goes
   });
 });
 
+test('a gzip layer\'s stream is hashed by WebCrypto too, and a diff_id the config gets wrong is caught', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('oci-gzip.tar'));
+    await waitVerified(page);
+    assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+    const hows = await page.evaluate(() => window.strata.timings.verifyBlobs.map((b) => b.how));
+    assert.ok(hows.filter((h) => h === 'webcrypto, stream too').length >= 2, `the gzip layers' streams were handed out: ${hows}`);
+  });
+  await withPage(async (page) => {
+    await pickFile(page, fx('oci-gzip-wrong-diff-id.tar'));
+    await waitVerified(page);
+    assert.match(await page.textContent('#overall-verdict'), /problem/);
+    assert.match(await page.textContent('#verdict-panel'), /diff_id/);
+    assert.match(await page.textContent('#verdict-panel'), /layer 0/);
+    await openTab(page, 'layers');
+    assert.ok(await page.locator('.layer-row[data-layer="0"] .badge.bad').count() >= 1);
+    assert.equal(await page.locator('.layer-row[data-layer="1"] .badge.ok').count(), 1);
+  });
+});
+
 test('big layers are indexed in two parts at once, also when a stored tar misleads the second part', async () => {
   await withPage(async (page) => {
     await pickFile(page, fx('split.tar'));
