@@ -115,11 +115,14 @@ pub fn set_digest(facts: &mut BlobFacts, digest: &str) {
     }
 }
 
+/// Where bytes handed out of a pass go.
+type Sink<'s> = &'s mut dyn FnMut(&[u8]);
+
 /// Passes every byte read through to `sink` as well (if there is one), in pieces of
 /// [`HANDED_OUT_PIECE`] bytes; `finish` hands out the rest.
 struct PieceTee<'r, 's> {
     inner: &'r mut dyn Read,
-    sink: Option<&'s mut dyn FnMut(&[u8])>,
+    sink: Option<Sink<'s>>,
     piece: Vec<u8>,
 }
 
@@ -186,7 +189,7 @@ fn analyze_stored(
     mut stored: HashingReader<&mut dyn Read>,
     treat: Treat,
     keep_up_to: u64,
-    uncompressed: Option<&mut dyn FnMut(&[u8])>,
+    uncompressed: Option<Sink<'_>>,
 ) -> BlobFacts {
     let mut facts = BlobFacts::default();
     let mut head = Vec::with_capacity(512);
@@ -233,7 +236,7 @@ fn finish_stored(mut stored: HashingReader<&mut dyn Read>, facts: &mut BlobFacts
     facts.stored_size = size;
 }
 
-fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Option<&mut dyn FnMut(&[u8])>) {
+fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Option<Sink<'_>>) {
     let mut decoded = match crate::decompress::recording_decoder(facts.compression, whole) {
         Ok(d) => d,
         Err(e) => {
