@@ -1,7 +1,9 @@
 // Browser benchmark (issue 4): the strata page in headless Chromium on the large archive,
 // next to the raw speed of reading (and SHA-256ing) the same file in the same browser.
 //
-//   node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz]
+//   node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]
+//
+// (LARGE-OCI.tar: the same image as an OCI archive with gzip layers; page runs only.)
 //
 // Serves a temporary root holding symlinks to www/ and benches/raw/ with
 // `python3 -m http.server` on 127.0.0.1, loads each archive from disk with setInputFiles,
@@ -39,7 +41,7 @@ for (let i = 0; i < args.length; i++) {
   else files.push(path.resolve(args[i]));
 }
 if (!files.length) {
-  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz]');
+  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
   process.exit(64);
 }
 const SETTLE_MS = 1000;
@@ -194,7 +196,8 @@ async function main() {
   const version = browser.version();
   const tar = files[0];
   const gz = files[1];
-  const samples = { small: [], read1: [], read2: [], sha1: [], sha2: [], read2a: [], sha2a: [], tar: [], tar_at_once: [], gz: [], core_tar: [], core_gz: [] };
+  const oci = files[2];
+  const samples = { small: [], read1: [], read2: [], sha1: [], sha2: [], read2a: [], sha2a: [], tar: [], tar_at_once: [], gz: [], oci: [], core_tar: [], core_gz: [] };
   const notes = [];
   try {
     // warm the OS cache and the browser once (not counted)
@@ -216,9 +219,9 @@ async function main() {
       } catch (e) {
         notes.push(`${path.basename(tar)} set at once, run ${run}: ${e.message.split('\n')[0]}`);
       }
-      for (const [key, file] of [['tar', tar], ['gz', quick ? null : gz]]) {
+      for (const [key, file] of [['tar', tar], ['gz', quick ? null : gz], ['oci', quick ? null : oci]]) {
         if (!file) continue;
-        if (!quick) {
+        if (!quick && key !== 'oci') {
           try {
             samples[`core_${key}`].push(await coreRun(browser, server.base, file));
           } catch (e) {
@@ -248,7 +251,7 @@ async function main() {
   }
   baseline.small_read_ms = median(samples.small);
   const page = {};
-  for (const k of ['tar', 'tar_at_once', 'gz']) {
+  for (const k of ['tar', 'tar_at_once', 'gz', 'oci']) {
     if (!samples[k].length) continue;
     const keys = ['metadata', 'interactive', 'interactive_wall', 'verified', 'verified_wall', 'mem_browse', 'mem_verify', 'mem_helpers', 'show_file', 'read_file'];
     page[k] = { runs: samples[k].length };

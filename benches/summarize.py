@@ -84,6 +84,14 @@ def tool_version(cmd):
         return "?"
 
 
+def oci_mb(out):
+    try:
+        with open(os.path.join(out, "large-oci.json")) as f:
+            return json.load(f)["bytes"] / 1e6
+    except (OSError, ValueError, KeyError):
+        return float("nan")
+
+
 def main():
     rows = load_raw()
     lines = []
@@ -208,6 +216,21 @@ def main():
                 p("")
                 p(f"One 512-byte `FileReaderSync.readAsArrayBuffer(blob.slice(…))` costs {base['small_read_ms']:.2f} ms "
                   "in this browser (median of 1000 reads spread over the file).")
+        o = page.get("oci")
+        if o:
+            p("")
+            p(f"The same image as an OCI archive with gzip layers (`large-oci.tar`, {oci_mb(out):.0f} MB, "
+              "benches/gen_oci_gzip.py: each layer through `gzip -6 -n`). A gzip layer cannot be walked "
+              "header by header: the merged tree is there once every layer has been decompressed, hashed "
+              "and indexed.")
+            p("")
+            p("| measurement | large-oci.tar |")
+            p("|---|---|")
+            p(f"| page: metadata shown | {cell(o, 'metadata')} |")
+            p(f"| page: interactive (merged tree browsable) | {cell(o, 'interactive')} |")
+            p(f"| page: fully verified | {cell(o, 'verified')} |")
+            p(f"| page: wasm memory, browsing worker / each helper (high-water) | {cell(o, 'mem_browse', mb)} / {cell(o, 'mem_helpers', mb)} |")
+            p(f"| page: show one file | {cell(o, 'show_file')} |")
         for note in b.get("notes", []):
             p(f"- {note}")
 
