@@ -113,7 +113,13 @@ const ops = {
     const joined = s.set_quick_index_parts(blob, first, second ?? undefined);
     return { joined, built: joined === -1 && buildWhenIndexed(s, image) };
   },
-  setBlobFacts: ({ handle, blob, data }) => session(handle).set_blob_facts(blob, data),
+  // Take one blob's facts: {report, built}. With `image` (the page has no merged tree yet:
+  // compressed layers), build it once every layer is indexed, as setQuickIndex does.
+  setBlobFacts: ({ handle, blob, data, image }) => {
+    const s = session(handle);
+    const report = s.set_blob_facts(blob, data);
+    return { report, built: buildWhenIndexed(s, image) };
+  },
   setEntryDigests: ({ handle, entries, digests }) => session(handle).set_entry_digests(Uint32Array.from(entries), digests),
   // Hash what a browsing worker's pass sends through `port` (see `open`): each entry's
   // pieces are put together in one buffer and hashed by WebCrypto as soon as it is whole.

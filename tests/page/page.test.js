@@ -322,6 +322,9 @@ test('a gzip layer\'s stream is hashed by WebCrypto too, and a diff_id the confi
     assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
     const hows = await page.evaluate(() => window.strata.timings.verifyBlobs.map((b) => b.how));
     assert.ok(hows.filter((h) => h === 'webcrypto, stream too').length >= 2, `the gzip layers' streams were handed out: ${hows}`);
+    // The tree was built as the last layer's facts came in, not after verification.
+    const t = await page.evaluate(() => window.strata.timings);
+    assert.ok(t.interactive <= t.verified, `browsable (${t.interactive} ms) by the time it is verified (${t.verified} ms)`);
   });
   await withPage(async (page) => {
     await pickFile(page, fx('oci-gzip-wrong-diff-id.tar'));

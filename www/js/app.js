@@ -166,7 +166,7 @@ async function prepare(run, work, digesting) {
     if (got && got.entries.length) state.report = await core('setEntryDigests', got);
   }
   if (!state.report.verification_done) {
-    if (work.seekable) await hashBlobs(run, helpers, work.pending);
+    if (work.seekable) await hashBlobs(run, helpers, work.pending, !browsable);
     // A compressed archive whose blob digests did not all come back (the helper ran out
     // of memory): the core hashes those blobs itself.
     else state.report = await core('verify');
@@ -179,7 +179,7 @@ async function prepare(run, work, digesting) {
   dismissHelpers();
   state.timings.verified = performance.now() - state.openStarted;
   hideProgress();
-  if (!browsable) await becomeInteractive(run);
+  if (state.timings.interactive === undefined) await becomeInteractive(run);
   if (run !== state.run) return;
   // Trees are rebuilt with content hashes: views that failed to list (compressed layers
   // not read yet) start over.
@@ -277,6 +277,11 @@ function indexLayers(run, helpers, spans) {
 async function becomeInteractive(run) {
   if (state.report.images.length) await core('buildTree', { image: state.image });
   if (run !== state.run) return;
+  markInteractive();
+}
+
+/** The merged tree is built: the page is browsable. */
+function markInteractive() {
   state.timings.interactive = performance.now() - state.openStarted;
   if (state.stage === 'opening') {
     state.stage = 'indexed';
@@ -286,8 +291,10 @@ async function becomeInteractive(run) {
 }
 
 /** Hash the blobs in `spans` with the helpers (largest first, so the last blobs to finish
- * are small ones and the helpers end together). */
-async function hashBlobs(run, helpers, spans) {
+ * are small ones and the helpers end together). With `buildTree` (compressed layers: the
+ * header walks could not index them), the browsing worker builds the merged tree as soon as
+ * the last layer's facts are in, and the page is browsable from then on. */
+async function hashBlobs(run, helpers, spans, buildTree) {
   const queue = [...spans].sort((a, b) => b.size - a.size);
   const total = queue.reduce((sum, s) => sum + s.size, 0);
   const items = queue.length;
@@ -324,9 +331,11 @@ async function hashBlobs(run, helpers, spans) {
       finished += 1;
       finishedBytes += span.size;
       // The helper goes on with its next blob while the browsing worker takes these facts.
-      const taken = core('setBlobFacts', { blob: span.blob, data: facts }, [facts.buffer]).then((report) => {
+      const image = buildTree && state.timings.interactive === undefined && state.report.images.length ? state.image : undefined;
+      const taken = core('setBlobFacts', { blob: span.blob, data: facts, image }, [facts.buffer]).then(({ report, built }) => {
         if (run !== state.run) return;
         state.report = report;
+        if (built && state.timings.interactive === undefined) markInteractive();
         post();
         refreshSoon();
       });
