@@ -26,7 +26,8 @@ const HASH_ELSEWHERE_MIN = 1 << 20;
 let spareBuffer = null;
 
 /** Largest decompressed layer stream kept in (JS) memory to be hashed by WebCrypto (its
- * diff_id). A bigger one is hashed by the core's SHA-256 as it is decompressed. */
+ * diff_id). A bigger one is decompressed again and hashed by the core's SHA-256 (or at once,
+ * when a gzip trailer says it is bigger). */
 const UNCOMPRESSED_MAX = 256 << 20;
 
 /** As `spareBuffer`, for decompressed layer streams. */
@@ -251,13 +252,17 @@ function looksCompressed(bytes) {
     || (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0x00);
 }
 
-/** How big a compressed layer's stream will be, to size its buffer: a gzip stream ends
- * with its size mod 4 GiB (of its last member only: a buffer too small grows); others
- * are guessed at four times the compressed size. */
+/** How big a compressed layer's stream will be, to size its buffer: {guess, atLeast}. A
+ * gzip stream ends with its size mod 4 GiB (of its last member only: a buffer too small
+ * grows), which the whole stream is at least; others are guessed at four times the
+ * compressed size. */
 function uncompressedGuess(bytes) {
   const n = bytes.byteLength;
-  if (bytes[0] === 0x1f && n >= 18) return new DataView(bytes.buffer, bytes.byteOffset + n - 4, 4).getUint32(0, true);
-  return 4 * n;
+  if (bytes[0] === 0x1f && n >= 18) {
+    const size = new DataView(bytes.buffer, bytes.byteOffset + n - 4, 4).getUint32(0, true);
+    return { guess: size, atLeast: size };
+  }
+  return { guess: 4 * n, atLeast: 0 };
 }
 
 /** A growing buffer for a decompressed stream, up to UNCOMPRESSED_MAX; past that it
@@ -301,12 +306,13 @@ class StreamBuffer {
 /** A compressed blob read whole, its digest under way (`digesting`): the core decompresses
  * and indexes it and hands the decompressed stream out, which WebCrypto hashes as well (the
  * SHA-256 in wasm was half of the core's work on a gzip layer). A stream too big for its
- * buffer, or no memory for it, and the core hashes the stream itself (a second pass). */
+ * buffer, or no memory for it, and the core decompresses it again and hashes it itself. */
 async function analyzeCompressed(bytes, digesting, progress) {
   const t0 = performance.now();
+  const { guess, atLeast } = uncompressedGuess(bytes);
   let out = null;
   try {
-    out = new StreamBuffer(uncompressedGuess(bytes));
+    if (atLeast <= UNCOMPRESSED_MAX) out = new StreamBuffer(guess);
   } catch (error) {
     out = null;
   }
@@ -330,7 +336,7 @@ async function analyzeCompressed(bytes, digesting, progress) {
         const taken = pending;
         pending = null; // (finish takes it, even when it fails)
         const facts = taken.finish(digest, diffId);
-        return { facts, how: 'webcrypto, stream too', ms: [performance.now() - t1, t1 - t0] };
+        return { facts, how: diffId ? 'webcrypto, stream too' : 'webcrypto', ms: [performance.now() - t1, t1 - t0] };
       }
     } catch (error) {
       // WebCrypto failed (memory): the core hashes the stream below.
