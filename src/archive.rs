@@ -876,24 +876,11 @@ fn stream_scan(
 
 /// Analyse one entry of a streaming pass, its stored bytes sent to `h` in whole pieces.
 fn analyze_sending(entry: &mut dyn Read, index: usize, size: u64, h: &mut HashElsewhere<'_>) -> BlobFacts {
-    let mut piece: Vec<u8> = Vec::with_capacity(HashElsewhere::PIECE);
     let mut sent = 0u64;
-    let facts = verify::analyze_hashed_elsewhere(entry, Treat::Sniff, KEEP_SMALL_FILES, &mut |mut bytes: &[u8]| {
-        while !bytes.is_empty() {
-            let take = bytes.len().min(HashElsewhere::PIECE - piece.len());
-            piece.extend_from_slice(&bytes[..take]);
-            bytes = &bytes[take..];
-            if piece.len() == HashElsewhere::PIECE {
-                (h.send)(index, size, sent, &piece);
-                sent += piece.len() as u64;
-                piece.clear();
-            }
-        }
-    });
-    if !piece.is_empty() {
-        (h.send)(index, size, sent, &piece);
-    }
-    facts
+    verify::analyze_hashed_elsewhere(entry, Treat::Sniff, KEEP_SMALL_FILES, HashElsewhere::PIECE, &mut |piece: &[u8]| {
+        (h.send)(index, size, sent, piece);
+        sent += piece.len() as u64;
+    })
 }
 
 fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> Error {

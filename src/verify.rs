@@ -62,12 +62,14 @@ pub fn analyze_with_digest(reader: &mut dyn Read, treat: Treat, digest: &str) ->
     analyze_inner(HashingReader::counting(reader), treat, 0, Some(digest))
 }
 
-/// As [`analyze`], but the stored bytes are handed to `elsewhere` as they pass instead of
-/// being hashed here (the browser hashes them with WebCrypto in another worker, in
-/// parallel). The facts come back without a digest; [`set_digest`] completes them.
-pub fn analyze_hashed_elsewhere(reader: &mut dyn Read, treat: Treat, keep_up_to: u64, elsewhere: &mut dyn FnMut(&[u8])) -> BlobFacts {
-    let mut tee = Tee { inner: reader, sink: elsewhere };
+/// As [`analyze`], but the stored bytes are handed to `elsewhere` as they pass, in pieces
+/// of `piece` bytes (the last one shorter), instead of being hashed here (the browser hashes
+/// them with WebCrypto in another worker, in parallel). The facts come back without a
+/// digest; [`set_digest`] completes them.
+pub fn analyze_hashed_elsewhere(reader: &mut dyn Read, treat: Treat, keep_up_to: u64, piece: usize, elsewhere: &mut dyn FnMut(&[u8])) -> BlobFacts {
+    let mut tee = PieceTee::new(reader, Some(elsewhere), piece);
     let mut facts = analyze_stored(HashingReader::counting(&mut tee), treat, keep_up_to, None);
+    tee.finish();
     facts.digest.clear();
     facts
 }
@@ -102,8 +104,7 @@ pub fn set_diff_id(facts: &mut BlobFacts, diff_id: &str) {
 }
 
 /// The size of the pieces [`analyze_digests_elsewhere`] hands out (the last one of a
-/// stream is shorter): the tar walk reads in 512-byte headers and file-sized bites, and
-/// one call out per read would cost more than the copy into this piece.
+/// stream is shorter).
 pub const HANDED_OUT_PIECE: usize = 1 << 20;
 
 /// Record the SHA-256 of a blob's stored bytes (`sha256:<hex>`), and with it the diff_id of
@@ -118,15 +119,21 @@ pub fn set_digest(facts: &mut BlobFacts, digest: &str) {
 /// Where bytes handed out of a pass go.
 type Sink<'s> = &'s mut dyn FnMut(&[u8]);
 
-/// Passes every byte read through to `sink` as well (if there is one), in pieces of
-/// [`HANDED_OUT_PIECE`] bytes; `finish` hands out the rest.
+/// Passes every byte read through to `sink` as well (if there is one), in pieces of `size`
+/// bytes; `finish` hands out the rest. (Reads come in all sizes, down to 512-byte tar
+/// headers: one call out per read would cost more than the copy into a piece.)
 struct PieceTee<'r, 's> {
     inner: &'r mut dyn Read,
     sink: Option<Sink<'s>>,
+    size: usize,
     piece: Vec<u8>,
 }
 
-impl PieceTee<'_, '_> {
+impl<'r, 's> PieceTee<'r, 's> {
+    fn new(inner: &'r mut dyn Read, sink: Option<Sink<'s>>, size: usize) -> Self {
+        PieceTee { inner, sink, size: size.max(1), piece: Vec::new() }
+    }
+
     fn finish(&mut self) {
         if let Some(sink) = &mut self.sink {
             if !self.piece.is_empty() {
@@ -146,29 +153,15 @@ impl Read for PieceTee<'_, '_> {
         let mut rest = &buf[..n];
         while !rest.is_empty() {
             if self.piece.capacity() == 0 {
-                self.piece.reserve_exact(HANDED_OUT_PIECE);
+                self.piece.reserve_exact(self.size);
             }
-            let take = rest.len().min(HANDED_OUT_PIECE - self.piece.len());
+            let take = rest.len().min(self.size - self.piece.len());
             self.piece.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if self.piece.len() == HANDED_OUT_PIECE {
+            if self.piece.len() == self.size {
                 self.finish();
             }
         }
-        Ok(n)
-    }
-}
-
-/// Passes every byte read through to `sink` as well.
-struct Tee<'a> {
-    inner: &'a mut dyn Read,
-    sink: &'a mut dyn FnMut(&[u8]),
-}
-
-impl Read for Tee<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        (self.sink)(&buf[..n]);
         Ok(n)
     }
 }
@@ -249,7 +242,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
     let compressed = facts.compression != Compression::None;
     let elsewhere = elsewhere.filter(|_| compressed);
     let hash_here = compressed && elsewhere.is_none();
-    let mut tee = PieceTee { inner: &mut decoded, sink: elsewhere, piece: Vec::new() };
+    let mut tee = PieceTee::new(&mut decoded, elsewhere, HANDED_OUT_PIECE);
     let (index, problem, size, diff_id) = {
         let mut uncompressed = if hash_here { HashingReader::new(&mut tee) } else { HashingReader::counting(&mut tee) };
         let mut head = Vec::with_capacity(512);
