@@ -107,7 +107,7 @@ test_page() {
   [ -f tests/page/run.sh ] || return 0
   build_site
   log "page tests (Playwright + Chromium)"
-  bash tests/page/run.sh
+  STRATA_REQUIRE_TOOLS=1 bash tests/page/run.sh
 }
 
 run_tests() {

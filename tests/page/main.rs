@@ -175,3 +175,23 @@ fn write_page_fixtures() {
     let big = ImageSpec::new(&["big:1"]).layer(LayerSpec::new().file("blob.bin", data), "/bin/sh -c head -c 160M /dev/urandom > /blob.bin");
     write("big.tar", &fixture::docker_legacy(&[big], &plain).bytes);
 }
+
+/// Archives written by real tools (umoci, skopeo, buildah: `tests/tools/make-real-archives.sh`)
+/// into `real/`, with what the tools say about them and umoci's own unpacked filesystem, for
+/// the page tests to drop. Without the tools this writes nothing (the page tests then skip
+/// those archives), unless `STRATA_REQUIRE_TOOLS` is set: then it fails.
+#[test]
+fn write_real_tool_archives() {
+    let present = |t: &str| std::process::Command::new(t).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let missing: Vec<&str> = ["umoci", "skopeo"].into_iter().filter(|t| !present(t)).collect();
+    let dir = out_dir().join("real");
+    let _ = std::fs::remove_dir_all(&dir);
+    if !missing.is_empty() {
+        assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS is set but {missing:?} not installed");
+        eprintln!("SKIPPED real-tool page archives: {missing:?} not installed");
+        return;
+    }
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/make-real-archives.sh");
+    let o = std::process::Command::new("bash").arg(&script).arg(&dir).output().expect("run make-real-archives.sh");
+    assert!(o.status.success(), "make-real-archives.sh failed: {}", String::from_utf8_lossy(&o.stderr));
+}

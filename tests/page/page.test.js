@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, lstatSync, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { startServer, launch, openPage, pickFile, dropFile, waitVerified, shot, FIXTURES, ROOT } from './harness.js';
 
 let server;
@@ -212,6 +213,142 @@ for (const [file, format, tags, content] of FORMATS) {
       await openPath(page, '/etc');
       await page.waitForSelector('.tree .row[data-path="/etc/os-release"]');
       assert.equal(await page.locator('.tree .row[data-path="/etc/hostname"]').count(), 0);
+    });
+  });
+}
+
+// ---------- archives written by real tools ----------
+// tests/tools/make-real-archives.sh (run by `cargo test --test page`) builds an image with
+// umoci layer by layer (deletions become whiteouts; an opaque re-creation of two
+// directories) and writes it with skopeo as docker-archive, oci-archive (umoci's gzip
+// layers), zstd, zstd:chunked, whole-archive gzip/zstd/xz, a GNU-tarred OCI layout and a
+// two-platform index; buildah writes a second image. What the page shows must agree with
+// what the tools say (skopeo's config bytes: the image ID; its tags; the config's history)
+// and with umoci's own unpacked filesystem, path by path.
+
+const REAL = fx('real');
+const realWritten = existsSync(path.join(REAL, 'status'));
+const realNames = realWritten ? readdirSync(REAL).filter((f) => f.endsWith('.kind')).map((f) => f.slice(0, -5)).sort() : [];
+
+/** umoci's unpacked merged filesystem: path → {kind, size, link}. */
+function unpackedTree(dir) {
+  const out = new Map();
+  const walk = (rel) => {
+    for (const name of readdirSync(path.join(dir, rel))) {
+      const p = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(path.join(dir, p));
+      if (st.isSymbolicLink()) out.set(`/${p}`, { kind: 'symlink', link: readlinkSync(path.join(dir, p)) });
+      else if (st.isDirectory()) {
+        out.set(`/${p}`, { kind: 'dir' });
+        walk(p);
+      } else out.set(`/${p}`, { kind: 'file', size: st.size });
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Every path of the selected image's merged tree, asked of the page's own worker. */
+async function pageTree(page) {
+  const found = await page.evaluate(() => {
+    const { browse, image } = window.strata.state;
+    return browse.worker.request('find', { handle: browse.handle, image, pattern: '**', limit: 100000 });
+  });
+  assert.equal(found.truncated, false);
+  const out = new Map();
+  for (const e of found.entries) {
+    const p = e.path.startsWith('/') ? e.path : `/${e.path}`;
+    // A hardlink is a regular file once unpacked.
+    const kind = e.kind === 'hardlink' ? 'file' : e.kind;
+    out.set(p, kind === 'symlink' ? { kind, link: e.link } : kind === 'file' ? { kind, size: e.size } : { kind });
+  }
+  return out;
+}
+
+if (!realWritten) {
+  test('archives written by real tools', { skip: process.env.STRATA_REQUIRE_TOOLS ? false : 'umoci/skopeo not installed' }, () => {
+    assert.fail('tests/out/page-fixtures/real is missing: make-real-archives.sh did not run (STRATA_REQUIRE_TOOLS is set)');
+  });
+}
+
+for (const name of realNames) {
+  test(`real tools: ${name} shows what the tools say`, async () => {
+    const file = path.join(REAL, `${name}.tar`);
+    const configBytes = readFileSync(path.join(REAL, `${name}.config.json`));
+    const config = JSON.parse(configBytes);
+    const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
+    const tags = readFileSync(path.join(REAL, `${name}.tags`), 'utf8').split('\n').filter(Boolean);
+    const cli = cliReport(file);
+    await withPage(async (page) => {
+      await pickFile(page, file);
+      await waitVerified(page);
+      const report = await page.evaluate(() => window.strata.state.report);
+      // The image ID is the sha256 of the config skopeo reads out of the archive.
+      assert.deepEqual(report.images.map((i) => i.id), [id]);
+      // One row per tag, as `docker images` (buildah also keeps its local name as a tag).
+      const rows = await texts(page, '#images-table tbody tr');
+      assert.equal(rows.length, Math.max(1, cli.images[0].repo_tags.length));
+      assert.ok(rows.every((r) => r.includes(id.slice(7, 19))), rows.join(' | '));
+      for (const tag of tags) {
+        const cut = tag.lastIndexOf(':');
+        assert.ok(rows.some((r) => r.includes(tag.slice(0, cut)) && r.includes(tag.slice(cut + 1))), `${tag} in ${rows.join(' | ')}`);
+      }
+      // Every check as the CLI found it, and all of them ok.
+      const checks = (r) => r.images.flatMap((i) => [...i.checks, ...i.layers.flatMap((l) => l.checks)].map((c) => `${c.item}: ${c.verdict}`));
+      assert.deepEqual(checks(report), checks(cli));
+      assert.ok(checks(report).every((c) => c.endsWith(': ok')), checks(report).join('\n'));
+      assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+      await openTab(page, 'layers');
+      assert.equal(await page.locator('.layer-row .badge.ok').count(), report.images[0].layers.length);
+      await openTab(page, 'history');
+      assert.equal(await page.locator('.history-table tbody tr').count(), config.history.length);
+      if (name.startsWith('buildah')) {
+        assert.match(await showFile(page, '/app/run.sh'), /built by buildah/);
+        assert.match(await showFile(page, '/etc/app.json'), /"k":"v"/);
+        await openTab(page, 'config');
+        const shown = await page.textContent('#view');
+        for (const s of ['MODE=real', 'built.by', 'buildah', '9000/tcp', '/app/run.sh']) assert.ok(shown.includes(s), `config shows ${s}`);
+        return;
+      }
+      // The merged filesystem is umoci's own unpacking of the image, path for path.
+      const want = unpackedTree(path.join(REAL, 'layout-unpacked'));
+      const got = await pageTree(page);
+      assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+      for (const [p, w] of want) assert.deepEqual(got.get(p), w, p);
+      assert.match(await showFile(page, '/etc/hostname'), /realtools-again/);
+      assert.match(await showFile(page, '/etc/os-release'), /VERSION_ID=2/);
+      assert.match(await showFile(page, '/opt/thing'), /now a file/);
+    });
+  });
+}
+
+if (realNames.length) {
+  test('real tools: skopeo\'s two-platform index and its zstd:chunked layers', async () => {
+    // One tag, two platforms: each platform's image ID is what skopeo reads for it.
+    const platforms = readFileSync(path.join(REAL, 'multi-platform.platforms'), 'utf8').split('\n').filter(Boolean).map((l) => l.split(' '));
+    await withPage(async (page) => {
+      await pickFile(page, path.join(REAL, 'multi-platform.tar'));
+      await waitVerified(page);
+      const report = await page.evaluate(() => window.strata.state.report);
+      assert.deepEqual(report.images.map((i) => [[i.os, i.architecture, i.variant].filter(Boolean).join('/'), i.id]), platforms);
+      const rows = await texts(page, '#images-table tbody tr');
+      assert.ok(rows[0].includes('linux/amd64') && rows[1].includes('linux/arm64/v8'), rows.join(' | '));
+      assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
+      assert.deepEqual([...(await pageTree(page)).keys()].sort(), [...unpackedTree(path.join(REAL, 'layout-unpacked')).keys()].sort());
+    });
+    // zstd:chunked (a zstd frame per file, the table of contents in skippable frames): the
+    // page agrees with the CLI on every check (skopeo 1.9 keeps the config's old diff_ids
+    // for the tars it writes anew), and reads the files.
+    const chunked = path.join(REAL, 'skopeo-oci-zstd-chunked.tar');
+    const cli = cliReport(chunked);
+    await withPage(async (page) => {
+      await pickFile(page, chunked);
+      await waitVerified(page);
+      const report = await page.evaluate(() => window.strata.state.report);
+      const checks = (r) => r.images.flatMap((i) => [...i.checks, ...i.layers.flatMap((l) => l.checks)].map((c) => `${c.item}: ${c.verdict}`));
+      assert.deepEqual(checks(report), checks(cli));
+      assert.match(await showFile(page, '/etc/hostname'), /realtools-again/);
+      assert.deepEqual([...(await pageTree(page)).keys()].sort(), [...unpackedTree(path.join(REAL, 'layout-unpacked')).keys()].sort());
     });
   });
 }
