@@ -35,7 +35,7 @@ setup_rust() {
 
 setup_browser() {
   apt_install chromium chromium-driver
-  if [ ! -d "$ROOT/tests/page/node_modules/playwright-core" ]; then
+  if [ ! -d "$ROOT/tests/page/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/page/node_modules/axe-core" ]; then
     log "npm install (tests/page)"
     (cd "$ROOT/tests/page" && npm install --no-audit --no-fund --silent)
   fi

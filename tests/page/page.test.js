@@ -587,6 +587,83 @@ test('markup in tags, labels, env, file names, history and file content stays te
   });
 });
 
+// ---------- accessibility ----------
+// axe-core (the engine behind Lighthouse's accessibility audit) over every view and state a
+// person meets, in light and dark mode: contrast (a projector washes colours out), names and
+// roles (the tree, tables, buttons), headings, landmarks. It is evaluated through the
+// DevTools protocol, so the page's Content-Security-Policy stays on.
+const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
+
+async function axeViolations(page, label) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+for (const colorScheme of ['light', 'dark']) {
+  test(`accessibility (axe-core), ${colorScheme} mode: every view, the viewer, errors and progress`, async () => {
+    const found = [];
+    await withPage(async (page) => {
+      found.push(...await axeViolations(page, 'landing'));
+      await page.click('#sample-button-2');
+      await waitVerified(page);
+      found.push(...await axeViolations(page, 'overview'));
+      await page.click('#verdict-panel summary');
+      found.push(...await axeViolations(page, 'overview, every check'));
+      await openTab(page, 'config');
+      await page.click('#raw-config summary');
+      found.push(...await axeViolations(page, 'config, raw JSON'));
+      await openTab(page, 'history');
+      found.push(...await axeViolations(page, 'history'));
+      await page.click('.segmented .seg:has-text("Dockerfile")');
+      await page.waitForSelector('#dockerfile');
+      found.push(...await axeViolations(page, 'history, Dockerfile'));
+      await page.click('.segmented .seg:has-text("docker history")');
+      await openTab(page, 'layers');
+      await page.waitForSelector('#waste table');
+      found.push(...await axeViolations(page, 'layers'));
+      await openTab(page, 'files');
+      await openPath(page, '/etc/passwd');
+      await page.waitForSelector('#viewer pre.text');
+      found.push(...await axeViolations(page, 'files, text'));
+      await page.click('#viewer button:has-text("Hex")');
+      await page.waitForSelector('#viewer .hex');
+      found.push(...await axeViolations(page, 'files, hex'));
+      await openPath(page, '/app/logo.png');
+      await page.waitForSelector('#viewer img.preview');
+      found.push(...await axeViolations(page, 'files, image'));
+      await page.fill('.files input[type="search"]', 'os-*');
+      await page.waitForFunction(() => /matching/.test(document.querySelector('.tree-status')?.textContent || ''));
+      found.push(...await axeViolations(page, 'files, filtered'));
+      await page.fill('.files input[type="search"]', '');
+      await page.selectOption('.files select[aria-label="Show files of"]', '0');
+      await openPath(page, '/etc');
+      await page.waitForSelector('.tree .row[data-path="/etc/hostname"].shadowed');
+      found.push(...await axeViolations(page, 'files, one layer, shadowed'));
+      await openTab(page, 'diff');
+      await page.waitForSelector('#diff-result .diff-summary');
+      found.push(...await axeViolations(page, 'diff'));
+    }, { colorScheme });
+    await withPage(async (page) => {
+      await pickFile(page, fx('tampered.tar'));
+      await waitVerified(page);
+      found.push(...await axeViolations(page, 'tampered, overview'));
+      await openTab(page, 'layers');
+      found.push(...await axeViolations(page, 'tampered, layers'));
+      await pickFile(page, fx('not-an-archive.txt'));
+      await page.waitForSelector('#error:not([hidden])');
+      found.push(...await axeViolations(page, 'error'));
+    }, { colorScheme });
+    await withPage(async (page) => {
+      await pickFile(page, fx('big.tar'));
+      await page.waitForSelector('#progress:not([hidden])');
+      found.push(...await axeViolations(page, 'progress'));
+      await waitVerified(page, 60000);
+    }, { colorScheme });
+    assert.deepEqual(found, []);
+  });
+}
+
 test('keyboard only: tab to the tree, arrows, type-ahead, Enter', async () => {
   await withPage(async (page) => {
     await page.click('#sample-button-2');

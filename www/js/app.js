@@ -492,6 +492,8 @@ function showWorkspace() {
 function renderArchiveInfo() {
   const box = clear($('archive-info'));
   if (!state.file) return;
+  // The page's one heading while an archive is open (for screen readers: the name is text).
+  $('workspace-title').textContent = `Inspecting ${state.file.name}`;
   box.append(h('span', { class: 'file-name', title: state.file.name }, state.file.name));
   const report = state.report;
   if (report) {

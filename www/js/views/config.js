@@ -33,7 +33,7 @@ export function renderConfig(ctx) {
     h('section', { class: 'card' },
       h('details', { id: 'raw-config' }, h('summary', null, 'Raw config JSON ', h('span', { class: 'muted' }, `(${raw.length.toLocaleString('en-US')} characters)`)),
         h('div', { class: 'raw-actions' }, copyButton(raw, 'Copy JSON')),
-        h('pre', { class: 'mono raw-json' }, raw))));
+        h('pre', { class: 'mono raw-json', tabindex: '0', 'aria-label': 'Raw config JSON' }, raw))));
 }
 
 function kvTable(pairs, label) {

@@ -87,7 +87,10 @@ function renderResult(diff) {
   const sizeOf = (info) => (info ? (info.kind === 'dir' ? 'dir' : humanSize(info.size)) : '');
   const fileTable = files.length
     ? h('table', { class: 'data diff-files', 'aria-label': 'Changed files' },
-      h('thead', null, h('tr', null, ['', 'PATH', 'WHAT CHANGED', 'A', 'B'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, [
+        h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Change')),
+        ...['PATH', 'WHAT CHANGED', 'A', 'B'].map((c) => h('th', { scope: 'col' }, c)),
+      ])),
       h('tbody', null, files.map((f) => h('tr', { class: `diff-${f.change}` },
         h('td', null, h('span', { class: `chg ${f.change === 'removed' ? 'deleted' : f.change === 'changed' ? 'modified' : 'added'}`, title: f.change }, { added: '+', removed: '−', changed: '~' }[f.change] || '?')),
         h('td', { class: 'mono wrap' }, `/${f.path}`),

@@ -64,7 +64,7 @@ function cleanCommand(command) {
 }
 
 function dockerfileView(ctx) {
-  const pre = h('pre', { class: 'mono dockerfile', id: 'dockerfile' }, 'Reconstructing…');
+  const pre = h('pre', { class: 'mono dockerfile', id: 'dockerfile', tabindex: '0', 'aria-label': 'Dockerfile reconstructed from the history' }, 'Reconstructing…');
   ctx.core('dockerfile', { image: ctx.index }).then(
     (text) => { pre.textContent = text || '# no history to reconstruct from'; },
     (error) => { pre.textContent = `# could not reconstruct the Dockerfile: ${error.message}`; },

@@ -244,7 +244,7 @@ function textView(bytes, path) {
   // A final newline ends the last line; it does not start another.
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const gutter = h('pre', { class: 'gutter mono', 'aria-hidden': 'true' }, lines.map((_, i) => `${i + 1}`).join('\n'));
-  return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text' }, text));
+  return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text', tabindex: '0', 'aria-label': `Contents of ${path}` }, text));
 }
 
 function hexDump(bytes) {
@@ -263,5 +263,5 @@ function hexDump(bytes) {
     }
     lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
   }
-  return h('pre', { class: 'mono hex' }, lines.join('\n'));
+  return h('pre', { class: 'mono hex', tabindex: '0', 'aria-label': 'Hex dump' }, lines.join('\n'));
 }
