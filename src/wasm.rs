@@ -22,6 +22,15 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, FileReaderSync};
 
+/// Runs when the module is instantiated. Nothing here should panic on input; if something
+/// does (a bug), the wasm instance traps, the request fails with "unreachable", and without
+/// this the reason would be lost. The panic's message and place go to the console, where a
+/// bug report (and the page tests, which fail on any console error) can see them.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| web_sys::console::error_1(&JsValue::from_str(&format!("strata core panicked: {info}")))));
+}
+
 // ---------------------------------------------------------------------------------
 // Blob reader
 // ---------------------------------------------------------------------------------
@@ -265,12 +274,17 @@ fn image_layers(archive: &Archive, image: usize) -> Result<Vec<&LayerIndex>, Err
             Some(b) => match archive.layer_index(b) {
                 Some(ix) => out.push(ix),
                 None => {
+                    // Read and found unreadable (the report's check says why), or not read yet.
+                    let unreadable = l.checks.iter().find_map(|c| match &c.verdict {
+                        crate::report::Verdict::NotCheckable { why } if c.item == "layer tar readable" => Some(why.clone()),
+                        _ => None,
+                    });
                     return Err(Error::NotFound {
-                        what: format!(
-                            "the file list of layer {} (it is compressed and has not been read yet, or it is not a tar)",
-                            l.index
-                        ),
-                    })
+                        what: match unreadable {
+                            Some(why) => format!("a file list for layer {}: it could not be read as a tar ({why})", l.index),
+                            None => format!("the file list of layer {} (it is compressed and has not been read yet)", l.index),
+                        },
+                    });
                 }
             },
             None => out.push(&EMPTY_LAYER),

@@ -366,12 +366,21 @@ function strataMemory() {
 }
 ready.then((exports) => { wasmMemory = exports.memory; });
 
+/** Set once the core has trapped (a panic: a bug, never input — the panic hook logged it).
+ * Its memory may be half-changed then, so this worker answers nothing more; the page
+ * is told, and the next archive opens in a fresh worker. */
+let broken = null;
+
 self.onmessage = async (event) => {
   if ('coreModule' in event.data) {
     startCore(event.data.coreModule);
     return;
   }
   const { id, op, ...args } = event.data;
+  if (broken) {
+    postMessage({ id, ok: false, error: broken });
+    return;
+  }
   try {
     await ready;
     const fn = ops[op];
@@ -381,13 +390,18 @@ self.onmessage = async (event) => {
     if (result && result.transfer) reply(result.value, result.transfer);
     else reply(result);
   } catch (error) {
-    postMessage({ id, ok: false, error: messageOf(error) });
+    if (error instanceof WebAssembly.RuntimeError && !broken) {
+      broken = `strata's core stopped on an internal error, a bug (the browser console has the details): ${error.message}. Open the archive again to start afresh.`;
+      postMessage({ id, ok: false, error: broken });
+      postMessage({ type: 'broken', error: broken });
+      return;
+    }
+    postMessage({ id, ok: false, error: broken || messageOf(error) });
   }
 };
 
 function messageOf(error) {
   if (error instanceof Error) return error.message;
   if (typeof error === 'string') return error;
-  // A wasm trap (should not happen: the core does not panic) arrives as a RuntimeError.
   return String(error);
 }

@@ -2,6 +2,8 @@
 //! short reads, and ways to look at verdicts.
 #![allow(dead_code)]
 
+pub mod damage;
+
 use std::io::Cursor;
 use strata::fixture::{self, Fixture, ImageSpec, LayerSpec, Options};
 use strata::report::{Check, Compression, Image, Report, Severity, Verdict};

@@ -2,6 +2,9 @@
 //! using strata's own fixture builder. Run by `tests/page/run.sh` as
 //! `cargo test --release --test page`; the node tests then read the files.
 
+#[path = "../common/damage.rs"]
+mod damage;
+
 use std::path::PathBuf;
 use strata::fixture::{self, ImageSpec, LayerSpec, Options, Tamper};
 use strata::report::Compression;
@@ -194,4 +197,33 @@ fn write_real_tool_archives() {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/make-real-archives.sh");
     let o = std::process::Command::new("bash").arg(&script).arg(&dir).output().expect("run make-real-archives.sh");
     assert!(o.status.success(), "make-real-archives.sh failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Damaged copies of page fixtures (seeded, as `tests/fuzz.rs` damages them: header fields
+/// in layers rewritten with fixed checksums, flipped bits, cut tails), for the page test
+/// that drops each one and expects a report or a plain error, never a dead page.
+#[test]
+fn write_damaged_archives() {
+    let dir = out_dir().join("damaged");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create damaged/");
+    let plain = Options::default();
+    let v1 = fixture::web_v1();
+    let v2 = fixture::web_v2();
+    let bases: Vec<(&str, Vec<u8>)> = vec![
+        ("sample", fixture::sample_archive()),
+        ("docker25", fixture::docker_oci(&[v1.clone(), v2.clone()], &plain).bytes),
+        ("legacy", fixture::docker_legacy(std::slice::from_ref(&v1), &plain).bytes),
+        ("oci-gzip", fixture::oci_archive(&[with_compression(v1.clone(), Compression::Gzip)], &plain, false).bytes),
+        ("oci-zstd", fixture::oci_archive(&[with_compression(v2.clone(), Compression::Zstd)], &plain, true).bytes),
+        ("whole-gz", fixture::compress(&fixture::docker_legacy(std::slice::from_ref(&v2), &plain).bytes, Compression::Gzip)),
+        ("holes", fixture::docker_legacy(&[holes()], &plain).bytes),
+    ];
+    for (name, bytes) in bases {
+        let t = damage::target(name, bytes);
+        for k in 0..4u64 {
+            let mut rng = damage::Rng(0x9a6e_0000 + k * 7919 + name.len() as u64);
+            std::fs::write(dir.join(format!("{name}-{k}.tar")), damage::damaged(&t, &mut rng)).expect("write damaged archive");
+        }
+    }
 }

@@ -587,6 +587,53 @@ test('markup in tags, labels, env, file names, history and file content stays te
   });
 });
 
+// ---------- damaged archives ----------
+// Seeded damage (tests/common/damage.rs, as the fuzz test does it): header fields inside
+// layers rewritten with fixed checksums, flipped bits, cut tails. Each damaged archive gives
+// what the CLI gives — a plain error, or a report whose images verify or fail as the CLI's
+// do — and a page that still works: the layers and files of a damaged image can be looked at,
+// and no console error (a panic in the core would log one) or page error appears.
+const DAMAGED = fx('damaged');
+const damagedNames = existsSync(DAMAGED) ? readdirSync(DAMAGED).filter((f) => f.endsWith('.tar')).sort() : [];
+
+test(`damaged archives (${damagedNames.length}): the CLI's outcome, and a page that keeps working`, async () => {
+  assert.ok(damagedNames.length >= 20, 'damaged archives written by cargo test --test page');
+  let reports = 0;
+  let errors = 0;
+  for (const name of damagedNames) {
+    const file = path.join(DAMAGED, name);
+    let cli = null;
+    try {
+      cli = JSON.parse(execFileSync(path.join(ROOT, 'target/release/strata'), ['inspect', '--json', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    } catch (error) {
+      cli = error.stdout ? JSON.parse(error.stdout) : null;
+    }
+    await withPage(async (page) => {
+      await pickFile(page, file);
+      await page.waitForFunction(() => document.body.dataset.stage === 'verified' || !document.querySelector('#error').hidden, null, { timeout: 30000 });
+      const failed = await page.evaluate(() => !document.querySelector('#error').hidden);
+      if (!cli) {
+        assert.ok(failed, `${name}: the CLI refuses it, the page shows an error`);
+        assert.ok((await page.textContent('#error')).length > 20, `${name}: a plain error`);
+        errors += 1;
+        return;
+      }
+      assert.ok(!failed, `${name}: the CLI reads it, the page shows no error: ${await page.textContent('#error')}`);
+      const report = await page.evaluate(() => window.strata.state.report);
+      assert.deepEqual(report.images.map((i) => [i.id, i.verified]), cli.images.map((i) => [i.id, i.verified]), name);
+      reports += 1;
+      // Look around the damaged image: layers, and the files view (a listing may fail in
+      // words where a layer could not be read; it must not break the page).
+      await openTab(page, 'layers');
+      await page.waitForSelector('.layer-row');
+      await openTab(page, 'files');
+      await page.waitForFunction(() => !/Loading/.test(document.querySelector('.tree-status')?.textContent || 'Loading'), null, { timeout: 10000 });
+    });
+  }
+  // Both outcomes were met (else the damage tests only one path).
+  assert.ok(reports >= 10 && errors >= 3, `reports ${reports}, errors ${errors}`);
+});
+
 // ---------- accessibility ----------
 // axe-core (the engine behind Lighthouse's accessibility audit) over every view and state a
 // person meets, in light and dark mode: contrast (a projector washes colours out), names and

@@ -275,7 +275,14 @@ function indexLayers(run, helpers, spans) {
 }
 
 async function becomeInteractive(run) {
-  if (state.report.images.length) await core('buildTree', { image: state.image });
+  if (state.report.images.length) {
+    try {
+      await core('buildTree', { image: state.image });
+    } catch (error) {
+      // A layer with no file list (damaged, or not a tar): the report, the history and
+      // the verdicts are still worth showing; the Files view says what is missing.
+    }
+  }
   if (run !== state.run) return;
   markInteractive();
 }

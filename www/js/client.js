@@ -38,6 +38,9 @@ export class CoreWorker {
       this.pending.delete(message.id);
       if (message.ok) waiter.resolve(message.value);
       else waiter.reject(new Error(message.error));
+    } else if (message.type === 'broken') {
+      // The core trapped: this worker is done (see worker.js); the page hears 'dead'.
+      this.fail(message.error);
     } else if (this.onEvent) {
       this.onEvent(message, this);
     }
