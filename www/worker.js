@@ -392,9 +392,7 @@ self.onmessage = async (event) => {
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError && !broken) {
       broken = `strata's core stopped on an internal error, a bug (the browser console has the details): ${error.message}. Open the archive again to start afresh.`;
-      postMessage({ id, ok: false, error: broken });
       postMessage({ type: 'broken', error: broken });
-      return;
     }
     postMessage({ id, ok: false, error: broken || messageOf(error) });
   }

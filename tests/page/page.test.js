@@ -39,13 +39,15 @@ async function withPage(body, options) {
 
 const texts = (page, selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent.trim()));
 
-/** What the native CLI says about the same file: the page must agree with it. */
-function cliReport(file) {
+/** What the native CLI says about the same file: the page must agree with it. With
+ * `orNull`, a file the CLI refuses (an error, no report) gives null instead of a throw. */
+function cliReport(file, { orNull = false } = {}) {
   const cli = path.join(ROOT, 'target/release/strata');
   try {
-    return JSON.parse(execFileSync(cli, ['inspect', '--json', file], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+    return JSON.parse(execFileSync(cli, ['inspect', '--json', file], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] }));
   } catch (error) {
     if (error.stdout) return JSON.parse(error.stdout);
+    if (orNull) return null;
     throw error;
   }
 }
@@ -230,6 +232,9 @@ const REAL = fx('real');
 const realWritten = existsSync(path.join(REAL, 'status'));
 const realNames = realWritten ? readdirSync(REAL).filter((f) => f.endsWith('.kind')).map((f) => f.slice(0, -5)).sort() : [];
 
+/** Every check of a report, image by image and layer by layer, as `item: verdict`. */
+const reportChecks = (r) => r.images.flatMap((i) => [...i.checks, ...i.layers.flatMap((l) => l.checks)].map((c) => `${c.item}: ${c.verdict}`));
+
 /** umoci's unpacked merged filesystem: path → {kind, size, link}. */
 function unpackedTree(dir) {
   const out = new Map();
@@ -294,9 +299,8 @@ for (const name of realNames) {
         assert.ok(rows.some((r) => r.includes(tag.slice(0, cut)) && r.includes(tag.slice(cut + 1))), `${tag} in ${rows.join(' | ')}`);
       }
       // Every check as the CLI found it, and all of them ok.
-      const checks = (r) => r.images.flatMap((i) => [...i.checks, ...i.layers.flatMap((l) => l.checks)].map((c) => `${c.item}: ${c.verdict}`));
-      assert.deepEqual(checks(report), checks(cli));
-      assert.ok(checks(report).every((c) => c.endsWith(': ok')), checks(report).join('\n'));
+      assert.deepEqual(reportChecks(report), reportChecks(cli));
+      assert.ok(reportChecks(report).every((c) => c.endsWith(': ok')), reportChecks(report).join('\n'));
       assert.match(await page.textContent('#overall-verdict'), /all digests verified/);
       await openTab(page, 'layers');
       assert.equal(await page.locator('.layer-row .badge.ok').count(), report.images[0].layers.length);
@@ -345,8 +349,7 @@ if (realNames.length) {
       await pickFile(page, chunked);
       await waitVerified(page);
       const report = await page.evaluate(() => window.strata.state.report);
-      const checks = (r) => r.images.flatMap((i) => [...i.checks, ...i.layers.flatMap((l) => l.checks)].map((c) => `${c.item}: ${c.verdict}`));
-      assert.deepEqual(checks(report), checks(cli));
+      assert.deepEqual(reportChecks(report), reportChecks(cli));
       assert.match(await showFile(page, '/etc/hostname'), /realtools-again/);
       assert.deepEqual([...(await pageTree(page)).keys()].sort(), [...unpackedTree(path.join(REAL, 'layout-unpacked')).keys()].sort());
     });
@@ -602,12 +605,7 @@ test(`damaged archives (${damagedNames.length}): the CLI's outcome, and a page t
   let errors = 0;
   for (const name of damagedNames) {
     const file = path.join(DAMAGED, name);
-    let cli = null;
-    try {
-      cli = JSON.parse(execFileSync(path.join(ROOT, 'target/release/strata'), ['inspect', '--json', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
-    } catch (error) {
-      cli = error.stdout ? JSON.parse(error.stdout) : null;
-    }
+    const cli = cliReport(file, { orNull: true });
     await withPage(async (page) => {
       await pickFile(page, file);
       await page.waitForFunction(() => document.body.dataset.stage === 'verified' || !document.querySelector('#error').hidden, null, { timeout: 30000 });
