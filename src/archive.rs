@@ -454,6 +454,12 @@ impl Archive {
     /// seeking straight to the bytes; otherwise decompression starts at the nearest access
     /// point (gzip) or at the layer's start.
     pub fn read_entry<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize, entry: &LayerEntry) -> Result<Box<dyn Read + 'a>, Error> {
+        self.read_entry_from(src, blob, entry, 0)
+    }
+
+    /// As [`Archive::read_entry`], from byte `from` of the file on (seeking to it in a
+    /// plain layer; from the nearest access point before it in a compressed one).
+    pub fn read_entry_from<'a>(&self, src: &'a mut dyn ReadSeek, blob: usize, entry: &LayerEntry, from: u64) -> Result<Box<dyn Read + 'a>, Error> {
         let b = self.blobs.get(blob).ok_or_else(|| Error::NotFound { what: format!("blob {blob}") })?;
         let outer = &self.outer.entries[b.entry];
         if self.compression == Compression::None && self.layer_is_plain(blob) && entry.data_offset.saturating_add(entry.size) > outer.size {
@@ -463,7 +469,8 @@ impl Archive {
                 detail: "the file's bytes run past the end of its layer".into(),
             });
         }
-        Ok(Box::new(self.layer_stream_at(src, blob, entry.data_offset)?.take(entry.size)))
+        let from = from.min(entry.size);
+        Ok(Box::new(self.layer_stream_at(src, blob, entry.data_offset.saturating_add(from))?.take(entry.size - from)))
     }
 
     /// A file of this layer is read by seeking to it: neither the layer nor the archive

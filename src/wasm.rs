@@ -534,11 +534,10 @@ impl Session {
         let offset = if offset.is_finite() && offset > 0.0 { offset as u64 } else { 0 };
         let length = if length.is_finite() && length >= 0.0 { (length as u64).min(MAX_READ) } else { MAX_READ };
         let mut out = Vec::new();
-        self.with_file(image, layer, path, &mut |size, reader| {
+        self.with_file(image, layer, path, offset, &mut |size, reader| {
             if length == MAX_READ && size.saturating_sub(offset) > MAX_READ {
                 return Err(Error::Limit { detail: format!("a {size}-byte file is too big to read at once; download it instead") });
             }
-            io::copy(&mut reader.take(offset), &mut io::sink())?;
             reader.take(length).read_to_end(&mut out)?;
             Ok(())
         })
@@ -549,7 +548,7 @@ impl Session {
     /// A whole file in chunks (for downloads of any size): `on_chunk(Uint8Array)` per 4 MiB.
     pub fn export_file(&mut self, image: usize, layer: Option<usize>, path: &str, on_chunk: &Function) -> Result<f64, JsError> {
         let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
-        self.with_file(image, layer, path, &mut |_, reader| {
+        self.with_file(image, layer, path, 0, &mut |_, reader| {
             io::copy(reader, &mut sink)?;
             Ok(())
         })
@@ -701,12 +700,14 @@ impl Session {
         Ok(())
     }
 
-    /// Open a file of the merged tree (or of one layer) and hand its reader to `f`.
+    /// Open a file of the merged tree (or of one layer) and hand `f` the whole file's size
+    /// and a reader from byte `from` of it on.
     fn with_file(
         &mut self,
         image: usize,
         layer: Option<usize>,
         path: &str,
+        from: u64,
         f: &mut dyn FnMut(u64, &mut dyn Read) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let raw = raw_path(path);
@@ -716,7 +717,7 @@ impl Session {
                 let layers = image_layers(&self.archive, image)?;
                 let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
                 {
-                    let (size, mut reader) = merge::read::open_file(&self.trees[&image], &layers, &mut source, &raw)?;
+                    let (size, mut reader) = merge::read::open_file_from(&self.trees[&image], &layers, &mut source, &raw, from)?;
                     f(size, &mut reader)?;
                 }
                 self.kept = source.into_kept();
@@ -730,7 +731,7 @@ impl Session {
                 let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
                 let size = entry.size;
                 {
-                    let mut reader = source.open_entry(which, entry)?;
+                    let mut reader = source.open_entry_from(which, entry, from)?;
                     f(size, &mut reader)?;
                 }
                 self.kept = source.into_kept();

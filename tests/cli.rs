@@ -1,5 +1,8 @@
 //! The `strata` binary: exit codes, tables, image selection, JSON — over fixture archives.
 
+#[path = "common/sparse.rs"]
+mod sparse;
+
 use std::path::PathBuf;
 use std::process::Command;
 use strata::fixture::{self, LayerSpec, Options, Tamper};
@@ -217,4 +220,44 @@ fn dockerfile_rebuilds_instructions_from_history() {
     assert!(lines.contains(&"COPY multi:77aa01 /app/"), "{out}");
     // Docker records HEALTHCHECK as a Go struct (`&{["CMD-SHELL" …] "30s" "3s" "0s" "0s" '\x03'}`).
     assert_eq!(lines.last(), Some(&"HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD /usr/bin/app --check"), "{out}");
+}
+
+/// A save past 4 GiB (holes on disk, see `common/sparse.rs`): verified, listed, and its
+/// files read at their offsets past 2^32, in the archive and in the layer.
+#[test]
+fn an_archive_past_4_gib_verifies_and_reads_at_the_right_offsets() {
+    use std::io::Read;
+    use strata::merge::{read, source, MergedTree};
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("past-4gib.tar");
+    let written = sparse::write_past_4gib(&path).expect("write the archive");
+    assert!(written.size > 1 << 32, "{} bytes", written.size);
+    let arg = path.to_str().unwrap();
+    let (code, out, err) = strata(&["inspect", arg]);
+    assert_eq!(code, 0, "stderr: {err}\nstdout: {out}");
+    assert!(out.contains("1 of 1 images verified") && out.contains(&written.image_id), "{out}");
+    assert_eq!(strata(&["cat", arg, "/after.txt"]).1.as_bytes(), sparse::AFTER);
+    assert_eq!(strata(&["cat", arg, "/etc/note.txt"]).1.as_bytes(), sparse::NOTE);
+    let (_, listing, _) = strata(&["ls", "--json", arg, "/"]);
+    let listing: serde_json::Value = serde_json::from_str(&listing).expect("json");
+    let big = listing.as_array().unwrap().iter().find(|e| e["name"] == "big.bin").expect("big.bin listed");
+    assert_eq!(big["size"].as_u64(), Some(sparse::BIG_SIZE));
+    // Both ends of big.bin, the end read from its offset (a seek, not 4 GiB of reading).
+    let mut file = std::fs::File::open(&path).unwrap();
+    let mut ar = strata::Archive::open(&mut file, &mut |_| {}).expect("open");
+    ar.index_layers(&mut file, &mut |_| {}).expect("index");
+    let image = ar.report().images[0].clone();
+    let layers = source::image_layers(&ar, &image);
+    let tree = MergedTree::build(&layers.indexes);
+    let mut src = source::ArchiveSource::new(&ar, &mut file, layers.blobs.clone());
+    let mut head = vec![0; sparse::BIG_START.len()];
+    read::open_file(&tree, &layers.indexes, &mut src, b"big.bin").expect("open").1.read_exact(&mut head).expect("read");
+    assert_eq!(head, sparse::BIG_START);
+    let from = sparse::BIG_SIZE - sparse::BIG_END.len() as u64;
+    let (size, mut tail) = read::open_file_from(&tree, &layers.indexes, &mut src, b"big.bin", from).expect("open from");
+    assert_eq!(size, sparse::BIG_SIZE);
+    let mut end = Vec::new();
+    tail.read_to_end(&mut end).expect("read");
+    assert_eq!(end, sparse::BIG_END);
 }

@@ -135,6 +135,11 @@ fn everything(bytes: &[u8], rng: &mut Rng) -> Result<(), Error> {
                 if let Ok((_, mut rd)) = read::open_file(&tree, &layers.indexes, &mut source, &path) {
                     let _ = std::io::copy(&mut rd, &mut std::io::sink());
                 }
+                // A range from an offset (the page's "show more"), past the end too.
+                let from = [0, 1, r.size / 2, u64::MAX][rng.below(4)];
+                if let Ok((_, mut rd)) = read::open_file_from(&tree, &layers.indexes, &mut source, &path, from) {
+                    let _ = std::io::copy(&mut rd, &mut std::io::sink());
+                }
             }
             let _ = export::export_rootfs(&tree, &layers.indexes, &mut source, &mut std::io::sink());
         }

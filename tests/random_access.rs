@@ -337,3 +337,48 @@ fn kept_decoders_carry_over_between_sources() {
     }
     assert_eq!(started, layers, "decoders started over {} requests", files.len());
 }
+
+/// A range of a file (the page's `read_file` with an offset: "show more", a hex view deep
+/// in a big file) starts at its offset: by seeking in a plain layer, from the access point
+/// before it in a gzip layer, by decompressing up to it in a zstd one. The bytes equal the
+/// whole file's from that offset on, for offsets at, inside and past the end of each file.
+#[test]
+fn a_range_from_an_offset_equals_the_whole_file_from_there() {
+    let cases = [
+        ("plain", fixture::docker_legacy(&[plain_interleaved()], &Options::default()).bytes),
+        ("gzip", interleaved(Compression::Gzip, GNU_GZIP).0),
+        ("zstd", interleaved(Compression::Zstd, &["zstd", "-q", "-c", "-3"]).0),
+    ];
+    for (name, bytes) in cases {
+        let (ar, mut src) = open(&bytes);
+        let img = ar.report().images[0].clone();
+        let idx = image_layers(&ar, &img);
+        let tree = MergedTree::build(&idx.indexes);
+        let files: Vec<Vec<u8>> = tree.walk(ROOT).into_iter().filter(|&n| tree.kind(n) == EntryKind::File).map(|n| tree.path(n)).collect();
+        assert!(files.len() >= 100, "{name}: {} files", files.len());
+        let mut source = ArchiveSource::new(&ar, &mut src, idx.blobs.clone());
+        for path in &files {
+            let whole = read_all(strata::merge::read::open_file(&tree, &idx.indexes, &mut source, path).expect("open").1);
+            let n = whole.len() as u64;
+            for from in [0, 1, n / 3, n - 1, n, n + 10] {
+                let (size, reader) = strata::merge::read::open_file_from(&tree, &idx.indexes, &mut source, path, from).expect("open from");
+                assert_eq!(size, n, "{name}: the whole file's size");
+                let want = &whole[from.min(n) as usize..];
+                assert!(read_all(reader) == want, "{name}: {} from {from}", String::from_utf8_lossy(path));
+            }
+        }
+    }
+}
+
+/// `interleaved`'s image with uncompressed layers.
+fn plain_interleaved() -> ImageSpec {
+    let mut img = ImageSpec::new(&["example.com/interleaved:1"]);
+    for layer in 0..4u64 {
+        let mut spec = LayerSpec::new();
+        for f in (layer..120).step_by(4) {
+            spec = spec.file(format!("srv/f{f:03}.txt"), content(layer * 1000 + f, 2000 + (f as usize * 977) % 9000));
+        }
+        img = img.layer(spec, &format!("RUN layer {layer}"));
+    }
+    img
+}

@@ -3,7 +3,7 @@
 use super::tree::{MergedTree, NodeId, ROOT};
 use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
 use crate::Error;
-use std::io::Read;
+use std::io::{self, Read};
 
 /// Symlinks followed while resolving one path before giving up (Linux's MAXSYMLINKS).
 pub const MAX_SYMLINKS: usize = 40;
@@ -13,6 +13,15 @@ pub trait ContentSource {
     /// A reader over exactly the content of `entry` of layer `layer` (an index into the
     /// `layers` slice the tree was built from).
     fn open_entry(&mut self, layer: usize, entry: &LayerEntry) -> Result<Box<dyn Read + '_>, Error>;
+
+    /// As [`ContentSource::open_entry`], from byte `from` of the content on (the end when
+    /// `from` is past it). By default the bytes before it are read and dropped; a source
+    /// that can seek, or restart a decoder nearer, does better (a range deep in a 4 GB file).
+    fn open_entry_from(&mut self, layer: usize, entry: &LayerEntry, from: u64) -> Result<Box<dyn Read + '_>, Error> {
+        let mut reader = self.open_entry(layer, entry)?;
+        io::copy(&mut (&mut reader).take(from), &mut io::sink())?;
+        Ok(reader)
+    }
 }
 
 /// Resolve `path` (absolute or relative to `/`) in the merged tree, following symlinks
@@ -91,9 +100,20 @@ pub fn file_content<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], path: &[u8
 
 /// Open a file of the merged tree for reading (symlinks followed).
 pub fn open_file<'s>(tree: &MergedTree, layers: &[&LayerIndex], src: &'s mut dyn ContentSource, path: &[u8]) -> Result<(u64, Box<dyn Read + 's>), Error> {
+    open_file_from(tree, layers, src, path, 0)
+}
+
+/// As [`open_file`], reading from byte `from` of the file on; the size is the whole file's.
+pub fn open_file_from<'s>(
+    tree: &MergedTree,
+    layers: &[&LayerIndex],
+    src: &'s mut dyn ContentSource,
+    path: &[u8],
+    from: u64,
+) -> Result<(u64, Box<dyn Read + 's>), Error> {
     let (layer, e) = file_content(tree, layers, path)?;
     let size = e.size;
-    Ok((size, src.open_entry(layer, e)?))
+    Ok((size, src.open_entry_from(layer, e, from)?))
 }
 
 /// The file `path` as layer `layer` wrote it. `tree` must be built from

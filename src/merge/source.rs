@@ -179,6 +179,11 @@ fn big_window(c: Compression) -> bool {
 
 impl ContentSource for ArchiveSource<'_, '_> {
     fn open_entry(&mut self, layer: usize, entry: &LayerEntry) -> Result<Box<dyn Read + '_>, Error> {
+        self.open_entry_from(layer, entry, 0)
+    }
+
+    fn open_entry_from(&mut self, layer: usize, entry: &LayerEntry, from: u64) -> Result<Box<dyn Read + '_>, Error> {
+        let from = from.min(entry.size);
         let blob = self
             .blobs
             .get(layer)
@@ -186,9 +191,9 @@ impl ContentSource for ArchiveSource<'_, '_> {
             .flatten()
             .ok_or_else(|| Error::NotFound { what: format!("the bytes of layer {layer} (not in this archive)") })?;
         if self.archive.layer_seeks(blob) {
-            return self.archive.read_entry(&mut self.src, blob, entry);
+            return self.archive.read_entry_from(&mut self.src, blob, entry, from);
         }
-        let target = entry.data_offset;
+        let target = entry.data_offset.saturating_add(from);
         let mut live = match self.take_live(blob, target) {
             Some(live) => live,
             None => {
@@ -213,7 +218,7 @@ impl ContentSource for ArchiveSource<'_, '_> {
         }
         kept.push(live);
         let live = kept.last_mut().ok_or_else(|| Error::NotFound { what: "a kept decoder".into() })?;
-        Ok(Box::new(LiveTake { live, left: entry.size }))
+        Ok(Box::new(LiveTake { live, left: entry.size - from }))
     }
 }
 

@@ -4,6 +4,8 @@
 
 #[path = "../common/damage.rs"]
 mod damage;
+#[path = "../common/sparse.rs"]
+mod sparse;
 
 use std::path::PathBuf;
 use strata::fixture::{self, ImageSpec, LayerSpec, Options, Tamper};
@@ -177,6 +179,15 @@ fn write_page_fixtures() {
     let data: Vec<u8> = (0..160u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
     let big = ImageSpec::new(&["big:1"]).layer(LayerSpec::new().file("blob.bin", data), "/bin/sh -c head -c 160M /dev/urandom > /blob.bin");
     write("big.tar", &fixture::docker_legacy(&[big], &plain).bytes);
+    // Past 4 GiB (holes on disk): offsets past 2^32 through Blob.slice and the core.
+    let written = sparse::write_past_4gib(&out_dir().join("past-4gib.tar")).expect("write past-4gib.tar");
+    assert!(written.size > 1 << 32, "{} bytes", written.size);
+    let facts = serde_json::json!({
+        "image_id": written.image_id, "tag": sparse::TAG, "big_size": sparse::BIG_SIZE,
+        "start": String::from_utf8_lossy(sparse::BIG_START), "end": String::from_utf8_lossy(sparse::BIG_END),
+        "after": String::from_utf8_lossy(sparse::AFTER), "note": String::from_utf8_lossy(sparse::NOTE),
+    });
+    write("past-4gib.json", facts.to_string().as_bytes());
 }
 
 /// Archives written by real tools (umoci, skopeo, buildah: `tests/tools/make-real-archives.sh`)
