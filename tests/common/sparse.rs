@@ -47,11 +47,11 @@ fn pad(n: u64) -> u64 {
 }
 
 /// A tar of `files` (name, parts of its content), ending with two zero blocks.
-fn tar_parts(files: Vec<(&str, Vec<Part>)>) -> Vec<Part> {
+fn tar_parts(files: Vec<(String, Vec<Part>)>) -> Vec<Part> {
     let mut out = Vec::new();
     for (name, content) in files {
         let size: u64 = content.iter().map(part_len).sum();
-        out.push(Part::Bytes(header(name, size)));
+        out.push(Part::Bytes(header(&name, size)));
         out.extend(content);
         out.push(Part::Zeros(pad(size)));
     }
@@ -82,7 +82,7 @@ fn digest(parts: &[Part]) -> String {
             }
         }
     }
-    h.finalize().iter().fold(String::from("sha256:"), |s, b| s + &format!("{b:02x}"))
+    strata::io::sha256_digest(h)
 }
 
 fn write_parts(f: &mut File, parts: &[Part]) -> io::Result<()> {
@@ -101,10 +101,10 @@ fn write_parts(f: &mut File, parts: &[Part]) -> io::Result<()> {
 pub fn write_past_4gib(path: &Path) -> io::Result<Written> {
     let middle = BIG_SIZE - (BIG_START.len() + BIG_END.len()) as u64;
     let layer0 = tar_parts(vec![
-        ("big.bin", vec![Part::Bytes(BIG_START.to_vec()), Part::Zeros(middle), Part::Bytes(BIG_END.to_vec())]),
-        ("after.txt", vec![Part::Bytes(AFTER.to_vec())]),
+        ("big.bin".into(), vec![Part::Bytes(BIG_START.to_vec()), Part::Zeros(middle), Part::Bytes(BIG_END.to_vec())]),
+        ("after.txt".into(), vec![Part::Bytes(AFTER.to_vec())]),
     ]);
-    let layer1 = tar_parts(vec![("etc/note.txt", vec![Part::Bytes(NOTE.to_vec())])]);
+    let layer1 = tar_parts(vec![("etc/note.txt".into(), vec![Part::Bytes(NOTE.to_vec())])]);
     let (d0, d1) = (digest(&layer0), digest(&layer1));
     let config = serde_json::json!({
         "architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
@@ -122,19 +122,12 @@ pub fn write_past_4gib(path: &Path) -> io::Result<Written> {
     let manifest = serde_json::json!([{"Config": blob(&config_digest), "RepoTags": [TAG], "Layers": [blob(&d0), blob(&d1)]}])
         .to_string()
         .into_bytes();
-    let mut outer = Vec::new();
-    for (name, parts) in [
+    let outer = tar_parts(vec![
         (blob(&d0), layer0),
         (blob(&d1), layer1),
         (blob(&config_digest), vec![Part::Bytes(config)]),
-        ("manifest.json".to_string(), vec![Part::Bytes(manifest)]),
-    ] {
-        let size: u64 = parts.iter().map(part_len).sum();
-        outer.push(Part::Bytes(header(&name, size)));
-        outer.extend(parts);
-        outer.push(Part::Zeros(pad(size)));
-    }
-    outer.push(Part::Zeros(1024));
+        ("manifest.json".into(), vec![Part::Bytes(manifest)]),
+    ]);
     let size: u64 = outer.iter().map(part_len).sum();
     let mut f = File::create(path)?;
     write_parts(&mut f, &outer)?;
