@@ -16,6 +16,7 @@ use crate::report::{
 };
 use crate::resolve::{self, Files, ImagePlan, LayerPlan, Plan};
 use crate::scan::{self, OuterIndex, OuterKind};
+use crate::tar_guard::TarGuard;
 use crate::verify::{self, BlobFacts, Treat};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -352,7 +353,8 @@ impl Archive {
     pub fn quick_index_span(src: &mut dyn ReadSeek, offset: u64, size: u64) -> Option<LayerIndex> {
         let mut head = Vec::with_capacity(512);
         Window::new(&mut *src, offset, size).take(512).read_to_end(&mut head).ok()?;
-        if detect::compression(&head) != Compression::None || !detect::looks_like_tar(&head) {
+        let empty_tar = head.is_empty();
+        if detect::compression(&head) != Compression::None || !(empty_tar || detect::looks_like_tar(&head)) {
             return None;
         }
         quick_index(&mut SeekWindow { src, start: offset, len: size, pos: 0 })
@@ -465,7 +467,7 @@ impl Archive {
         if self.compression == Compression::None && self.layer_is_plain(blob) && entry.data_offset.saturating_add(entry.size) > outer.size {
             return Err(Error::Truncated {
                 entry: Some(outer.name.clone()),
-                offset: outer.offset + entry.data_offset,
+                offset: outer.offset.saturating_add(entry.data_offset),
                 detail: "the file's bytes run past the end of its layer".into(),
             });
         }
@@ -488,7 +490,7 @@ impl Archive {
             return b.facts.as_ref()?.access.as_ref()?.point_before(target).map(|p| p.out);
         }
         let start = self.outer.entries[b.entry].offset;
-        let p = self.outer_access.as_ref()?.point_before(start + target)?;
+        let p = self.outer_access.as_ref()?.point_before(start.checked_add(target)?)?;
         p.out.checked_sub(start)
     }
 
@@ -685,10 +687,12 @@ impl Archive {
         }
         if let Some(named) = lp.name_digest.as_ref().filter(|n| Some(*n) != lp.digest.as_ref()) {
             // A root `<hex>.tar` / `<hex>.tar.gz` is named by the stored digest (Jib) or by
-            // the uncompressed content (skopeo, kaniko): either one keeps its promise.
+            // the uncompressed content (skopeo, kaniko): either one keeps its promise. A
+            // `blobs/sha256/<hex>` name is the digest of the bytes as stored, and only that.
+            let by_content = |f: &BlobFacts| lp.name_is_diff_id && f.diff_id.as_ref() == Some(named);
             let verdict = match checked {
                 None => pending(),
-                Some(f) if &f.digest == named || f.diff_id.as_ref() == Some(named) => Verdict::Ok,
+                Some(f) if &f.digest == named || by_content(f) => Verdict::Ok,
                 Some(f) => Verdict::Mismatch { expected: named.clone(), actual: f.digest.clone() },
             };
             checks.push(Check { item: "file name digest".into(), verdict });
@@ -838,7 +842,7 @@ fn stream_scan(
     let decoded = decompress::recording_decoder(compression, Box::new(window))?;
     let mut index = OuterIndex::default();
     let mut kept_bytes = 0u64;
-    let mut archive = tar::Archive::new(decoded);
+    let mut archive = tar::Archive::new(TarGuard::new(decoded));
     let entries = archive.entries().map_err(|e| Error::NotTar { detail: e.to_string() })?;
     for entry in entries {
         let mut entry = entry.map_err(|e| stream_error(&index, compression, e))?;
@@ -877,7 +881,7 @@ fn stream_scan(
     if index.entries.is_empty() {
         return Err(Error::NotTar { detail: format!("the {} data holds no tar entries", compression.as_str()) });
     }
-    let access = archive.into_inner().take_access_index();
+    let access = archive.into_inner().into_inner().take_access_index();
     Ok((index, access))
 }
 
@@ -935,10 +939,13 @@ impl Seek for SeekWindow<'_> {
 fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
     let len = window.len;
     let mut index = LayerIndex { entries: Vec::new(), uncompressed_size: len };
-    let mut archive = tar::Archive::new(window);
+    let mut archive = tar::Archive::new(TarGuard::new(window));
     let entries = archive.entries_with_seek().ok()?;
     for entry in entries {
         let entry = entry.ok()?;
+        if layer::is_global_header(entry.header().entry_type()) {
+            continue;
+        }
         if index.entries.len() >= layer::MAX_ENTRIES_PER_LAYER {
             return None;
         }

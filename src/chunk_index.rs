@@ -261,13 +261,6 @@ impl ChunkIndexer {
                 {
                     return self.give_up();
                 }
-                let Ok(mut record) = layer::entry_record(&entry) else {
-                    return self.give_up();
-                };
-                record.data_offset = record.data_offset.saturating_add(base);
-                if record.data_offset.saturating_add(record.size) > self.size {
-                    return self.give_up();
-                }
                 // Where the next entry starts: what tar-rs itself seeks to next.
                 let Some(next) = entry
                     .raw_file_position()
@@ -276,6 +269,18 @@ impl ChunkIndexer {
                 else {
                     return self.give_up();
                 };
+                if layer::is_global_header(entry.header().entry_type()) {
+                    // Not an entry of the index (and so not a start a split can join at).
+                    self.boundary = base.saturating_add(next & !511);
+                    continue;
+                }
+                let Ok(mut record) = layer::entry_record(&entry) else {
+                    return self.give_up();
+                };
+                record.data_offset = record.data_offset.saturating_add(base);
+                if record.data_offset.saturating_add(record.size) > self.size {
+                    return self.give_up();
+                }
                 self.index.entries.push(record);
                 self.starts.push(self.boundary);
                 self.boundary = base.saturating_add(next & !511);

@@ -33,18 +33,25 @@ pub fn looks_like_tar(block: &[u8]) -> bool {
     if block.iter().all(|&b| b == 0) {
         return true;
     }
+    // The checksum field is octal digits, padded with spaces or NULs on either side: some
+    // writers put a space first (" 012345\0"), and the tar crate reads that too.
     let field = &block[148..156];
-    let text: Vec<u8> = field.iter().copied().take_while(|&b| b != 0 && b != b' ').collect();
-    let text = match std::str::from_utf8(&text) {
-        Ok(t) => t.trim(),
-        Err(_) => return false,
-    };
+    let digits: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|&b| b == b' ')
+        .take_while(|&b| b != 0 && b != b' ')
+        .collect();
+    let Ok(text) = std::str::from_utf8(&digits) else { return false };
     let Ok(stored) = u32::from_str_radix(text, 8) else { return false };
-    let mut unsigned: u32 = 0;
+    // Old writers summed the bytes as signed chars; accept either sum, as GNU tar does.
+    let (mut unsigned, mut signed): (u32, i32) = (0, 0);
     for (i, &b) in block.iter().enumerate() {
-        unsigned += if (148..156).contains(&i) { b' ' as u32 } else { b as u32 };
+        let b = if (148..156).contains(&i) { b' ' } else { b };
+        unsigned += b as u32;
+        signed += b as i8 as i32;
     }
-    stored == unsigned
+    stored == unsigned || i64::from(stored) == i64::from(signed)
 }
 
 #[cfg(test)]
@@ -74,5 +81,10 @@ mod tests {
         let mut bad = *h.as_bytes();
         bad[0] ^= 1;
         assert!(!looks_like_tar(&bad));
+        // the same checksum, written with a leading space (" 0NNNNN\0")
+        let mut spaced = *h.as_bytes();
+        let digits = format!(" {:06o}\0", h.cksum().unwrap());
+        spaced[148..156].copy_from_slice(digits.as_bytes());
+        assert!(looks_like_tar(&spaced));
     }
 }

@@ -857,6 +857,8 @@ pub enum Tamper {
     BadConfig { image: usize },
     /// Leave the config file out.
     MissingConfig { image: usize },
+    /// Claim a wrong size for the config in the OCI manifest (by `delta`).
+    ConfigSize { image: usize, delta: i64 },
 }
 
 /// Variants of a writer.
@@ -1215,6 +1217,13 @@ fn written_manifest(opts: &Options, i: usize, img: &BuiltImage) -> Vec<u8> {
         for (k, l) in ls.iter_mut().enumerate() {
             let s = size_claim(opts, i, k, img.layers[k].stored.len());
             l["size"] = json!(s);
+        }
+    }
+    for t in &opts.tamper {
+        if let Tamper::ConfigSize { image, delta } = *t {
+            if image == i {
+                v["config"]["size"] = json!(img.config.len() as i64 + delta);
+            }
         }
     }
     serde_json::to_vec(&v).expect("manifest json")

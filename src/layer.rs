@@ -202,7 +202,9 @@ pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>)
 fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Option<IndexProblem> {
     // One read buffer for every file of the layer (zeroing 64 KiB per file adds up).
     let mut buf = vec![0u8; 64 * 1024];
-    let mut archive = tar::Archive::new(&mut *stream);
+    // The guard refuses a long name or PAX record of gigabytes (a few KB of gzip) before
+    // tar-rs reads it into memory.
+    let mut archive = tar::Archive::new(crate::tar_guard::TarGuard::new(&mut *stream));
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => return Some(IndexProblem { message: format!("not a tar stream: {e}"), offset: 0, stream_failed: false }),
@@ -214,6 +216,9 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
                 return Some(IndexProblem { message: format!("bad tar header: {e}"), offset: stream.count, stream_failed: false });
             }
         };
+        if is_global_header(entry.header().entry_type()) {
+            continue;
+        }
         if index.entries.len() >= MAX_ENTRIES_PER_LAYER {
             return Some(IndexProblem {
                 message: format!("more than {MAX_ENTRIES_PER_LAYER} entries; the rest were not indexed"),
@@ -247,6 +252,12 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
         index.entries.push(record);
     }
     None
+}
+
+/// A PAX global header (`g`): settings for the archive, not a filesystem object. Docker,
+/// containerd and podman skip it when they unpack a layer, so every walk skips it too.
+pub(crate) fn is_global_header(entry_type: tar::EntryType) -> bool {
+    entry_type == tar::EntryType::XGlobalHeader
 }
 
 /// Build the index record of one tar entry (shared by the streaming and seeking walks).

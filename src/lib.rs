@@ -21,6 +21,7 @@ pub mod merge;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod tar_guard;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -130,6 +130,21 @@ impl Ctx<'_> {
     fn exists(&self, path: &str) -> bool {
         self.files.index().get(&normalize(path)).is_some()
     }
+
+    /// The size of the file at `path` as stored (links followed), when it is there.
+    fn stored_size(&self, path: &str) -> Option<u64> {
+        let index = self.files.index();
+        let e = index.resolve_file(path).ok()?;
+        Some(index.entries.get(e)?.size)
+    }
+}
+
+/// A descriptor's `size` against the stored bytes: a mismatch means the content cannot be
+/// trusted (OCI descriptor spec), so it fails verification like a digest mismatch.
+fn check_size(item: &str, expected: u64, actual: u64) -> crate::report::Check {
+    use crate::report::Verdict;
+    let verdict = if expected == actual { Verdict::Ok } else { Verdict::SizeMismatch { expected, actual } };
+    crate::report::Check { item: item.into(), verdict }
 }
 
 /// Look up a key as docker writes it (`RepoTags`), as Jib writes it (`repoTags`), or all
@@ -183,7 +198,7 @@ fn name_digest(path: &str) -> Option<(String, bool)> {
 }
 
 /// Make a reference as `docker images` would show it.
-fn short_reference(name: &str) -> String {
+pub fn short_reference(name: &str) -> String {
     let n = name.strip_prefix("docker.io/library/").or_else(|| name.strip_prefix("docker.io/")).unwrap_or(name);
     n.to_owned()
 }
@@ -266,7 +281,9 @@ fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
         };
         let mut image = ImagePlan { source: loc.clone(), ..Default::default() };
         // RepoTags may be null (saved by ID).
-        image.repo_tags = strings(field(obj, "RepoTags"));
+        // skopeo and podman write full references (`docker.io/library/app:v1`); `docker
+        // load` and `docker images` show them short (`app:v1`), and so does strata.
+        image.repo_tags = strings(field(obj, "RepoTags")).iter().map(|t| short_reference(t)).collect();
         let Some(config_path) = string(field(obj, "Config")) else {
             ctx.finding(Severity::Error, "entry has no Config", loc);
             continue;
@@ -367,7 +384,7 @@ fn check_repositories(ctx: &mut Ctx<'_>, images: &[ImagePlan]) {
     let known: HashSet<&str> = images.iter().flat_map(|i| i.repo_tags.iter().map(String::as_str)).collect();
     for (repo, tags) in repos {
         for tag in tags.as_object().map(|t| t.keys().collect::<Vec<_>>()).unwrap_or_default() {
-            let name = format!("{repo}:{tag}");
+            let name = short_reference(&format!("{repo}:{tag}"));
             if !known.contains(name.as_str()) {
                 ctx.finding(Severity::Warning, format!("{name} is in repositories but not in manifest.json"), "repositories");
             }
@@ -475,13 +492,9 @@ fn walk_manifests(
                 path.clone(),
             );
         }
-        if let Some(size) = desc.get("size").and_then(Value::as_u64) {
-            if let Ok(e) = ctx.files.index().resolve_file(&path) {
-                let stored = ctx.files.index().entries[e].size;
-                if stored != size {
-                    ctx.finding(Severity::Error, format!("manifest size mismatch: descriptor says {size}, blob has {stored}"), path.clone());
-                }
-            }
+        let size_check = desc.get("size").and_then(Value::as_u64).zip(ctx.stored_size(&path));
+        if let Some((size, stored)) = size_check.filter(|(size, stored)| size != stored) {
+            ctx.finding(Severity::Error, format!("manifest size mismatch: descriptor says {size}, blob has {stored}"), path.clone());
         }
         let is_index = media.contains("index") || media.contains("manifest.list") || doc.get("manifests").is_some();
         if is_index {
@@ -493,6 +506,9 @@ fn walk_manifests(
             continue;
         }
         let mut plan = oci_manifest(ctx, &doc, &path, &digest, &actual);
+        if let Some((size, stored)) = size_check {
+            plan.checks.push(check_size("manifest size", size, stored));
+        }
         plan.manifest = Some(ManifestPlan { digest: actual, path: path.clone(), media_type: Some(media).filter(|m| !m.is_empty()) });
         if let Some(t) = tag {
             plan.repo_tags.push(t.to_owned());
@@ -514,6 +530,13 @@ fn oci_manifest(ctx: &mut Ctx<'_>, doc: &Value, path: &str, descriptor_digest: &
         Some(cd) => {
             let cpath = digest_hex(&cd).map(|h| format!("blobs/sha256/{h}")).unwrap_or_default();
             load_config(ctx, &mut image, &cpath, Some(cd));
+            let size = config.and_then(|c| c.get("size")).and_then(Value::as_u64);
+            if let Some((size, stored)) = size.zip(ctx.stored_size(&cpath)) {
+                image.checks.push(check_size("config size", size, stored));
+                if size != stored {
+                    ctx.finding(Severity::Error, format!("config size mismatch: descriptor says {size}, blob has {stored}"), cpath.clone());
+                }
+            }
         }
         None => ctx.finding(Severity::Error, "manifest has no config descriptor", path),
     }
@@ -574,7 +597,10 @@ fn cross_check(ctx: &mut Ctx<'_>, images: &mut Vec<ImagePlan>, oci: Vec<ImagePla
         matched[j] = true;
         let o = &oci[j];
         image.manifest = o.manifest.clone();
-        image.checks.extend(o.checks.iter().filter(|c| c.item == "manifest digest").cloned());
+        // What the OCI side alone can check: its manifest's bytes, and the config's size
+        // (manifest.json gives no sizes).
+        let oci_only = ["manifest digest", "manifest size", "config size"];
+        image.checks.extend(o.checks.iter().filter(|c| oci_only.contains(&c.item.as_str())).cloned());
         // Same layers, in the same order?
         let ours: Vec<Option<String>> = image.layers.iter().map(|l| l.name_digest.clone()).collect();
         let theirs: Vec<Option<String>> = o.layers.iter().map(|l| l.digest.clone()).collect();
@@ -595,7 +621,6 @@ fn cross_check(ctx: &mut Ctx<'_>, images: &mut Vec<ImagePlan>, oci: Vec<ImagePla
                 l.digest = d.digest.clone();
                 l.size = d.size;
                 l.media_type = d.media_type.clone();
-                l.name_is_diff_id = false;
             }
         }
         for t in &o.repo_tags {
@@ -636,7 +661,7 @@ fn pre_110(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
         let Some(tags) = tags.as_object() else { continue };
         for (tag, id) in tags {
             let Some(id) = id.as_str() else { continue };
-            let name = format!("{repo}:{tag}");
+            let name = short_reference(&format!("{repo}:{tag}"));
             match by_top.iter_mut().find(|(t, _)| t == id) {
                 Some((_, names)) => names.push(name),
                 None => by_top.push((id.to_owned(), vec![name])),

@@ -137,7 +137,7 @@ pub(crate) fn outer_entry<R: Read>(entry: &tar::Entry<'_, R>) -> OuterEntry {
 pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn FnMut(u64)) -> Result<OuterIndex, Error> {
     src.seek(SeekFrom::Start(0))?;
     let mut index = OuterIndex::default();
-    let mut archive = tar::Archive::new(&mut *src);
+    let mut archive = tar::Archive::new(crate::tar_guard::TarGuard::new(&mut *src));
     let entries = archive.entries_with_seek().map_err(|e| Error::NotTar { detail: e.to_string() })?;
     let mut last_report = 0u64;
     for entry in entries {

@@ -192,8 +192,10 @@ fn analyze_stored(
         return facts;
     }
     facts.compression = detect::compression(&head);
+    // A zero-byte blob is an empty tar (what Go's archive/tar, the tar crate and umoci read
+    // it as), so a layer stored as zero bytes is an empty layer, not "not a tar".
     let looks_layer = treat == Treat::Sniff
-        && (facts.compression != Compression::None || detect::looks_like_tar(&head));
+        && (facts.compression != Compression::None || head.is_empty() || detect::looks_like_tar(&head));
     if !looks_layer {
         keep_or_hash(stored, head, keep_up_to, &mut facts);
         return facts;
@@ -250,7 +252,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
             facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
             return;
         }
-        if !detect::looks_like_tar(&head) {
+        if !head.is_empty() && !detect::looks_like_tar(&head) {
             // Compressed, but not a tar inside: not a layer. Do not inflate the rest
             // (a gzip bomb in a "JSON" member stays cheap).
             facts.problem = Some(format!("{} data that is not a tar", facts.compression.as_str()));

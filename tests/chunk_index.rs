@@ -330,3 +330,28 @@ fn a_second_part_with_no_header_to_find_gives_up() {
     assert_eq!(whole.stopped_at, None);
     assert_eq!(whole.index.entries, sync_index(&layer).unwrap().entries);
 }
+
+#[test]
+fn a_pax_global_header_is_not_an_entry() {
+    // Docker, containerd and podman skip `g` entries when they unpack; so does every walk.
+    let mut t = TarWriter::new();
+    let mut global = Entry::new("pax_global_header", strata::fixture::Kind::Other(b'g'));
+    global.data = b"13 comment=x\n".to_vec();
+    t.entry(&global);
+    t.file("a", b"hello");
+    t.entry(&global);
+    t.file("b", filler(5000, 7));
+    let layer = t.finish();
+    let names = |ix: &LayerIndex| ix.entries.iter().map(|e| String::from_utf8_lossy(&e.path).into_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&sync_index(&layer).expect("index")), ["a", "b"]);
+    let (streamed, problem) = strata::layer::index_stream(&mut layer.as_slice());
+    assert!(problem.is_none(), "{problem:?}");
+    assert_eq!(names(&streamed), ["a", "b"]);
+    check_all_ways("global headers", &layer);
+}
+
+#[test]
+fn a_zero_byte_layer_is_an_empty_tar() {
+    let ix = sync_index(&[]).expect("a zero-byte layer is an empty tar, as Go's archive/tar reads it");
+    assert!(ix.entries.is_empty());
+}

@@ -708,3 +708,88 @@ fn multi_platform_index_gives_one_image_per_platform() {
     assert_ne!(r.images[0].id, r.images[1].id, "the configs differ by platform\n{sum}");
     assert!(r.all_verified(), "{sum}");
 }
+
+/// A `docker save` written by hand: `layers` are (blob name under `blobs/sha256/`, stored
+/// bytes), `diff_ids` the config's claims. Returns the archive and the config digest.
+fn hand_made_save(layers: &[(String, Vec<u8>)], diff_ids: &[String]) -> (Vec<u8>, String) {
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .expect("config");
+    let config_digest = fixture::digest(&config);
+    let mut t = fixture::TarWriter::new();
+    for (hex, bytes) in layers {
+        t.file(format!("blobs/sha256/{hex}"), bytes);
+    }
+    t.file(format!("blobs/sha256/{}", fixture::hex_of(&config_digest)), &config);
+    let layer_paths: Vec<String> = layers.iter().map(|(hex, _)| format!("blobs/sha256/{hex}")).collect();
+    let manifest = serde_json::json!([{
+        "Config": format!("blobs/sha256/{}", fixture::hex_of(&config_digest)),
+        "RepoTags": ["docker.io/library/hand:made"],
+        "Layers": layer_paths,
+    }]);
+    t.file("manifest.json", serde_json::to_vec(&manifest).expect("manifest"));
+    (t.finish(), config_digest)
+}
+
+#[test]
+fn a_blob_named_by_its_diff_id_does_not_keep_its_name() {
+    // `blobs/sha256/<hex>` names the bytes as stored. A gzip'd layer stored under the digest
+    // of its *uncompressed* tar breaks that promise (only root `<hex>.tar` names may be
+    // either, as skopeo and Jib write them).
+    let tar = LayerSpec::new().file("etc/hello", "hi\n").tar();
+    let diff_id = fixture::digest(&tar);
+    let stored = fixture::compress(&tar, Compression::Gzip);
+    let (bytes, _) = hand_made_save(&[(fixture::hex_of(&diff_id).to_string(), stored.clone())], std::slice::from_ref(&diff_id));
+    let (_, r) = open_verify(&bytes).expect("report");
+    let sum = summary(&r);
+    let checks = &r.images[0].layers[0].checks;
+    let name = checks.iter().find(|c| c.item == "file name digest").unwrap_or_else(|| panic!("{sum}"));
+    assert_eq!(name.verdict, Verdict::Mismatch { expected: diff_id.clone(), actual: fixture::digest(&stored) }, "{sum}");
+    assert!(!r.images[0].verified, "{sum}");
+}
+
+#[test]
+fn zero_byte_layers_are_empty_layers() {
+    // An empty stream is an empty tar to Go's archive/tar and to umoci: diff_id e3b0c442….
+    let empty_digest = fixture::digest(b"");
+    for (name, stored) in [("plain", Vec::new()), ("gzip", fixture::compress(b"", Compression::Gzip))] {
+        let blob = fixture::hex_of(&fixture::digest(&stored)).to_string();
+        let (bytes, _) = hand_made_save(&[(blob, stored)], std::slice::from_ref(&empty_digest));
+        let (ar, r) = open_verify(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sum = summary(&r);
+        assert!(r.images[0].verified, "{name}\n{sum}");
+        let blob = r.images[0].layers[0].blob.expect("blob");
+        assert_eq!(ar.layer_index(blob).map(|ix| ix.entries.len()), Some(0), "{name}");
+    }
+}
+
+#[test]
+fn full_references_in_repo_tags_are_shown_short() {
+    // skopeo and podman write `docker.io/library/hand:made`; docker shows `hand:made`.
+    let tar = LayerSpec::new().file("a", "1").tar();
+    let d = fixture::digest(&tar);
+    let (bytes, _) = hand_made_save(&[(fixture::hex_of(&d).to_string(), tar)], std::slice::from_ref(&d));
+    let (_, r) = open_verify(&bytes).expect("report");
+    assert_eq!(r.images[0].repo_tags, ["hand:made"], "{}", summary(&r));
+}
+
+#[test]
+fn wrong_config_size_is_a_size_mismatch() {
+    let web = vec![fixture::web_v1(), fixture::web_v2()];
+    for (name, fx) in [
+        ("docker-oci", fixture::docker_oci(&web, &Options::tamper(Tamper::ConfigSize { image: 0, delta: 7 }))),
+        ("oci-archive", fixture::oci_archive(&web, &Options::tamper(Tamper::ConfigSize { image: 0, delta: -3 }), true)),
+    ] {
+        let (_, r) = open_verify(&fx.bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sum = summary(&r);
+        let real = fx.images[0].config.len() as u64;
+        let claimed = if name == "docker-oci" { real + 7 } else { real - 3 };
+        let img = image_by_id(&r, &fx.images[0].id);
+        let check = img.checks.iter().find(|c| c.item == "config size").unwrap_or_else(|| panic!("{name}: no config size check\n{sum}"));
+        assert_eq!(check.verdict, Verdict::SizeMismatch { expected: claimed, actual: real }, "{name}\n{sum}");
+        assert!(!img.verified, "{name}\n{sum}");
+        assert_other_image_ok(&r, &fx.images[1].id);
+    }
+}

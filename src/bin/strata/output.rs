@@ -154,7 +154,10 @@ pub fn pick_image<'r>(report: &'r Report, wanted: Option<&str>) -> Result<&'r Im
 
 /// [`pick_image`] among `images` by tag, ID prefix or index (`Image::index`).
 fn pick_among<'r>(images: &[&'r Image], w: &str) -> Result<&'r Image, String> {
-    let by_tag = images.iter().find(|i| i.repo_tags.iter().any(|t| t == w || *t == format!("{w}:latest")));
+    // Tags are kept short (`app:v1`, as `docker images` shows them): a full reference
+    // (`docker.io/library/app:v1`) names the same image.
+    let short = strata::resolve::short_reference(w);
+    let by_tag = images.iter().find(|i| i.repo_tags.iter().any(|t| *t == short || *t == format!("{short}:latest")));
     if let Some(i) = by_tag {
         return Ok(i);
     }

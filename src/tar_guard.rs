@@ -1,0 +1,279 @@
+//! A reader under tar-rs that refuses oversized extension records.
+//!
+//! Why: tar-rs reads a GNU long name (`L`), long link (`K`) or PAX record (`x`) into memory
+//! whole before handing out the entry it describes, however large its size field says it
+//! is. Inside a gzip'd layer a few MB of input can claim a 1 GiB "name", and the walk would
+//! hold it all (4 GiB ends the page: that is wasm's whole memory). Every real one is tiny
+//! (a path, a link target, a few PAX keys), so this guard follows the tar's block structure
+//! as tar-rs reads it and fails the read with a plain error once such a record is bigger
+//! than [`MAX_EXTENSION_BYTES`].
+//!
+//! The walk it mirrors is tar-rs's own (`next_entry_raw`): a header block, then for a GNU
+//! sparse header its extension blocks, then the data rounded up to a block; the size is the
+//! header's, or the PAX `size` record's for the next entry that is not itself an extension.
+//! When something does not parse the way tar-rs would go on (a bad checksum, an unreadable
+//! size, a seek past a header), the guard stops following: tar-rs fails there or soon after
+//! by itself, and a guard that lost its place must never fail a valid archive.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+/// The largest GNU long name / long link / PAX record a walk reads into memory.
+pub const MAX_EXTENSION_BYTES: u64 = 8 << 20;
+
+const BLOCK: u64 = 512;
+
+pub struct TarGuard<R> {
+    inner: R,
+    /// Bytes of the tar passed through so far.
+    pos: u64,
+    /// Where the next block to look at starts (a header, or a sparse extension block).
+    next: u64,
+    block: [u8; 512],
+    filled: usize,
+    /// The next block is a GNU sparse extension block of an entry of this data size.
+    sparse_ext_of: Option<u64>,
+    /// Collecting a PAX `x` record (to learn its `size`): its bytes so far, and its end.
+    pax: Option<(Vec<u8>, u64)>,
+    /// `size` from the last PAX record, for the next entry that is not an extension.
+    pax_size: Option<u64>,
+    /// No longer following (the end marker, or something tar-rs will fail on itself).
+    lost: bool,
+}
+
+impl<R> TarGuard<R> {
+    /// A guard over a tar that starts at the reader's current position.
+    pub fn new(inner: R) -> TarGuard<R> {
+        TarGuard {
+            inner,
+            pos: 0,
+            next: 0,
+            block: [0; 512],
+            filled: 0,
+            sparse_ext_of: None,
+            pax: None,
+            pax_size: None,
+            lost: false,
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Look at `bytes`, which start at `self.pos` of the tar.
+    fn observe(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() && !self.lost {
+            if let Some((record, end)) = &mut self.pax {
+                if self.pos < *end {
+                    let take = bytes.len().min(usize::try_from(*end - self.pos).unwrap_or(usize::MAX));
+                    record.extend_from_slice(&bytes[..take]);
+                    self.pos += take as u64;
+                    bytes = &bytes[take..];
+                    if self.pos == *end {
+                        self.pax_size = pax_value(record, b"size");
+                        self.pax = None;
+                    }
+                    continue;
+                }
+            }
+            if self.pos < self.next {
+                let skip = bytes.len().min(usize::try_from(self.next - self.pos).unwrap_or(usize::MAX));
+                self.pos += skip as u64;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let take = bytes.len().min(512 - self.filled);
+            self.block[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+            self.filled += take;
+            self.pos += take as u64;
+            bytes = &bytes[take..];
+            if self.filled == 512 {
+                self.filled = 0;
+                self.on_block()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A whole block at `self.pos - 512`, where a header (or sparse extension) belongs.
+    fn on_block(&mut self) -> io::Result<()> {
+        let after = self.pos;
+        if let Some(data) = self.sparse_ext_of {
+            // GNU sparse extension block: `isextended` is its byte 504.
+            if self.block[504] == 0 {
+                self.sparse_ext_of = None;
+                self.next = self.data_end(after, data);
+            } else {
+                self.next = after;
+            }
+            return Ok(());
+        }
+        if self.block.iter().all(|&b| b == 0) {
+            self.lost = true; // the end-of-archive marker: tar-rs stops here
+            return Ok(());
+        }
+        let header = tar::Header::from_byte_slice(&self.block);
+        if !crate::detect::looks_like_tar(&self.block) {
+            self.lost = true; // tar-rs fails on the checksum
+            return Ok(());
+        }
+        let Ok(stated) = header.entry_size() else {
+            self.lost = true;
+            return Ok(());
+        };
+        let kind = header.entry_type();
+        let recognized = header.as_gnu().is_some() || header.as_ustar().is_some();
+        let extension = recognized && (kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions());
+        let is_any_extension = kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions() || kind.is_pax_global_extensions();
+        if extension && stated > MAX_EXTENSION_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a tar extension record (long name, long link or PAX) of {stated} bytes at byte {}: more than the {} MiB any real one needs",
+                    after - BLOCK,
+                    MAX_EXTENSION_BYTES >> 20
+                ),
+            ));
+        }
+        let size = if is_any_extension { stated } else { self.pax_size.take().unwrap_or(stated) };
+        if recognized && kind.is_pax_local_extensions() {
+            // Small enough (checked above): keep it to learn the next entry's size.
+            self.pax = Some((Vec::with_capacity(size as usize), after + size));
+        }
+        if kind.is_gnu_sparse() && self.block[482] != 0 {
+            self.sparse_ext_of = Some(size);
+            self.next = after;
+        } else {
+            self.next = self.data_end(after, size);
+        }
+        Ok(())
+    }
+
+    /// Where the next header starts: after `size` bytes of data from `start`, rounded up.
+    fn data_end(&mut self, start: u64, size: u64) -> u64 {
+        match size.checked_add(BLOCK - 1).and_then(|s| start.checked_add(s & !(BLOCK - 1))) {
+            Some(end) => end,
+            None => {
+                self.lost = true;
+                u64::MAX
+            }
+        }
+    }
+}
+
+/// The value of `key` in PAX records (`"<len> <key>=<value>\n"`…), as a number.
+fn pax_value(records: &[u8], key: &[u8]) -> Option<u64> {
+    let mut rest = records;
+    let mut found = None;
+    while !rest.is_empty() {
+        let space = rest.iter().position(|&b| b == b' ')?;
+        let len: usize = std::str::from_utf8(&rest[..space]).ok()?.parse().ok()?;
+        let record = rest.get(space + 1..len)?;
+        let record = record.strip_suffix(b"\n").unwrap_or(record);
+        if let Some(value) = record.strip_prefix(key).and_then(|r| r.strip_prefix(b"=")) {
+            found = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+        }
+        rest = &rest[len..];
+    }
+    found
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observe(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for TarGuard<R> {
+    /// tar-rs seeks forward over file data to the next header. Anything else (or a seek
+    /// into a record or past a header the guard has not seen) and the guard stops following.
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let start = self.inner.stream_position()?.saturating_sub(self.pos);
+        let at = self.inner.seek(to)?;
+        let pos = at.saturating_sub(start);
+        let fine = pos >= self.pos && pos <= self.next && self.pax.is_none() && self.filled == 0;
+        if !fine {
+            self.lost = true;
+        }
+        self.pos = pos;
+        Ok(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &str, kind: tar::EntryType, size: u64) -> tar::Header {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(name).expect("name");
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_cksum();
+        h
+    }
+
+    fn walk(bytes: &[u8]) -> Result<Vec<String>, String> {
+        let mut archive = tar::Archive::new(TarGuard::new(bytes));
+        let mut names = Vec::new();
+        for e in archive.entries().map_err(|e| e.to_string())? {
+            let e = e.map_err(|e| e.to_string())?;
+            names.push(String::from_utf8_lossy(&e.path_bytes()).into_owned());
+        }
+        Ok(names)
+    }
+
+    #[test]
+    fn a_huge_long_name_is_refused_before_it_is_read() {
+        let mut t = Vec::new();
+        t.extend_from_slice(header("././@LongLink", tar::EntryType::GNULongName, 1 << 30).as_bytes());
+        t.extend_from_slice(&[b'a'; 4096]); // the "name" goes on, as far as the header says
+        let err = walk(&t).expect_err("refused");
+        assert!(err.contains("1073741824 bytes at byte 0"), "{err}");
+    }
+
+    #[test]
+    fn normal_archives_pass_untouched() {
+        let mut b = tar::Builder::new(Vec::new());
+        let long = "d/".repeat(80) + "file";
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        b.append_data(&mut h, &long, &b"abc"[..]).expect("long name");
+        let mut h = header("big", tar::EntryType::Regular, 70_000);
+        h.set_cksum();
+        b.append(&h, &vec![7u8; 70_000][..]).expect("big");
+        // A PAX record with a size that overrides the header's.
+        let records = b"16 size=1000000\n";
+        b.append(&header("PaxHeaders/x", tar::EntryType::XHeader, records.len() as u64), &records[..]).expect("pax");
+        b.append(&header("via-pax", tar::EntryType::Regular, 0), &vec![1u8; 1_000_000][..]).expect("pax file");
+        b.append(&header("last", tar::EntryType::Regular, 1), &b"z"[..]).expect("last");
+        let bytes = b.into_inner().expect("tar");
+        assert_eq!(walk(&bytes).expect("walk"), [long.as_str(), "big", "via-pax", "last"]);
+        // Fed one byte at a time, too.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(1).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut archive = tar::Archive::new(TarGuard::new(OneByte(&bytes)));
+        let n = archive.entries().expect("entries").map(|e| e.expect("entry")).count();
+        assert_eq!(n, 4);
+        // And with seeks over the data.
+        let mut archive = tar::Archive::new(TarGuard::new(io::Cursor::new(&bytes)));
+        let n = archive.entries_with_seek().expect("entries").map(|e| e.expect("entry")).count();
+        assert_eq!(n, 4);
+    }
+
+    #[test]
+    fn pax_values_are_read() {
+        assert_eq!(pax_value(b"16 size=1000000\n12 uid=1000\n", b"size"), Some(1_000_000));
+        assert_eq!(pax_value(b"12 uid=1000\n", b"size"), None);
+        assert_eq!(pax_value(b"garbage", b"size"), None);
+    }
+}
