@@ -8,16 +8,16 @@
 //! file reading, diff and export. Every error becomes a JS `Error` with a plain
 //! message; nothing here panics on input.
 
-use crate::layer::{display_path, normalize_path, parse_display_path, LayerIndex};
+use crate::layer::{display_path, normalize_path, parse_display_path, EntryKind, LayerIndex};
 use crate::codec;
 use crate::io::SharedSource;
 use crate::merge::source::{ArchiveSource, KeptDecoders};
-use crate::merge::{self, read::ContentSource, view, ListOptions, MergedTree};
+use crate::merge::{self, read::ContentSource, view, ChangeKind, ListOptions, MergedTree};
 use crate::archive::HashElsewhere;
 use crate::{Archive, Error, Progress};
 use js_sys::{Function, Uint8Array};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, FileReaderSync};
@@ -245,8 +245,31 @@ struct LayerView {
     image: usize,
     layer: usize,
     tree: MergedTree,
-    /// Display paths (no leading `/`) of directories above a change of layer k.
-    dirs: HashSet<String>,
+    /// Display paths (no leading `/`) of directories above a change of layer k, with the
+    /// bytes layer k wrote below each: a layer view lists only what the layer changed, so
+    /// a folder's size there is what the layer put in it, not the merged size up to it.
+    /// (Keyed by node of `tree`, not by path: a path per ancestor would cost the square of
+    /// the depth.)
+    written: HashMap<merge::tree::NodeId, u64>,
+}
+
+impl LayerView {
+    fn node_of(&self, row: &view::DirEntryView) -> Option<merge::tree::NodeId> {
+        self.tree.find(&parse_display_path(&row.path))
+    }
+
+    /// Is this directory row on the way to something layer k changed?
+    fn leads_to_change(&self, row: &view::DirEntryView) -> bool {
+        row.kind == EntryKind::Dir && self.node_of(row).is_some_and(|n| self.written.contains_key(&n))
+    }
+
+    /// Directory rows show what this layer wrote below them.
+    fn own_sizes(&self, rows: &mut [view::DirEntryView]) {
+        for r in rows.iter_mut().filter(|r| r.kind == EntryKind::Dir) {
+            let written = self.node_of(r).and_then(|n| self.written.get(&n));
+            r.cumulative_size = Some(written.copied().unwrap_or(0));
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -490,7 +513,8 @@ impl Session {
                 let layers = image_layers(&self.archive, image).map_err(js_err)?;
                 let opts = ListOptions { changes_of_layer: Some(k as u32), full_tree: Some(full), ..Default::default() };
                 let mut rows = view::list_dir(&lv.tree, &layers[..=k], &raw, &opts).map_err(js_err)?;
-                rows.retain(|r| r.change.is_some() || lv.dirs.contains(&r.path));
+                rows.retain(|r| r.change.is_some() || lv.leads_to_change(r));
+                lv.own_sizes(&mut rows);
                 rows
             }
         };
@@ -500,12 +524,18 @@ impl Session {
     /// Every path under `/` matching `pattern` (substring, or a glob with `*`/`?`), at most `limit`.
     pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize) -> Result<JsValue, JsError> {
         let filter = merge::filter::PathFilter::parse(pattern);
-        let mut rows = match layer {
+        // Collect one row past the limit (to say "truncated"), and no more.
+        let mut rows = Vec::new();
+        let mut keep = |r| {
+            rows.push(r);
+            rows.len() <= limit
+        };
+        match layer {
             None => {
                 self.tree(image).map_err(js_err)?;
                 let layers = image_layers(&self.archive, image).map_err(js_err)?;
                 let opts = ListOptions { filter: Some(filter), ..Default::default() };
-                view::list_recursive(&self.trees[&image], &layers, b"", &opts).map_err(js_err)?
+                view::walk_rows(&self.trees[&image], &layers, b"", &opts, &mut keep).map_err(js_err)?;
             }
             Some(k) => {
                 self.layer_view(image, k).map_err(js_err)?;
@@ -518,9 +548,10 @@ impl Session {
                     only_changes: true,
                     ..Default::default()
                 };
-                view::list_recursive(&lv.tree, &layers[..=k], b"", &opts).map_err(js_err)?
+                view::walk_rows(&lv.tree, &layers[..=k], b"", &opts, &mut keep).map_err(js_err)?;
+                lv.own_sizes(&mut rows);
             }
-        };
+        }
         let truncated = rows.len() > limit;
         rows.truncate(limit);
         to_js(&Found { entries: rows, truncated })
@@ -685,18 +716,21 @@ impl Session {
             return Err(Error::NotFound { what: format!("layer {k} (the image has {})", layers.len()) });
         }
         let tree = MergedTree::build(&layers[..=k]);
-        let mut dirs = HashSet::new();
+        let mut written: HashMap<merge::tree::NodeId, u64> = HashMap::new();
         for change in tree.changes(k) {
-            // Every proper ancestor of a changed path leads to it.
-            let mut p = change.path.as_str();
-            while let Some(i) = p.rfind('/') {
-                p = &p[..i];
-                if !dirs.insert(p.to_string()) {
-                    break;
+            let bytes = if change.kind == ChangeKind::Deleted { 0 } else { change.bytes };
+            // Every proper ancestor of a changed path leads to it (the root included).
+            let mut n = change.node;
+            while n != merge::tree::ROOT {
+                n = tree.node(n).map(|node| node.parent).unwrap_or(merge::tree::ROOT);
+                let seen = written.contains_key(&n);
+                *written.entry(n).or_default() += bytes;
+                if seen && bytes == 0 {
+                    break; // the rest of the way up is there already
                 }
             }
         }
-        self.layer_view = Some(LayerView { image, layer: k, tree, dirs });
+        self.layer_view = Some(LayerView { image, layer: k, tree, written });
         Ok(())
     }
 

@@ -497,3 +497,89 @@ fn large_tree_builds() {
     eprintln!("build {built:?}, waste {:?}, nodes {}, wasted {}", t0.elapsed() - built, t.node_count(), w.wasted_bytes);
     assert_eq!(t.walk(ROOT).len(), 200_000 + 2000 + 2);
 }
+
+#[test]
+fn hardlink_to_a_symlink_is_that_symlink() {
+    // On Linux `link()` links the symlink itself (Go's os.Link, so Docker, does the same).
+    let img = Image::new(vec![L::new().file("t", "T").symlink("s", "t").hardlink("h", "s")]);
+    let t = img.tree();
+    assert_eq!(img.read(&t, "h"), "T");
+    let rows = list_dir(&t, &img.refs(), b"", &ListOptions::default()).expect("list");
+    let h = rows.iter().find(|r| r.name == "h").expect("h");
+    assert_eq!((h.kind, h.link.as_deref()), (EntryKind::Symlink, Some("t")));
+}
+
+#[test]
+fn a_lower_symlink_in_the_way_of_a_parent_is_replaced_and_reported() {
+    // usrmerge: `bin -> usr/bin` below, `bin/tool` (no `bin/` entry) above. Runtimes
+    // disagree (overlay2/podman: a new directory; containerd/umoci: through the link):
+    // strata shows the first and says so.
+    let img = Image::new(vec![L::new().file("usr/bin/sh", "sh").symlink("bin", "usr/bin"), L::new().file("bin/tool", "x")]);
+    let t = img.tree();
+    assert_eq!(listing(&t), ["bin d 0", "bin/tool - 1", "usr d 0", "usr/bin d 0", "usr/bin/sh - 2"]);
+    let problems = t.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].layer, 1);
+    assert!(problems[0].message.contains("the symlink /bin -> usr/bin"), "{}", problems[0].message);
+    assert!(problems[0].message.contains("containerd"), "{}", problems[0].message);
+}
+
+#[test]
+fn a_repeated_opaque_marker_deletes_once() {
+    let img = Image::new(vec![
+        L::new().dir("d").file("d/a", "1").file("d/b", "22"),
+        L::new().file("d/.wh..wh..opq", "").file("d/.wh..wh..opq", "").file("d/c", "3").file("d/.wh..wh..opq", ""),
+    ]);
+    let t = img.tree();
+    assert_eq!(paths(&t), ["d", "d/c"]);
+    let deleted: Vec<&str> = t.changes(1).iter().filter(|c| c.kind == ChangeKind::Deleted).map(|c| c.path.as_str()).collect();
+    assert_eq!(deleted, ["d/a", "d/b"]);
+}
+
+#[test]
+fn a_layer_listed_over_and_over_is_merged_up_to_a_bound() {
+    // One small layer referenced thousands of times must not cost memory per reference
+    // without end: past MAX_MERGED_ENTRIES the upper references are left out, with an error.
+    let mut l = L::new();
+    for i in 0..1000 {
+        l = l.file(&format!("f{i:04}"), "x");
+    }
+    let img = Image::new(vec![l]);
+    let per_layer = img.idx[0].entries.len();
+    let copies = strata::merge::tree::MAX_MERGED_ENTRIES / per_layer + 5;
+    let refs: Vec<&LayerIndex> = std::iter::repeat_n(&img.idx[0], copies).collect();
+    let t = MergedTree::build(&refs);
+    assert_eq!(t.walk(ROOT).len(), 1000);
+    let problems = t.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let first_left_out = strata::merge::tree::MAX_MERGED_ENTRIES / per_layer;
+    assert_eq!(problems[0].layer as usize, first_left_out);
+    assert!(problems[0].message.contains("were not merged"), "{}", problems[0].message);
+    // The merged layers are there; the rest have no changes.
+    assert_eq!(t.changes(first_left_out - 1).len(), 1000);
+    assert!(t.changes(first_left_out).is_empty());
+}
+
+#[test]
+fn recursive_rows_carry_full_paths_in_a_deep_tree() {
+    let deep = "a/".repeat(300) + "f";
+    let mut w = strata::fixture::TarWriter::new(); // GNU long names
+    w.file("top", "1");
+    w.file(&deep, "2");
+    let (index, problem) = index_stream(&mut w.finish().as_slice());
+    assert!(problem.is_none(), "{problem:?}");
+    let img = Image { tars: Vec::new(), idx: vec![index] };
+    let t = img.tree();
+    let rows = strata::merge::view::list_recursive(&t, &img.refs(), b"", &ListOptions::default()).expect("rows");
+    let got: Vec<String> = rows.iter().map(|r| r.path.clone()).collect();
+    let mut want: Vec<String> = (1..=300).map(|d| "a/".repeat(d).trim_end_matches('/').to_string()).collect();
+    want.push(deep.clone());
+    want.push("top".into());
+    assert_eq!(got, want);
+    // Below a directory, and with a filter: the same paths.
+    let below = strata::merge::view::list_recursive(&t, &img.refs(), b"a/a", &ListOptions::default()).expect("rows");
+    assert_eq!(below.first().map(|r| r.path.as_str()), Some("a/a/a"));
+    let opts = ListOptions { filter: Some(strata::merge::filter::PathFilter::parse("**/f")), ..Default::default() };
+    let found = strata::merge::view::list_recursive(&t, &img.refs(), b"", &opts).expect("rows");
+    assert_eq!(found.iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), [deep.as_str()]);
+}

@@ -45,19 +45,14 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
         }
         let next = tree.child(cur, &c).ok_or_else(|| Error::NotFound { what: format!("path {}", shown(path)) })?;
         let is_last = todo.is_empty();
-        if tree.kind(next) == EntryKind::Symlink && (!is_last || follow_last) {
+        if let Some(target) = symlink_target(tree, layers, next).filter(|_| !is_last || follow_last) {
             hops += 1;
             if hops > MAX_SYMLINKS {
                 return Err(Error::NotFound {
                     what: format!("{}: more than {MAX_SYMLINKS} symlinks (a loop?)", shown(path)),
                 });
             }
-            let target = tree
-                .entry_ref(next)
-                .and_then(|r| tree.entry(layers, r))
-                .and_then(|e| e.link.as_deref())
-                .unwrap_or(&[])
-                .to_vec();
+            let target = target.to_vec();
             if target.first() == Some(&b'/') {
                 cur = ROOT;
             }
@@ -68,6 +63,21 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
         cur = next;
     }
     Ok(cur)
+}
+
+/// Where a symlink points: a symlink's own target, or, for a hardlink to a symlink, the
+/// symlink's (on Linux `link()` links the symlink itself, so the link *is* that symlink).
+fn symlink_target<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], n: NodeId) -> Option<&'a [u8]> {
+    let r = match tree.kind(n) {
+        EntryKind::Symlink => tree.entry_ref(n)?,
+        EntryKind::Hardlink => tree.content_ref(n)?,
+        _ => return None,
+    };
+    let e = tree.entry(layers, r)?;
+    if e.kind != EntryKind::Symlink {
+        return None;
+    }
+    Some(e.link.as_deref().unwrap_or(&[]))
 }
 
 /// A requested path as shown in messages: `/` plus the normalised path.

@@ -25,6 +25,10 @@ use crate::report::{Finding, Severity};
 use serde::Serialize;
 use std::collections::HashMap;
 
+/// Entries of all of an image's layers (counting a layer listed twice twice) that one merge
+/// takes on; above it, the upper layers are left out with an error.
+pub const MAX_MERGED_ENTRIES: usize = 2_000_000;
+
 /// Index of a node in [`MergedTree`]'s arena. The root is [`ROOT`].
 pub type NodeId = u32;
 pub const ROOT: NodeId = 0;
@@ -276,7 +280,8 @@ impl MergedTree {
             t: MergedTree {
                 nodes: vec![root],
                 names: Vec::new(),
-                status: layers.iter().map(|l| vec![EntryStatus::Visible; l.entries.len()]).collect(),
+                // Filled layer by layer as each is merged (a layer left out has none).
+                status: vec![Vec::new(); layers.len()],
                 changes: vec![Vec::new(); layers.len()],
                 problems: Vec::new(),
             },
@@ -285,11 +290,21 @@ impl MergedTree {
             aufs_links: HashMap::new(),
             full: false,
         };
+        let mut merged_entries = 0usize;
         for (l, layer) in layers.iter().enumerate() {
             if u32::try_from(l).is_err() || u32::try_from(layer.entries.len()).is_err() {
                 b.problem(l as u32, b"", Severity::Error, "too many layers or entries to merge");
                 break;
             }
+            merged_entries = merged_entries.saturating_add(layer.entries.len());
+            if merged_entries > MAX_MERGED_ENTRIES {
+                // Merge work and memory grow with the entries of every layer reference: one
+                // small layer listed 10 000 times would otherwise cost gigabytes.
+                let message = format!("the layers hold more than {MAX_MERGED_ENTRIES} entries together; layer {l} and above were not merged");
+                b.problem(l as u32, b"", Severity::Error, &message);
+                break;
+            }
+            b.t.status[l] = vec![EntryStatus::Visible; layer.entries.len()];
             b.apply_layer(l as u32, layer);
             progress(l + 1, layers.len());
         }
@@ -603,12 +618,21 @@ impl<'l> Builder<'l> {
 
     /// Walk to the directory `dir`, creating missing directories (implicit, owned by
     /// `layer`) and replacing non-directories in the way.
+    ///
+    /// A symlink in the way (a layer writes `bin/tool` over a lower `bin -> usr/bin`) is
+    /// where runtimes disagree: Docker's overlay2 driver and podman unpack each layer into
+    /// a directory of its own, so `bin/` becomes a real directory that hides the symlink;
+    /// containerd's snapshotters and umoci unpack onto the merged view and write through
+    /// it, to `usr/bin/tool`. strata shows the first and says so in a warning.
     fn ensure_dir(&mut self, dir: &[u8], layer: u32) -> Option<NodeId> {
         let mut cur = ROOT;
         for c in components(dir) {
             cur = match self.child(cur, c) {
                 Some(n) if self.t.nodes[n as usize].kind == EntryKind::Dir => n,
                 Some(n) => {
+                    if self.t.nodes[n as usize].kind == EntryKind::Symlink {
+                        self.symlink_replaced_by_dir(n, layer);
+                    }
                     self.kill(n, layer, EntryStatus::Overwritten { by_layer: layer });
                     self.create(cur, c, EntryKind::Dir, None, layer)?
                 }
@@ -616,6 +640,24 @@ impl<'l> Builder<'l> {
             };
         }
         Some(cur)
+    }
+
+    fn symlink_replaced_by_dir(&mut self, n: NodeId, layer: u32) {
+        let path = self.t.path(n);
+        let node = &self.t.nodes[n as usize];
+        let target = node
+            .entry
+            .and_then(|r| self.layers.get(r.layer as usize)?.entries.get(r.index as usize))
+            .and_then(|e| e.link.as_deref())
+            .map(display_path)
+            .unwrap_or_default();
+        let message = format!(
+            "this layer has entries under /{0}, where a lower layer has the symlink /{0} -> {target}: shown as a \
+             new directory that hides the symlink (Docker's overlay2 driver, podman); containerd and umoci \
+             would write through the symlink instead",
+            display_path(&path)
+        );
+        self.problem(layer, &path, Severity::Warning, &message);
     }
 
     /// Resolve a hardlink target (normalised path) to (content entry, kind, size).
@@ -648,12 +690,16 @@ impl<'l> Builder<'l> {
 
         // Pass 1: opaque markers and whiteouts, against the layers below only.
         let mut deletions: Vec<(NodeId, u64, u64)> = Vec::new();
+        // A directory made opaque once in this layer has nothing left below to hide: a
+        // repeated marker must not walk its (dead) children again.
+        let mut made_opaque: std::collections::HashSet<NodeId> = std::collections::HashSet::new();
         for (i, e) in layer.entries.iter().enumerate() {
             let r = EntryRef { layer: l, index: i as u32 };
             match classify(&e.path) {
                 Class::Opaque { dir } => {
                     self.set_status(Some(r), EntryStatus::Opaque);
-                    if let Some(d) = self.find(dir) {
+                    let dir_node = self.find(dir).filter(|&d| made_opaque.insert(d));
+                    if let Some(d) = dir_node {
                         if self.t.nodes[d as usize].kind == EntryKind::Dir {
                             let kids: Vec<NodeId> = self.t.nodes[d as usize].children.clone();
                             for k in kids {

@@ -94,15 +94,49 @@ pub fn list_dir(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], opts: &L
 
 /// Every row below `path` (recursive, depth first), for `ls -R` and search.
 pub fn list_recursive(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], opts: &ListOptions<'_>) -> Result<Vec<DirEntryView>, Error> {
+    let mut rows: Vec<DirEntryView> = Vec::new();
+    walk_rows(tree, layers, path, opts, &mut |r| {
+        rows.push(r);
+        true
+    })?;
+    if opts.sort == SortOrder::Size {
+        sort_rows(&mut rows, opts.sort);
+    }
+    Ok(rows)
+}
+
+/// The rows of [`list_recursive`] (filtered, in name order), handed to `visit` one at a
+/// time until it returns false. Each row holds its full path, so keeping them all costs
+/// the sum of the path lengths (quadratic in the depth of a deep tree): a caller that
+/// prints them, or wants only the first few matches, should not collect them.
+pub fn walk_rows(
+    tree: &MergedTree,
+    layers: &[&LayerIndex],
+    path: &[u8],
+    opts: &ListOptions<'_>,
+    visit: &mut dyn FnMut(DirEntryView) -> bool,
+) -> Result<(), Error> {
     let norm = crate::layer::normalize_path(path);
     let dir = tree.find(&norm).ok_or_else(|| Error::NotFound { what: format!("path /{}", display_path(&norm)) })?;
-    let mut rows: Vec<DirEntryView> = Vec::new();
     // Depth first, sorted by name (pre-order); a layer view also lists that layer's
-    // tombstones (never expanded).
-    let mut stack: Vec<NodeId> = vec![dir];
-    while let Some(n) = stack.pop() {
+    // tombstones (never expanded). Each stack item carries the length of its parent's
+    // path in `path_buf`, which holds the path of the node being visited.
+    let mut path_buf: Vec<u8> = norm.to_vec();
+    let mut stack: Vec<(NodeId, usize)> = vec![(dir, 0)];
+    while let Some((n, parent_len)) = stack.pop() {
         if n != dir {
-            rows.push(row(tree, layers, n, opts));
+            path_buf.truncate(parent_len);
+            if !path_buf.is_empty() {
+                path_buf.push(b'/');
+            }
+            path_buf.extend_from_slice(tree.name(n));
+            let wanted = opts.filter.as_ref().is_none_or(|f| f.matches(&path_buf));
+            if wanted {
+                let r = row_at(tree, layers, n, opts, &path_buf);
+                if (!opts.only_changes || r.change.is_some()) && !visit(r) {
+                    return Ok(());
+                }
+            }
         }
         if !(tree.is_alive(n) && tree.kind(n) == EntryKind::Dir) {
             continue;
@@ -112,18 +146,10 @@ pub fn list_recursive(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], op
             kids.extend(tree.deleted_children(n, l));
             kids.sort_by(|&x, &y| tree.name(x).cmp(tree.name(y)));
         }
-        stack.extend(kids.into_iter().rev());
+        let here = path_buf.len();
+        stack.extend(kids.into_iter().rev().map(|k| (k, here)));
     }
-    if let Some(f) = &opts.filter {
-        rows.retain(|r| f.matches(&crate::layer::parse_display_path(&r.path)));
-    }
-    if opts.only_changes {
-        rows.retain(|r| r.change.is_some());
-    }
-    if opts.sort == SortOrder::Size {
-        sort_rows(&mut rows, opts.sort);
-    }
-    Ok(rows)
+    Ok(())
 }
 
 fn sort_rows(rows: &mut [DirEntryView], sort: SortOrder) {
@@ -139,9 +165,19 @@ fn sort_rows(rows: &mut [DirEntryView], sort: SortOrder) {
 
 /// One row for one node (live, or a tombstone).
 pub fn row(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOptions<'_>) -> DirEntryView {
-    let kind = tree.kind(n);
+    row_at(tree, layers, n, opts, &tree.path(n))
+}
+
+/// [`row`], with the node's raw path already known.
+fn row_at(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOptions<'_>, raw_path: &[u8]) -> DirEntryView {
     let entry = tree.entry_ref(n).and_then(|r| tree.entry(layers, r));
     let content = tree.content_ref(n).and_then(|r| tree.entry(layers, r));
+    // A hardlink to a symlink or a device *is* that symlink or device (Linux `link()` links
+    // the inode itself): show it as one, with its target or device numbers.
+    let (kind, shown) = match (tree.kind(n), content) {
+        (EntryKind::Hardlink, Some(c)) if c.kind != EntryKind::File => (c.kind, Some(c)),
+        (kind, _) => (kind, entry),
+    };
     let alive = tree.is_alive(n);
     let change = match opts.changes_of_layer {
         Some(_) if !alive => Some(ChangeKind::Deleted),
@@ -158,17 +194,17 @@ pub fn row(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOpti
     };
     DirEntryView {
         name: display_path(tree.name(n)),
-        path: display_path(&tree.path(n)),
+        path: display_path(raw_path),
         kind,
         size: tree.size(n),
         cumulative_size: if kind == EntryKind::Dir { Some(tree.cumulative_size(n)) } else { None },
-        mode: entry.map(|e| e.mode).unwrap_or(if kind == EntryKind::Dir { 0o755 } else { 0o644 }),
-        uid: entry.map(|e| e.uid).unwrap_or(0),
-        gid: entry.map(|e| e.gid).unwrap_or(0),
-        mtime: entry.map(|e| e.mtime).unwrap_or(0),
-        link: entry.and_then(|e| e.link.as_deref()).map(display_path),
+        mode: shown.map(|e| e.mode).unwrap_or(if kind == EntryKind::Dir { 0o755 } else { 0o644 }),
+        uid: shown.map(|e| e.uid).unwrap_or(0),
+        gid: shown.map(|e| e.gid).unwrap_or(0),
+        mtime: shown.map(|e| e.mtime).unwrap_or(0),
+        link: shown.and_then(|e| e.link.as_deref()).map(display_path),
         device: match kind {
-            EntryKind::Char | EntryKind::Block => entry.map(|e| (e.dev_major, e.dev_minor)),
+            EntryKind::Char | EntryKind::Block => shown.map(|e| (e.dev_major, e.dev_minor)),
             _ => None,
         },
         layer: tree.layer_of(n),

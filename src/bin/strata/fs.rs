@@ -16,7 +16,7 @@ use strata::merge::diff::{diff_images, TreeSide};
 use strata::merge::filter::PathFilter;
 use strata::merge::read::{file_content, layer_file, ContentSource};
 use strata::merge::source::{export_layer, image_layers, ArchiveSource};
-use strata::merge::view::{list_dir, list_recursive, mode_string, DirEntryView, ListOptions, SortOrder};
+use strata::merge::view::{list_dir, list_recursive, mode_string, walk_rows, DirEntryView, ListOptions, SortOrder};
 use strata::merge::{dockerfile, export, waste, MergedTree};
 use strata::report::Image;
 use strata::Archive;
@@ -210,6 +210,18 @@ fn ls(
         sort,
     };
     let p = norm(path);
+    if recursive && !json && sort == SortOrder::Name {
+        // Printed as walked: the rows of a deep tree, each with its full path, would add up
+        // to the square of its depth if they were all kept first.
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        walk_rows(tree, &layers.indexes, &p, &opts, &mut |r| {
+            let line = if long { long_row(&r, &r.path, view_layer.is_some()) } else { format!("{}{}", r.path, if r.kind == EntryKind::Dir { "/" } else { "" }) };
+            writeln!(out, "{line}").is_ok() // a closed pipe (`| head`) stops the walk
+        })
+        .map_err(|e| format!("{e} in {}", image_name(img)))?;
+        let _ = out.flush();
+        return Ok(ExitCode::SUCCESS);
+    }
     let rows = if recursive { list_recursive(tree, &layers.indexes, &p, &opts) } else { list_dir(tree, &layers.indexes, &p, &opts) }
         .map_err(|e| format!("{e} in {}", image_name(img)))?;
     if json {
