@@ -357,7 +357,7 @@ async function analyzeCompressed(bytes, digesting, progress) {
 function collect(run) {
   const parts = [];
   run((chunk) => parts.push(chunk));
-  return new Blob(parts);
+  return new Blob(parts, { type: 'application/octet-stream' });
 }
 
 let wasmMemory = null;

@@ -3,14 +3,16 @@
 // page error and request to another origin.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
-export const WWW = path.join(ROOT, 'www');
+// STRATA_WWW serves another copy of the page (e.g. the last commit's, to see a new test fail there).
+export const WWW = process.env.STRATA_WWW || path.join(ROOT, 'www');
 export const ARTIFACTS = path.join(HERE, 'artifacts');
 export const FIXTURES = path.join(ROOT, 'tests/out/page-fixtures');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -108,4 +110,69 @@ export async function waitVerified(page, timeout = 30000) {
 
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+// ---------- small archives made on the spot (for cases the Rust-built fixtures lack) ----------
+
+/** One ustar header block. */
+function tarHeader(name, { size = 0, type = '0', link = '', mode = 0o644 }) {
+  const b = Buffer.alloc(512);
+  const field = (value, at, width) => b.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'ascii');
+  b.write(name, 0, 100, 'utf8');
+  field(mode, 100, 8);
+  field(0, 108, 8);
+  field(0, 116, 8);
+  field(size, 124, 12);
+  field(1700000000, 136, 12);
+  b.write('        ', 148, 'ascii');
+  b.write(type, 156, 'ascii');
+  b.write(link, 157, 100, 'utf8');
+  b.write('ustar\0', 257, 'ascii');
+  b.write('00', 263, 'ascii');
+  let sum = 0;
+  for (const x of b) sum += x;
+  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return b;
+}
+
+/** A tar of entries: {name, data} files, {name, dir: true}, {name, symlink: target}. */
+export function tarOf(entries) {
+  const parts = [];
+  for (const e of entries) {
+    if (e.dir) parts.push(tarHeader(e.name, { type: '5', mode: 0o755 }));
+    else if (e.symlink !== undefined) parts.push(tarHeader(e.name, { type: '2', link: e.symlink, mode: 0o777 }));
+    else {
+      const data = Buffer.from(e.data);
+      parts.push(tarHeader(e.name, { size: data.length }), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+/** Write a `docker save` archive (manifest.json layout) of one image with these layers
+ * (each a list of tarOf entries) to `dest`. */
+export function writeDockerArchive(dest, { tag, layers }) {
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  const files = [];
+  const diffIds = [];
+  const layerPaths = [];
+  for (const entries of layers) {
+    const tar = tarOf(entries);
+    const digest = sha(tar);
+    files.push([`${digest}/layer.tar`, tar]);
+    diffIds.push(`sha256:${digest}`);
+    layerPaths.push(`${digest}/layer.tar`);
+  }
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', created: '2024-01-02T03:04:05Z',
+    config: { Env: ['PATH=/usr/bin'], Cmd: ['/bin/sh'] },
+    rootfs: { type: 'layers', diff_ids: diffIds },
+    history: layers.map((_, i) => ({ created: '2024-01-02T03:04:05Z', created_by: `/bin/sh -c #(nop) ADD file:layer${i} in /` })),
+  }));
+  const configName = `${sha(config)}.json`;
+  files.push([configName, config]);
+  files.push(['manifest.json', Buffer.from(JSON.stringify([{ Config: configName, RepoTags: [tag], Layers: layerPaths }]))]);
+  writeFileSync(dest, tarOf(files.map(([name, data]) => ({ name, data }))));
+  return dest;
 }

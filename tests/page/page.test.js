@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { existsSync, readFileSync, readdirSync, lstatSync, readlinkSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { startServer, launch, openPage, pickFile, dropFile, waitVerified, shot, FIXTURES, ROOT } from './harness.js';
+import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { startServer, launch, openPage, pickFile, dropFile, waitVerified, shot, writeDockerArchive, FIXTURES, ROOT } from './harness.js';
 
 let server;
 let browser;
@@ -843,6 +845,9 @@ test('progress shows bytes and speed while verifying, and Cancel stops only the 
     assert.equal(await page.isHidden('#progress'), true);
     assert.match(await page.textContent('#error'), /Verification was cancelled/);
     assert.match(await page.textContent('#overall-verdict'), /not verified/);
+    // Each image row says the same as the header: nothing is checking any more.
+    const verdicts = await texts(page, '#images-table tbody tr td:last-child');
+    assert.ok(verdicts.length && verdicts.every((v) => !/checking/.test(v)), verdicts.join(', '));
     // The metadata and the tree stay usable.
     assert.match(await page.textContent('#images-table'), /big/);
     await openTab(page, 'files');
@@ -872,6 +877,12 @@ test('downloads: a file, the merged rootfs as a tar, one layer, the JSON report'
     const logo = await save(() => page.click('#download-file'));
     assert.equal(logo.name, 'logo.png');
     assert.deepEqual([...logo.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    // A name without an extension gets none (an untyped download became "busybox.txt").
+    await openPath(page, '/usr/bin/busybox');
+    const busybox = await save(() => page.click('#download-file'));
+    assert.equal(busybox.name, 'busybox');
+    await openPath(page, '/etc/passwd');
+    assert.equal((await save(() => page.click('#download-file'))).name, 'passwd');
     await openTab(page, 'layers');
     const layer = await save(() => page.click('.layer-row[data-layer="1"] button:has-text("Download tar")'));
     assert.match(layer.name, /^layer-1-/);
@@ -888,4 +899,275 @@ test('dark mode follows the system', async () => {
     await openTab(page, 'layers');
     await shot(page, '14-dark-layers');
   }, { colorScheme: 'dark' });
+});
+
+// ---------- navigation, focus and state kept across redraws ----------
+
+const focused = (page) => page.evaluate(() => {
+  const a = document.activeElement;
+  return a ? `${a.tagName.toLowerCase()}${a.id ? `#${a.id}` : ''} ${(a.textContent || '').trim().slice(0, 30)}` : null;
+});
+const activeRow = (page) => page.$eval('.tree', (t) => document.getElementById(t.getAttribute('aria-activedescendant'))?.dataset.path);
+
+/** An archive with symlinks of every sort, a big text file and names with spaces. */
+function linksArchive() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'strata-page-'));
+  const big = Array.from({ length: 6000 }, (_, i) => `line ${String(i).padStart(6, '0')} lorem ipsum dolor sit amet\n`).join('');
+  return writeDockerArchive(path.join(dir, 'links.tar'), {
+    tag: 'links/test:1',
+    layers: [[
+      { name: 'usr', dir: true }, { name: 'usr/lib', dir: true },
+      { name: 'usr/lib/libz.so.1', data: Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(300, 1)]) },
+      { name: 'lib', symlink: 'usr/lib' },
+      { name: 'via-dir-link', symlink: '/lib/libz.so.1' },
+      { name: 'broken', symlink: '/nowhere/at/all' },
+      { name: 'big.txt', data: big },
+      { name: 'name', data: 'no extension\n' },
+      { name: 'name with spaces.txt', data: 'spaces\n' },
+    ]],
+  });
+}
+
+test('diff: Diff, then Files, then Diff again shows the diff', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    await openTab(page, 'diff');
+    await page.waitForSelector('#diff-result .diff-summary');
+    await openTab(page, 'files');
+    await page.waitForSelector('#view .files .tree .row');
+    await openTab(page, 'diff');
+    await page.waitForSelector('#view .diff #diff-result .diff-summary');
+    assert.equal(await page.locator('#view .files').count(), 0);
+  });
+});
+
+test('diff: opening an archive again forgets the second archive of the old Diff panel', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, fx('legacy.tar'));
+    await waitVerified(page);
+    await openTab(page, 'diff');
+    await page.setInputFiles('#diff-file', fx('v2-only.tar'));
+    await page.waitForFunction(() => /extra\.txt/.test(document.querySelector('#diff-result')?.textContent || ''));
+    assert.ok((await page.$$eval('#diff-b option', (os) => os.map((o) => o.value))).includes('1:0'));
+    await pickFile(page, fx('legacy.tar'));
+    await waitVerified(page);
+    assert.equal(await page.getAttribute('#tab-diff', 'aria-selected'), 'true');
+    // The B list holds only this archive's images, and nothing was compared with a gone archive.
+    assert.deepEqual(await page.$$eval('#diff-b option', (os) => os.map((o) => o.value)), ['0:0']);
+    await page.click('#diff-run');
+    await page.waitForSelector('#diff-result .diff-summary');
+    assert.match(await page.textContent('#diff-result'), /same image/);
+    assert.doesNotMatch(await page.textContent('#view'), /v2-only/);
+  });
+});
+
+test('skip link: focus moves to the view, the URL and the view stay', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    await page.click('#images-table tbody tr[data-image="1"]');
+    await openTab(page, 'files');
+    const hash = await page.evaluate(() => location.hash);
+    await page.focus('a.skip');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'view');
+    assert.equal(await page.evaluate(() => location.hash), hash);
+    // A hash that is not a view description (an anchor) changes nothing.
+    await page.evaluate(() => { location.hash = 'view'; });
+    await page.waitForFunction(() => location.hash === '#view');
+    assert.deepEqual(await page.evaluate(() => [window.strata.state.image, window.strata.state.tab]), [1, 'files']);
+    assert.equal(await page.getAttribute('#tab-files', 'aria-selected'), 'true');
+  });
+});
+
+test('Back and Forward walk through tabs, images and paths, and stay on the page', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    const start = await page.evaluate(() => history.length);
+    const where = () => page.evaluate(() => [window.strata.state.image, window.strata.state.tab, window.strata.state.path]);
+    await openTab(page, 'config');
+    await page.click('#images-table tbody tr[data-image="1"]');
+    await openTab(page, 'files');
+    await openPath(page, '/etc/passwd');
+    await page.waitForSelector('#viewer pre.text');
+    const end = await page.evaluate(() => history.length);
+    // (/etc, then /etc/passwd: a path opened is an entry too)
+    assert.equal(end - start, 5);
+    const back = async (want) => {
+      await page.goBack();
+      await page.waitForFunction((w) => JSON.stringify([window.strata.state.image, window.strata.state.tab, window.strata.state.path]) === w, JSON.stringify(want));
+    };
+    await back([1, 'files', '/etc']);
+    await back([1, 'files', '/']);
+    await back([1, 'config', '/']);
+    await page.waitForSelector('#images-table tr.selected[data-image="1"]');
+    await back([0, 'config', '/']);
+    await page.waitForSelector('#images-table tr.selected[data-image="0"]');
+    await back([0, 'overview', '/']);
+    assert.match(page.url(), /^http:\/\/127\.0\.0\.1/);
+    // Going back did not add entries; Forward goes the other way.
+    assert.equal(await page.evaluate(() => history.length), end);
+    await page.goForward();
+    await page.waitForFunction(() => window.strata.state.tab === 'config');
+    assert.deepEqual(await where(), [0, 'config', '/']);
+    // Typing in the filter adds none.
+    await openTab(page, 'files');
+    const before = await page.evaluate(() => history.length);
+    await page.fill('.files input[type="search"]', 'pass');
+    await page.waitForFunction(() => /matching/.test(document.querySelector('.tree-status')?.textContent || ''));
+    assert.equal(await page.evaluate(() => history.length), before);
+  });
+});
+
+test('keyboard focus stays put when a control redraws what holds it', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    // Enter on an image row: the table is redrawn, focus stays on that row.
+    await page.focus('#images-table tbody tr[data-image="1"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#images-table tr.selected[data-image="1"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.image), '1');
+    // History: Space on a toggle, Enter on a "layer N" link (focus goes to that layer).
+    await page.click('#images-table tbody tr[data-image="0"]');
+    await openTab(page, 'history');
+    await page.focus('#history-full');
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.querySelector('#history-full')?.checked);
+    assert.match(await focused(page), /^input#history-full/);
+    await page.focus('.history-table button.link');
+    const layer = (await page.textContent('.history-table button.link')).replace('layer ', '');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#tab-layers[aria-selected="true"]');
+    assert.match(await focused(page), new RegExp(`^li#layer-${layer} `));
+    // A symlink's target: the tree takes the focus, on the target.
+    await openTab(page, 'files');
+    await openPath(page, '/bin/sh');
+    await page.focus('#viewer button.link');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/usr/bin/sh'));
+    assert.match(await focused(page), /^div#tree\d+/);
+    assert.equal(await activeRow(page), '/usr/bin/sh');
+  });
+  await withPage(async (page) => {
+    await pickFile(page, linksArchive());
+    await waitVerified(page);
+    await openTab(page, 'files');
+    await openPath(page, '/big.txt');
+    await page.waitForSelector('#viewer #show-more');
+    // Show more, then Text/Hex: focus stays on the button pressed.
+    await page.focus('#show-more');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.querySelector('#viewer pre.text')?.textContent.length > 65536);
+    assert.match(await focused(page), /^button#show-more/);
+    await page.focus('#viewer button.seg:has-text("Hex")');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#viewer pre.hex');
+    assert.match(await focused(page), /^button Hex/);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#viewer pre.text');
+    assert.match(await focused(page), /^button Text/);
+  });
+});
+
+test('file inputs hidden behind their labels show a focus ring on the label', async () => {
+  await withPage(async (page) => {
+    const ring = (label) => page.$eval(label, (l) => getComputedStyle(l).outlineStyle);
+    const tabTo = async (id) => {
+      for (let i = 0; i < 30 && (await page.evaluate(() => document.activeElement?.id)) !== id; i++) await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement?.id), id);
+    };
+    assert.equal(await ring('label[for="file-input"]'), 'none');
+    await tabTo('file-input');
+    assert.equal(await ring('label[for="file-input"]'), 'solid');
+    await tabTo('file-input-2');
+    assert.equal(await ring('label[for="file-input-2"]'), 'solid');
+    assert.equal(await ring('label[for="file-input"]'), 'none');
+    await page.click('#sample-button');
+    await waitVerified(page);
+    await openTab(page, 'diff');
+    await page.waitForSelector('#diff-file');
+    await tabTo('diff-file');
+    assert.equal(await ring('label[for="diff-file"]'), 'solid');
+  });
+});
+
+test('a verdict-driven redraw keeps opened details and the focus', async () => {
+  await withPage(async (page) => {
+    await page.click('#sample-button-2');
+    await waitVerified(page);
+    // What the page does when the browsing worker reports verdicts: a redraw of the view.
+    const verdictArrives = async (selector) => {
+      await page.evaluate((sel) => {
+        window.oldPanel = document.querySelector(sel);
+        const { browse, report } = window.strata.state;
+        browse.worker.onEvent({ type: 'verdict', handle: browse.handle, report }, browse.worker);
+      }, selector);
+      await page.waitForFunction((sel) => document.querySelector(sel) !== window.oldPanel, selector);
+    };
+    await page.click('#verdict-panel summary');
+    await page.focus('#verdict-panel summary');
+    await verdictArrives('#verdict-panel');
+    assert.equal(await page.$eval('#verdict-panel details', (d) => d.open), true);
+    assert.match(await focused(page), /^summary Show all/);
+    await openTab(page, 'config');
+    await page.click('#raw-config summary');
+    await page.focus('#raw-config summary');
+    await verdictArrives('#raw-config');
+    assert.equal(await page.$eval('#raw-config', (d) => d.open), true);
+    assert.match(await focused(page), /^summary Raw config JSON/);
+  });
+});
+
+test('symlinks: through a linked directory, broken, and to a directory', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, linksArchive());
+    await waitVerified(page);
+    await openTab(page, 'files');
+    const heading = () => page.textContent('#viewer .viewer-path');
+    // Through /lib -> usr/lib: the target is the file itself, not the linked directory.
+    await openPath(page, '/via-dir-link');
+    await page.waitForSelector('#viewer pre.hex');
+    await page.click('#viewer button.link');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/usr/lib/libz.so.1'));
+    assert.equal(await activeRow(page), '/usr/lib/libz.so.1');
+    assert.match(await page.evaluate(() => decodeURIComponent(location.hash)), /path=\/usr\/lib\/libz\.so\.1/);
+    // Broken: it says so, and its target is said not to exist (not / shown in its place).
+    await openPath(page, '/broken');
+    await page.waitForSelector('#viewer-missing');
+    assert.match(await page.textContent('#viewer'), /broken.*\/nowhere\/at\/all does not exist/s);
+    assert.equal(await page.locator('#download-file').count(), 0);
+    await page.click('#viewer button.link');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/nowhere/at/all'));
+    assert.match(await page.textContent('#viewer-missing'), /does not exist/);
+    // To a directory: offered as the directory, no download, no error.
+    await openPath(page, '/lib');
+    await page.waitForSelector('#open-link-dir');
+    assert.equal(await page.locator('#download-file').count(), 0);
+    assert.equal(await page.locator('#viewer .inline-error').count(), 0);
+    await page.click('#open-link-dir');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/usr/lib'));
+    assert.match(await heading(), /^\/usr\/lib\b/);
+    assert.equal(await page.getAttribute('.tree .row[data-path="/usr/lib"]', 'aria-expanded'), 'true');
+  });
+});
+
+test('tree type-ahead: a space within a word is part of the name', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, linksArchive());
+    await waitVerified(page);
+    await openTab(page, 'files');
+    await page.waitForSelector('.tree .row');
+    await page.focus('.tree');
+    await page.keyboard.type('name w');
+    assert.equal(await activeRow(page), '/name with spaces.txt');
+    // Nothing was opened by the space; after a pause Space opens again.
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /path=/);
+    await page.waitForTimeout(800); // (the type-ahead word ends after 700 ms of no typing: nothing to wait for)
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => document.querySelector('#viewer .viewer-path')?.textContent.startsWith('/name with spaces.txt'));
+  });
 });

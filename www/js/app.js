@@ -1,6 +1,6 @@
 // strata page: opens an archive in workers, keeps the report, routes between views.
 import { CoreWorker } from './client.js';
-import { h, clear, humanSize, humanBytes, shortId, download, describeCheck } from './util.js';
+import { h, clear, humanSize, humanBytes, shortId, download, describeCheck, keepState } from './util.js';
 import { renderImagesTable, renderPlatformPicker } from './views/images.js';
 import { renderOverview } from './views/overview.js';
 import { renderConfig } from './views/config.js';
@@ -37,6 +37,7 @@ const state = {
   layerFocus: null,
   filesViews: new Map(), // `${image}:${layer}` → FilesView (keeps expansion across tabs)
   second: null, // a second archive, opened for Diff
+  diff: null, // { image, element }: the Diff panel on screen (it keeps its own state)
   pendingHash: null,
 };
 // For tests and the benchmark: read-only access to what the page knows.
@@ -94,6 +95,11 @@ function stopAll() {
   state.helpers = null;
   state.second = null;
   state.filesViews.clear();
+  // The Diff panel belongs to the archive it was made for (its B list names that archive's
+  // second archive, now closed): the next archive gets a new one.
+  state.diff = null;
+  delete $('view').dataset.shows;
+  clear($('view'));
 }
 
 async function openArchive(file) {
@@ -541,8 +547,12 @@ function refresh() {
   if (!report) return;
   if (!report.images[state.image]) state.image = 0;
   renderArchiveInfo();
-  renderImagesTable($('images-table'), report, state.image, (i) => selectImage(i));
-  renderPlatformPicker($('platform-picker'), report, state.image, (i) => selectImage(i));
+  // Verdicts redraw these often: focus stays on the row (or picker) it was on.
+  const table = $('images-table');
+  keepState(table, () => renderImagesTable(table, report, state.image, (i) => selectImage(i), state.stage),
+    () => table.querySelector('tr.selected'));
+  const picker = $('platform-picker');
+  keepState(picker, () => renderPlatformPicker(picker, report, state.image, (i) => selectImage(i)));
   renderFindings(report);
   renderTabs();
   renderView();
@@ -550,6 +560,8 @@ function refresh() {
 
 function renderFindings(report) {
   const box = $('findings');
+  // Opened or closed by the person: it stays so when verdicts redraw it.
+  const wasOpen = box.querySelector('details')?.open;
   clear(box);
   const findings = report.findings || [];
   if (!findings.length) {
@@ -558,7 +570,8 @@ function renderFindings(report) {
   }
   box.hidden = false;
   const worst = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
-  const details = h('details', { class: `findings-${worst}`, open: worst === 'error' ? true : undefined },
+  const open = wasOpen ?? worst === 'error';
+  const details = h('details', { class: `findings-${worst}`, open: open ? true : undefined },
     h('summary', null, `${findings.length} finding${findings.length === 1 ? '' : 's'} about this archive`),
     h('ul', null, findings.map((f) => h('li', { class: `sev-${f.severity}` },
       h('span', { class: 'sev' }, f.severity), ' ', f.message,
@@ -606,11 +619,19 @@ function filesView() {
   if (!view) {
     view = new FilesView({
       image: state.image, layer: state.layer, report: () => state.report, core, navigate,
-      onPath: (path) => { state.path = path; writeHash(); },
+      onPath: (path, how = 'push') => { state.path = path; writeHash(how); },
     });
     state.filesViews.set(key, view);
   }
   return view;
+}
+
+/** Fill the view with another panel. Focus that was in the old panel goes to the panel
+ * itself (a tabpanel), not to <body>. */
+function replaceView(view, panel) {
+  const hadFocus = view.contains(document.activeElement) && document.activeElement !== view;
+  clear(view).append(panel);
+  if (hadFocus && !view.contains(document.activeElement)) view.focus({ preventScroll: true });
 }
 
 function renderView() {
@@ -621,25 +642,33 @@ function renderView() {
     return;
   }
   const ctx = { report: state.report, image, index: state.image, core, navigate, state, openSecond };
+  const shows = `${state.tab}:${state.image}`;
+  const same = view.dataset.shows === shows;
+  view.dataset.shows = shows;
   // The Files and Diff views keep their own state: only rebuild them when they change.
   if (state.tab === 'files') {
     const files = filesView();
-    if (view.firstChild !== files.element) clear(view).append(files.element);
+    if (view.firstChild !== files.element) replaceView(view, files.element);
     files.show(state.path, state.layer);
     files.refreshVerdicts();
     return;
   }
   if (state.tab === 'diff') {
-    if (view.dataset.diffFor !== String(state.image) || !view.firstChild) {
-      clear(view).append(renderDiff(ctx));
-      view.dataset.diffFor = String(state.image);
-    }
+    // Made once per image (its selection and result survive a visit to another tab), and
+    // put back whenever another tab's panel is on screen.
+    if (!state.diff || state.diff.image !== state.image) state.diff = { image: state.image, element: renderDiff(ctx) };
+    if (view.firstChild !== state.diff.element) replaceView(view, state.diff.element);
     return;
   }
-  delete view.dataset.diffFor;
   const render = { overview: renderOverview, config: renderConfig, history: renderHistory, layers: renderLayers }[state.tab];
   const scroll = window.scrollY;
-  clear(view).append(render(ctx));
+  if (same) {
+    // A redraw of the same panel (verdicts came in): opened <details> stay open and focus
+    // stays where it was.
+    keepState(view, () => clear(view).append(render(ctx)), () => view);
+  } else {
+    replaceView(view, render(ctx));
+  }
   window.scrollTo(0, scroll);
 }
 
@@ -648,7 +677,7 @@ function selectImage(index) {
   state.image = index;
   state.path = '/';
   state.layer = null;
-  writeHash();
+  writeHash('push');
   refresh();
 }
 
@@ -659,10 +688,12 @@ function navigate(to) {
   if (to.path !== undefined) state.path = to.path;
   if (to.tab) state.tab = to.tab;
   state.layerFocus = to.layerFocus ?? null;
-  writeHash();
+  writeHash('push');
   renderTabs();
   renderView();
   if (to.focus) $('view').focus();
+  // A link to a layer (History, Overview): focus follows it to that layer's row.
+  if (state.tab === 'layers' && state.layerFocus !== null) document.getElementById(`layer-${state.layerFocus}`)?.focus();
 }
 
 // Open a second archive (for Diff) in the browsing worker, next to the first.
@@ -682,10 +713,14 @@ async function openSecond(file) {
 
 function parseHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  return Object.fromEntries(params.entries());
+  const wanted = Object.fromEntries(params.entries());
+  // Only hashes this page writes describe a view (a "#view" or "#main" is an anchor).
+  return wanted.image || wanted.tab ? wanted : null;
 }
 
-function writeHash() {
+/** Put the view in the URL. A person's navigation ('push': a tab, an image, a path) is a
+ * history entry, so Back returns to it; a restore or a fix-up ('replace') is not. */
+function writeHash(mode = 'replace') {
   const image = currentImage();
   if (!image) return;
   const params = new URLSearchParams();
@@ -694,7 +729,9 @@ function writeHash() {
   if (state.layer !== null && state.layer !== undefined) params.set('layer', String(state.layer));
   if (state.path && state.path !== '/') params.set('path', state.path);
   const hash = `#${params.toString()}`;
-  if (location.hash !== hash) history.replaceState(null, '', hash);
+  if (location.hash === hash) return;
+  if (mode === 'push') history.pushState(null, '', hash);
+  else history.replaceState(null, '', hash);
 }
 
 function restoreFromHash() {
@@ -719,10 +756,14 @@ function restoreFromHash() {
   writeHash();
 }
 
+// Back/Forward between our entries, or a link or an edited URL: show what the hash says
+// (restoreFromHash only replaces, so this never adds an entry).
 window.addEventListener('hashchange', () => {
   if (!state.report) return;
+  const wanted = parseHash();
+  if (!wanted) return;
   const image = state.image;
-  state.pendingHash = parseHash();
+  state.pendingHash = wanted;
   restoreFromHash();
   if (state.image !== image) {
     refresh();
@@ -765,10 +806,18 @@ window.addEventListener('drop', (event) => {
   openArchive(file);
 });
 
-$('file-input').addEventListener('change', (event) => {
-  const file = event.target.files[0];
-  event.target.value = '';
-  if (file) openArchive(file);
+for (const input of [$('file-input'), $('file-input-2')]) {
+  input.addEventListener('change', (event) => {
+    const file = event.target.files[0];
+    event.target.value = '';
+    if (file) openArchive(file);
+  });
+}
+// "Skip to content" moves focus, not the URL: a "#view" hash is no view description, and
+// changing it would add a history entry.
+document.querySelector('a.skip').addEventListener('click', (event) => {
+  event.preventDefault();
+  ($('workspace').hidden ? $('main') : $('view')).focus();
 });
 warmPool();
 $('sample-button').addEventListener('click', openSample);

@@ -38,6 +38,33 @@ export function clear(node) {
   return node;
 }
 
+const FOCUSABLE = 'a[href], button, input, select, textarea, summary, [tabindex]';
+
+/** Run `render`, which replaces what `box` holds, without losing what the person was doing
+ * there: keyboard focus goes back to the same control (by id, else by its position among
+ * the focusable elements of `box`, else to `fallback()`), and <details> with an id stay
+ * open or closed. Without this, a redraw drops focus to <body> and closes what was opened. */
+export function keepState(box, render, fallback) {
+  const active = document.activeElement;
+  const inside = active && active !== box && box.contains(active);
+  const focusables = () => [...box.querySelectorAll(FOCUSABLE)];
+  const at = inside ? focusables().indexOf(active) : -1;
+  const open = new Map([...box.querySelectorAll('details[id]')].map((d) => [d.id, d.open]));
+  render();
+  for (const [id, isOpen] of open) {
+    const details = document.getElementById(id);
+    if (details && box.contains(details) && details.tagName === 'DETAILS') details.open = isOpen;
+  }
+  if (!inside || active.isConnected) return;
+  let again = active.id ? document.getElementById(active.id) : null;
+  if (!again || !box.contains(again)) {
+    const candidate = focusables()[at];
+    again = candidate && candidate.tagName === active.tagName ? candidate : null;
+  }
+  if (!again && fallback) again = fallback();
+  again?.focus({ preventScroll: true });
+}
+
 /** Sizes the way the docker CLI prints them (SI units: kB, MB, GB). */
 export function humanSize(bytes) {
   if (bytes === null || bytes === undefined) return '—';
@@ -159,7 +186,9 @@ export function copyButton(text, label = 'Copy') {
 
 /** Offer bytes or a Blob as a download with a given file name. */
 export function download(data, name, type = 'application/octet-stream') {
-  const blob = data instanceof Blob ? data : new Blob([data], { type });
+  // A Blob without a type (or a text one) makes the browser guess, and it adds ".txt" to
+  // names like "busybox": the download is always typed (a Blob of a Blob copies nothing).
+  const blob = data instanceof Blob && data.type === type ? data : new Blob([data], { type });
   const url = URL.createObjectURL(blob);
   const a = h('a', { href: url, download: name, class: 'hidden' });
   document.body.appendChild(a);

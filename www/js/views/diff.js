@@ -9,26 +9,35 @@ export function renderDiff(ctx) {
   const selectA = h('select', { id: 'diff-a', 'aria-label': 'Old image (A)' },
     report.images.map((i) => h('option', { value: String(i.index), selected: i.index === index ? true : undefined }, label(i))));
   const selectB = h('select', { id: 'diff-b', 'aria-label': 'New image (B)' });
+  // The second archive the "1:…" options name (another one may be open by the time
+  // Compare is pressed: then they no longer mean anything).
+  let second = null;
   const fillB = () => {
     const keep = selectB.value;
     clear(selectB);
+    second = state.second;
     for (const i of report.images) selectB.append(h('option', { value: `0:${i.index}` }, label(i)));
-    if (state.second) {
-      for (const i of state.second.report.images) {
-        selectB.append(h('option', { value: `1:${i.index}` }, `${state.second.file.name}: ${label(i)}`));
+    if (second) {
+      for (const i of second.report.images) {
+        selectB.append(h('option', { value: `1:${i.index}` }, `${second.file.name}: ${label(i)}`));
       }
     }
     const other = report.images.find((i) => i.index !== index);
-    selectB.value = keep || (state.second ? '1:0' : `0:${other ? other.index : index}`);
+    selectB.value = keep || (second ? '1:0' : `0:${other ? other.index : index}`);
   };
   fillB();
   const run = async () => {
     const [source, b] = selectB.value.split(':').map(Number);
     const a = Number(selectA.value);
+    // Never compare against this archive in place of a second one that is gone.
+    if (source === 1 && (!second || second !== state.second)) {
+      clear(result).append(h('p', { class: 'inline-error' }, 'The second archive is no longer open: choose it again to compare with it.'));
+      return;
+    }
     clear(result).append(h('p', { class: 'muted' }, 'Comparing…'));
     try {
       const args = { image: a, otherImage: b };
-      if (source === 1 && state.second) args.otherHandle = state.second.handle;
+      if (source === 1) args.otherHandle = second.handle;
       const diff = await ctx.core('diff', args);
       clear(result).append(renderResult(diff));
     } catch (error) {
@@ -57,7 +66,7 @@ export function renderDiff(ctx) {
   });
   const zone = h('div', { class: 'second-drop', 'data-second-drop': '' },
     'Compare with another archive: drop it here or ',
-    h('label', { for: 'diff-file', class: 'button small secondary' }, 'choose a file…'), ' ', secondStatus, fileInput);
+    h('label', { for: 'diff-file', class: 'button small secondary' }, 'choose a file…'), fileInput, ' ', secondStatus);
   zone.addEventListener('second-file', (event) => openSecond(event.detail));
   selectA.addEventListener('change', run);
   selectB.addEventListener('change', run);

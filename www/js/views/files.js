@@ -6,6 +6,10 @@ import { FileViewer, shadowText } from './viewer.js';
 
 const ROW_HEIGHT = 30;
 const OVERSCAN = 12;
+/** Keys typed within this many ms make one type-ahead word. */
+const TYPEAHEAD_MS = 700;
+/** Symlinks followed while resolving one path (as the core: Linux's MAXSYMLINKS). */
+const MAX_SYMLINKS = 40;
 let treeCounter = 0;
 
 export class FilesView {
@@ -78,7 +82,8 @@ export class FilesView {
     this.crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Current path' });
     this.viewer = new FileViewer({
       core: this.core, image: this.imageIndex, layer: this.layer, report: this.report,
-      reveal: (path) => this.reveal(path, true),
+      reveal: (path) => this.revealAndFocus(path),
+      resolve: (path, followLast) => this.resolve(path, followLast),
     });
     this.legend = h('div', { class: 'legend muted' },
       h('span', { class: 'chg added' }, 'A'), ' added  ', h('span', { class: 'chg modified' }, 'M'), ' modified  ',
@@ -334,10 +339,10 @@ export class FilesView {
     this.renderRows();
   }
 
-  open(node) {
+  open(node, how = 'push') {
     if (!node) return;
     this.currentPath = node.path;
-    this.onPath(node.path);
+    this.onPath(node.path, how);
     this.renderCrumbs(node.path);
     this.viewer.show(node);
     if (node.entry.kind === 'dir' && !node.flat && !node.expanded) this.toggle(node, true);
@@ -381,6 +386,12 @@ export class FilesView {
         if (node) this.open(node);
         break;
       case ' ':
+        // Within a type-ahead word a space is part of the name ("name with spaces").
+        if (this.typeahead.text && performance.now() - this.typeahead.time <= TYPEAHEAD_MS) {
+          this.typeAhead(' ');
+          event.preventDefault();
+          return;
+        }
         if (node) this.open(node);
         break;
       default:
@@ -398,7 +409,7 @@ export class FilesView {
   // Type the start of a name to jump to the next visible entry that begins with it.
   typeAhead(char) {
     const now = performance.now();
-    const fresh = now - this.typeahead.time > 700;
+    const fresh = now - this.typeahead.time > TYPEAHEAD_MS;
     this.typeahead = { text: (fresh ? '' : this.typeahead.text) + char.toLowerCase(), time: now };
     const text = this.typeahead.text;
     const start = text.length === 1 ? this.active + 1 : this.active;
@@ -414,7 +425,7 @@ export class FilesView {
   renderCrumbs(path) {
     clear(this.crumbs);
     const parts = path.split('/').filter(Boolean);
-    const link = (label, target) => h('button', { type: 'button', class: 'crumb', onclick: () => this.reveal(target, true) }, label);
+    const link = (label, target) => h('button', { type: 'button', class: 'crumb', onclick: () => this.revealAndFocus(target) }, label);
     this.crumbs.append(link('/', '/'));
     let acc = '';
     parts.forEach((part, i) => {
@@ -435,8 +446,42 @@ export class FilesView {
     return Array.isArray(node.children);
   }
 
-  /** Expand down to a path (loading directories on the way), select it and show it. */
-  async reveal(path, open) {
+  /** Find `path` in the tree as the core resolves it: a symlink in a directory part of
+   * the path (and in the last part too with `followLast`) is followed, `..` stops at /.
+   * Loads the directories on the way. {node} (this.root for /), or, when nothing is
+   * there, {missing: true, at: the last node found on the way}. */
+  async resolve(path, followLast = false) {
+    const todo = path.split('/').filter(Boolean).reverse(); // popped from the end
+    let node = this.root;
+    let hops = 0;
+    while (todo.length) {
+      const part = todo.pop();
+      if (part === '.') continue;
+      if (part === '..') {
+        node = node.parent || this.root;
+        continue;
+      }
+      if (node.entry.kind !== 'dir') return { missing: true, at: node };
+      await this.load(node);
+      const next = (node.children || []).find((c) => c.name === part && c.entry.change !== 'deleted');
+      if (!next) return { missing: true, at: node };
+      if (next.entry.kind === 'symlink' && (todo.length || followLast)) {
+        if (++hops > MAX_SYMLINKS) return { missing: true, at: next };
+        const link = next.entry.link || '';
+        if (link.startsWith('/')) node = this.root;
+        // The target's parts come before what is left of the path.
+        todo.push(...link.split('/').filter(Boolean).reverse());
+        continue;
+      }
+      node = next;
+    }
+    return { node };
+  }
+
+  /** Expand down to a path (loading directories on the way, following symlinked
+   * directories), select it and, with `open`, show it. `how` the page records the path:
+   * 'push' (a person went there) or 'replace' (a restore). */
+  async reveal(path, open, how = 'push') {
     if (this.filterResults) {
       this.filterInput.value = '';
       this.filter = '';
@@ -456,36 +501,40 @@ export class FilesView {
     }
     if (open && parts.length) this.viewer.prefetch(path);
     await this.load(this.root);
-    let node = this.root;
-    for (let i = 0; i < parts.length; i++) {
-      if (!Array.isArray(node.children)) await this.load(node);
-      const next = (node.children || []).find((c) => c.name === parts[i]);
-      if (!next) break;
-      node = next;
-      if (i < parts.length - 1 && next.entry.kind === 'dir') {
-        next.expanded = true;
-        await this.load(next);
-      }
-    }
+    const found = await this.resolve(path);
     this.prefetchedDirs = null;
+    const node = found.node || found.at;
+    for (let up = node.parent; up && up !== this.root; up = up.parent) up.expanded = true;
     this.relayout();
-    if (node === this.root) {
-      this.renderCrumbs('/');
-      this.viewer.showRoot(this.image, this.layer);
-      return;
-    }
     const index = this.rows.indexOf(node);
     if (index >= 0) {
       this.scrollTo(index * ROW_HEIGHT - this.viewHeight() / 3);
       this.setActive(index);
     }
-    if (open) this.open(node);
+    if (found.missing || node === this.root) {
+      // Remembered, so that a redraw of the page does not look for it again.
+      this.currentPath = found.missing ? path : '/';
+      if (open) this.onPath(this.currentPath, how);
+      this.renderCrumbs(this.currentPath);
+      if (found.missing) this.viewer.showMissing(path);
+      else this.viewer.showRoot(this.image, this.layer);
+      this.renderRows();
+      return;
+    }
+    if (open) this.open(node, how);
   }
 
-  /** Called by the page when this view is shown for a path. */
+  /** Go to `path` from a link (a symlink's target, a crumb): the tree, with the target
+   * selected, takes the focus (the link itself is redrawn away). */
+  async revealAndFocus(path) {
+    await this.reveal(path, true);
+    if (this.scroller.isConnected) this.scroller.focus({ preventScroll: true });
+  }
+
+  /** Called by the page when this view is shown for a path (a tab, a restored URL). */
   show(path) {
-    if (path && path !== this.currentPath) this.reveal(path, true);
-    else if (!this.currentPath) this.reveal('/', false);
+    if (path && path !== this.currentPath) this.reveal(path, true, 'replace');
+    else if (!this.currentPath) this.reveal('/', false, 'replace');
     requestAnimationFrame(() => this.renderRows());
   }
 

@@ -1,14 +1,15 @@
 // `docker history`: newest first, <missing> IDs, sizes; each row links to its layer.
 // A Dockerfile reconstructed from the same history sits beside it.
-import { h, clear, humanSize, timeAgo, shortId, formatDate } from '../util.js';
+import { h, clear, humanSize, timeAgo, shortId, formatDate, keepState } from '../util.js';
 
 const prefs = { full: false, human: true, mode: 'table' };
 
 export function renderHistory(ctx) {
   const root = h('div', { class: 'history' });
-  const draw = () => {
+  // A toggle redraws the table: focus stays on the control that was used.
+  const draw = () => keepState(root, () => {
     clear(root).append(toolbar(draw), prefs.mode === 'table' ? historyTable(ctx) : dockerfileView(ctx));
-  };
+  });
   draw();
   return root;
 }

@@ -1,7 +1,7 @@
 // The `docker images` table, and the platform picker for multi-platform archives.
 import { h, clear, humanSize, timeAgo, shortId, repoTag, platformOf, imageVerdict } from '../util.js';
 
-export function renderImagesTable(box, report, selected, onSelect) {
+export function renderImagesTable(box, report, selected, onSelect, stage) {
   clear(box);
   const multiPlatform = new Set(report.images.map(platformOf)).size > 1;
   const head = ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
@@ -32,7 +32,7 @@ export function renderImagesTable(box, report, selected, onSelect) {
       h('td', { class: 'num' }, humanSize(image.size)),
       multiPlatform ? h('td', null, platformOf(image)) : null,
       h('td', { class: 'num' }, String(image.layers.length)),
-      h('td', null, verdictWord(verdict)));
+      h('td', null, verdictWord(verdict, stage)));
       rows.push(row);
     }
   }
@@ -41,9 +41,11 @@ export function renderImagesTable(box, report, selected, onSelect) {
     h('tbody', null, rows)));
 }
 
-function verdictWord(verdict) {
+function verdictWord(verdict, stage) {
   if (verdict === 'ok') return h('span', { class: 'badge ok' }, '✓ verified');
   if (verdict === 'bad') return h('span', { class: 'badge bad' }, '✗ failed');
+  // After Cancel nothing is checking any more (as the header says).
+  if (stage === 'cancelled') return h('span', { class: 'badge pending' }, 'not verified');
   return h('span', { class: 'badge pending' }, '… checking');
 }
 

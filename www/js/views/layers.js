@@ -17,7 +17,8 @@ export function renderLayers(ctx) {
     const verdict = layer.foreign ? 'not_checkable' : worstVerdict(layer.checks);
     const problems = (layer.checks || []).filter((c) => !['ok', 'pending'].includes(c.verdict));
     const focused = state.layerFocus === layer.index;
-    return h('li', { class: `layer-row${focused ? ' focused' : ''}`, dataset: { layer: String(layer.index) }, id: `layer-${layer.index}` },
+    // (tabindex -1: a link to a layer moves focus here.)
+    return h('li', { class: `layer-row${focused ? ' focused' : ''}`, dataset: { layer: String(layer.index) }, id: `layer-${layer.index}`, tabindex: '-1' },
       h('div', { class: 'layer-num', title: `layer ${layer.index} (0 is the bottom)` }, String(layer.index)),
       h('div', { class: 'layer-main' },
         h('div', { class: 'layer-bar-track' }, h('div', { class: `layer-bar ${verdictClass(verdict)}`, style: undefined, dataset: { w: width.toFixed(2) } })),

@@ -2,7 +2,7 @@
 import { h, humanSize, timeAgo, platformOf, copyButton, describeCheck, imageProblems, imageVerdict, formatDate, plural } from '../util.js';
 
 export function renderOverview(ctx) {
-  const { image, report, navigate } = ctx;
+  const { image, report, navigate, state } = ctx;
   const verdict = imageVerdict(image, report.verification_done);
   const emptyHistory = image.history.filter((e) => e.empty_layer).length;
   const rows = [
@@ -19,7 +19,7 @@ export function renderOverview(ctx) {
   ];
   const table = h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)]));
   return h('div', { class: 'overview' },
-    verdictPanel(image, report, verdict, navigate),
+    verdictPanel(image, report, verdict, navigate, state?.stage === 'cancelled'),
     h('section', { class: 'card' }, h('h3', null, 'Image'), table));
 }
 
@@ -27,7 +27,7 @@ function digestCell(digest) {
   return h('span', { class: 'digest' }, h('code', { class: 'mono wrap' }, digest), ' ', copyButton(digest));
 }
 
-function verdictPanel(image, report, verdict, navigate) {
+function verdictPanel(image, report, verdict, navigate, cancelled) {
   const checks = [...image.checks.map((c) => ({ where: 'image', c })),
     ...image.layers.flatMap((l) => l.checks.map((c) => ({ where: `layer ${l.index}`, layer: l.index, c })))];
   const total = checks.length;
@@ -41,6 +41,9 @@ function verdictPanel(image, report, verdict, navigate) {
   } else if (verdict === 'bad') {
     title = '✗ This image does not match its digests';
     cls = 'bad';
+  } else if (cancelled) {
+    title = 'Not verified: checking was cancelled';
+    cls = 'pending';
   } else {
     title = '… Checking digests';
     cls = 'pending';
@@ -49,7 +52,7 @@ function verdictPanel(image, report, verdict, navigate) {
     ? `All ${total} checks passed: the config, the manifest and every layer are exactly what their digests say.`
     : verdict === 'bad'
       ? `${imageProblems(image).length || 'Some'} check(s) failed. The archive was changed or damaged after it was written.`
-      : `${ok} of ${total} checks done${pending ? `, ${pending} waiting` : ''}. What is shown below is already readable.`;
+      : `${ok} of ${total} checks done${pending ? `, ${pending} ${cancelled ? 'not checked' : 'waiting'}` : ''}. What is shown below is already readable.`;
   const failed = checks.filter((x) => !['ok', 'pending'].includes(x.c.verdict));
   const list = h('ul', { class: 'checks' }, (failed.length ? failed : checks).map((x) => h('li', { class: `check ${x.c.verdict}` },
     x.layer !== undefined
@@ -58,7 +61,7 @@ function verdictPanel(image, report, verdict, navigate) {
     ': ', checkText(x.c))));
   return h('section', { class: `card verdict-panel ${cls}`, id: 'verdict-panel' },
     h('h3', null, title), h('p', null, summary),
-    failed.length ? list : h('details', null, h('summary', null, `Show all ${total} checks`), list));
+    failed.length ? list : h('details', { id: 'all-checks' }, h('summary', null, `Show all ${total} checks`), list));
 }
 
 function checkText(check) {

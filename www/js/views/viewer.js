@@ -1,18 +1,19 @@
 // The file viewer: facts about one entry, then its content as text, hex or a picture.
 // Bytes come from the worker on demand; nothing is read until a file is opened.
-import { h, clear, humanSize, formatMode, formatDate, download, safeFileName, copyButton } from '../util.js';
+import { h, clear, humanSize, formatMode, formatDate, download, safeFileName, copyButton, keepState } from '../util.js';
 
 const TEXT_STEP = 64 * 1024;
 const HEX_STEP = 4 * 1024;
 const IMAGE_CAP = 16 * 1024 * 1024;
 
 export class FileViewer {
-  constructor({ core, image, layer, report, reveal }) {
+  constructor({ core, image, layer, report, reveal, resolve }) {
     this.core = core;
     this.image = image;
     this.layer = layer;
     this.report = report;
     this.reveal = reveal;
+    this.resolve = resolve;
     this.element = h('section', { class: 'viewer', 'aria-label': 'File viewer', id: 'viewer' });
     this.objectUrl = null;
     this.token = 0;
@@ -31,6 +32,14 @@ export class FileViewer {
       h('p', { class: 'muted' }, layer === null || layer === undefined
         ? `The merged filesystem of ${image.repo_tags[0] || 'this image'}: every layer applied in order, deletions included.`
         : `Only what layer ${layer} wrote (its own tar, whiteouts shown as deletions).`));
+  }
+
+  /** A path that is not in this filesystem (a broken link's target, an old URL). */
+  showMissing(path) {
+    this.release();
+    this.token += 1;
+    clear(this.element).append(h('h3', { class: 'viewer-path mono' }, path),
+      h('p', { class: 'notice-box', id: 'viewer-missing' }, `${path} does not exist in ${this.layer === null || this.layer === undefined ? 'this filesystem' : `the files of layer ${this.layer}`}.`));
   }
 
   release() {
@@ -54,29 +63,60 @@ export class FileViewer {
     if (e.change) facts.push(['In this layer', e.change]);
     const shadow = shadowText(e.shadow);
     if (shadow) facts.push(['Hidden', shadow]);
+    let target = null;
+    let pointsTo = null;
     if (e.link) {
-      const target = e.kind === 'hardlink' ? `/${e.link}` : resolveLink(path, e.link);
-      facts.push([e.kind === 'hardlink' ? 'Hard link to' : 'Points to', h('button', {
+      target = e.kind === 'hardlink' ? `/${e.link}` : resolveLink(path, e.link);
+      pointsTo = h('dd', null, h('button', {
         type: 'button', class: 'link mono', title: `Go to ${target}`, onclick: () => this.reveal(target),
-      }, e.link)]);
+      }, e.link));
+      facts.push([e.kind === 'hardlink' ? 'Hard link to' : 'Points to', pointsTo]);
     }
     const actions = h('div', { class: 'viewer-actions' });
     this.content = h('div', { class: 'viewer-content' });
     clear(this.element).append(
       h('h3', { class: 'viewer-path mono' }, path, ' ', copyButton(path, 'Copy path')),
-      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, k), h('dd', null, v)])),
+      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, k), v === pointsTo ? v : h('dd', null, v)])),
       actions, this.content);
     if (e.change === 'deleted') {
       this.content.append(h('p', { class: 'muted' }, 'This layer deletes this path (a whiteout): it has no content here.'));
       return;
     }
-    if (e.kind === 'file' || e.kind === 'hardlink' || e.kind === 'symlink') {
-      actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, 'Download file'));
-      this.loadContent(path, e, token);
+    if (e.kind === 'symlink') {
+      this.followLink(path, e, target, pointsTo, actions, token);
+    } else if (e.kind === 'file' || e.kind === 'hardlink') {
+      this.showFile(path, e, actions, token);
     } else if (e.kind === 'dir') {
       this.content.append(h('p', { class: 'muted' }, 'A directory: open it in the tree to see what it holds.'));
     } else {
       this.content.append(h('p', { class: 'muted' }, `A ${kindWord(e.kind)}${e.device ? ` (device ${e.device[0]},${e.device[1]})` : ''}: it has no content.`));
+    }
+  }
+
+  showFile(path, e, actions, token) {
+    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, 'Download file'));
+    this.loadContent(path, e, token);
+  }
+
+  /** A symlink: what its target is decides what is shown (the core reads through links,
+   * but only files: a link to a directory is offered as that directory, a broken one says so). */
+  async followLink(path, e, target, pointsTo, actions, token) {
+    const found = await this.resolve(path, true);
+    if (token !== this.token) return;
+    const kind = found.node ? found.node.entry.kind : null;
+    // A layer's own listing holds only what that layer changed: a target it did not write
+    // is still read by the core (as of that layer), so the content is tried.
+    if (kind === 'file' || kind === 'hardlink' || (!found.node && this.layer !== null && this.layer !== undefined)) {
+      this.showFile(path, e, actions, token);
+    } else if (kind === 'dir') {
+      const dir = found.node.path;
+      this.content.append(h('p', { class: 'muted' }, 'A link to the directory ', h('code', { class: 'mono' }, dir), '. ',
+        h('button', { type: 'button', class: 'secondary small', id: 'open-link-dir', onclick: () => this.reveal(dir) }, 'Open the directory')));
+    } else if (!found.node) {
+      pointsTo.append(h('span', { class: 'muted' }, ' (broken)'));
+      this.content.append(h('p', { class: 'notice-box', id: 'viewer-missing' }, `This link is broken: ${target} does not exist in this filesystem.`));
+    } else {
+      this.content.append(h('p', { class: 'muted' }, `A link to a ${kindWord(kind)} (${found.node.path}): it has no content.`));
     }
   }
 
@@ -121,7 +161,9 @@ export class FileViewer {
     const state = { mode: binary ? 'hex' : 'text', bytes, eof: bytes.length < TEXT_STEP };
     const tabs = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' });
     const body = h('div', { class: 'viewer-body' });
-    const draw = () => {
+    // Text/Hex and Show more redraw both: focus stays on the button used (or, when there is
+    // no more to show, goes to the content).
+    const draw = () => keepState(this.content, () => {
       clear(tabs).append(
         h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => { state.mode = 'text'; draw(); } }, 'Text'),
         h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => { state.mode = 'hex'; draw(); } }, 'Hex'));
@@ -136,7 +178,7 @@ export class FileViewer {
           h('span', { class: 'muted' }, remaining !== null ? `${humanSize(remaining)} not shown. ` : 'More follows. '),
           h('button', { type: 'button', class: 'secondary small', id: 'show-more', onclick: () => this.more(path, state, draw, token) }, 'Show more')));
       }
-    };
+    }, () => body.querySelector('pre.text, pre.hex'));
     draw();
     if (binary) this.content.append(h('p', { class: 'muted' }, 'Binary content: shown as hex.'));
     this.content.append(tabs, body);
