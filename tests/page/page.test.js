@@ -768,13 +768,18 @@ test('the URL hash keeps image, tab and path, and restores them when the archive
   });
 });
 
-test('diff against a second dropped archive', async () => {
-  await withPage(async (page) => {
+/** legacy.tar open on the Diff tab, compared with v2-only.tar dropped as the second archive. */
+async function diffAgainstSecondArchive(page) {
     await pickFile(page, fx('legacy.tar'));
     await waitVerified(page);
     await openTab(page, 'diff');
     await page.setInputFiles('#diff-file', fx('v2-only.tar'));
     await page.waitForFunction(() => /extra\.txt/.test(document.querySelector('#diff-result')?.textContent || ''));
+}
+
+test('diff against a second dropped archive', async () => {
+  await withPage(async (page) => {
+    await diffAgainstSecondArchive(page);
     const diff = await page.textContent('#diff-result');
     assert.match(diff, /\/app\/main\.txt/);
     assert.match(diff, /Labels\.version/);
@@ -944,11 +949,7 @@ test('diff: Diff, then Files, then Diff again shows the diff', async () => {
 
 test('diff: opening an archive again forgets the second archive of the old Diff panel', async () => {
   await withPage(async (page) => {
-    await pickFile(page, fx('legacy.tar'));
-    await waitVerified(page);
-    await openTab(page, 'diff');
-    await page.setInputFiles('#diff-file', fx('v2-only.tar'));
-    await page.waitForFunction(() => /extra\.txt/.test(document.querySelector('#diff-result')?.textContent || ''));
+    await diffAgainstSecondArchive(page);
     assert.ok((await page.$$eval('#diff-b option', (os) => os.map((o) => o.value))).includes('1:0'));
     await pickFile(page, fx('legacy.tar'));
     await waitVerified(page);
