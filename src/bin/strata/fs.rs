@@ -215,8 +215,7 @@ fn ls(
         // to the square of its depth if they were all kept first.
         let mut out = BufWriter::new(std::io::stdout().lock());
         walk_rows(tree, &layers.indexes, &p, &opts, &mut |r| {
-            let line = if long { long_row(&r, &r.path, view_layer.is_some()) } else { format!("{}{}", r.path, if r.kind == EntryKind::Dir { "/" } else { "" }) };
-            writeln!(out, "{line}").is_ok() // a closed pipe (`| head`) stops the walk
+            writeln!(out, "{}", ls_line(&r, &r.path, long, view_layer.is_some())).is_ok() // a closed pipe (`| head`) stops the walk
         })
         .map_err(|e| format!("{e} in {}", image_name(img)))?;
         let _ = out.flush();
@@ -231,13 +230,21 @@ fn ls(
     let mut out = BufWriter::new(std::io::stdout().lock());
     for r in &rows {
         let shown = if recursive { &r.path } else { &r.name };
-        let res = if long { writeln!(out, "{}", long_row(r, shown, view_layer.is_some())) } else { writeln!(out, "{shown}{}", if r.kind == EntryKind::Dir { "/" } else { "" }) };
-        if res.is_err() {
+        if writeln!(out, "{}", ls_line(r, shown, long, view_layer.is_some())).is_err() {
             break; // a closed pipe (`| head`) is not an error
         }
     }
     let _ = out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `ls`: the name (`dir/` for directories), or with `long` the `ls -l` row.
+fn ls_line(r: &DirEntryView, shown: &str, long: bool, marks: bool) -> String {
+    if long {
+        long_row(r, shown, marks)
+    } else {
+        format!("{shown}{}", if r.kind == EntryKind::Dir { "/" } else { "" })
+    }
 }
 
 fn long_row(r: &DirEntryView, shown: &str, marks: bool) -> String {
