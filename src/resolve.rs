@@ -131,20 +131,23 @@ impl Ctx<'_> {
         self.files.index().get(&normalize(path)).is_some()
     }
 
-    /// The size of the file at `path` as stored (links followed), when it is there.
-    fn stored_size(&self, path: &str) -> Option<u64> {
+    /// A descriptor's `size` (`what` is "manifest", "config") against the file at `path`
+    /// as stored: a mismatch means the content cannot be trusted (OCI descriptor spec), so it
+    /// is an error finding and a check that fails verification like a digest mismatch.
+    /// `None` when the descriptor gives no size or the file is not there.
+    fn check_size(&mut self, what: &str, desc: Option<&Map<String, Value>>, path: &str) -> Option<crate::report::Check> {
+        use crate::report::Verdict;
+        let claimed = desc?.get("size").and_then(Value::as_u64)?;
         let index = self.files.index();
-        let e = index.resolve_file(path).ok()?;
-        Some(index.entries.get(e)?.size)
+        let stored = index.entries.get(index.resolve_file(path).ok()?)?.size;
+        let verdict = if claimed == stored {
+            Verdict::Ok
+        } else {
+            self.finding(Severity::Error, format!("{what} size mismatch: descriptor says {claimed}, blob has {stored}"), path);
+            Verdict::SizeMismatch { expected: claimed, actual: stored }
+        };
+        Some(crate::report::Check { item: format!("{what} size"), verdict })
     }
-}
-
-/// A descriptor's `size` against the stored bytes: a mismatch means the content cannot be
-/// trusted (OCI descriptor spec), so it fails verification like a digest mismatch.
-fn check_size(item: &str, expected: u64, actual: u64) -> crate::report::Check {
-    use crate::report::Verdict;
-    let verdict = if expected == actual { Verdict::Ok } else { Verdict::SizeMismatch { expected, actual } };
-    crate::report::Check { item: item.into(), verdict }
 }
 
 /// Look up a key as docker writes it (`RepoTags`), as Jib writes it (`repoTags`), or all
@@ -492,10 +495,7 @@ fn walk_manifests(
                 path.clone(),
             );
         }
-        let size_check = desc.get("size").and_then(Value::as_u64).zip(ctx.stored_size(&path));
-        if let Some((size, stored)) = size_check.filter(|(size, stored)| size != stored) {
-            ctx.finding(Severity::Error, format!("manifest size mismatch: descriptor says {size}, blob has {stored}"), path.clone());
-        }
+        let size_check = ctx.check_size("manifest", Some(desc), &path);
         let is_index = media.contains("index") || media.contains("manifest.list") || doc.get("manifests").is_some();
         if is_index {
             if depth >= MAX_INDEX_DEPTH {
@@ -506,9 +506,7 @@ fn walk_manifests(
             continue;
         }
         let mut plan = oci_manifest(ctx, &doc, &path, &digest, &actual);
-        if let Some((size, stored)) = size_check {
-            plan.checks.push(check_size("manifest size", size, stored));
-        }
+        plan.checks.extend(size_check);
         plan.manifest = Some(ManifestPlan { digest: actual, path: path.clone(), media_type: Some(media).filter(|m| !m.is_empty()) });
         if let Some(t) = tag {
             plan.repo_tags.push(t.to_owned());
@@ -530,13 +528,7 @@ fn oci_manifest(ctx: &mut Ctx<'_>, doc: &Value, path: &str, descriptor_digest: &
         Some(cd) => {
             let cpath = digest_hex(&cd).map(|h| format!("blobs/sha256/{h}")).unwrap_or_default();
             load_config(ctx, &mut image, &cpath, Some(cd));
-            let size = config.and_then(|c| c.get("size")).and_then(Value::as_u64);
-            if let Some((size, stored)) = size.zip(ctx.stored_size(&cpath)) {
-                image.checks.push(check_size("config size", size, stored));
-                if size != stored {
-                    ctx.finding(Severity::Error, format!("config size mismatch: descriptor says {size}, blob has {stored}"), cpath.clone());
-                }
-            }
+            image.checks.extend(ctx.check_size("config", config, &cpath));
         }
         None => ctx.finding(Severity::Error, "manifest has no config descriptor", path),
     }

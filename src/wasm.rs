@@ -245,11 +245,10 @@ struct LayerView {
     image: usize,
     layer: usize,
     tree: MergedTree,
-    /// Display paths (no leading `/`) of directories above a change of layer k, with the
-    /// bytes layer k wrote below each: a layer view lists only what the layer changed, so
-    /// a folder's size there is what the layer put in it, not the merged size up to it.
-    /// (Keyed by node of `tree`, not by path: a path per ancestor would cost the square of
-    /// the depth.)
+    /// The directories of `tree` above a change of layer k, with the bytes layer k wrote
+    /// below each: a layer view lists only what the layer changed, so a folder's size there
+    /// is what the layer put in it, not the merged size up to it. (Keyed by node, not by
+    /// path: a path per ancestor would cost the square of the depth.)
     written: HashMap<merge::tree::NodeId, u64>,
 }
 
