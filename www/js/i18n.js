@@ -1,0 +1,193 @@
+// The page's words, in English and 简体中文. Every string a person reads goes through t():
+// views never hold visible text of their own. Catalogs live in www/locales/<lang>/<part>.json
+// (the same keys in every language, named parameters written {name}); a part is one area
+// of the page, so the people working on it do not edit one big file:
+//   app.json    the page shell and the views
+//   core.json   the core's codes (findings, verdict reasons, errors): key "code.<code>"
+//   lesson.json the lesson view
+//
+// Language choice, strongest first: ?lang= in the URL, the switcher's remembered choice
+// (localStorage), navigator.languages (any zh* → zh-CN), else English.
+
+export const LANGS = ['en', 'zh-CN'];
+export const PARTS = ['app', 'core', 'lesson'];
+const STORE_KEY = 'strata.lang';
+
+const catalogs = new Map(); // lang → flat { key: text }
+let current = 'en';
+const listeners = new Set();
+
+/** The language in use now ('en' or 'zh-CN'). */
+export function lang() {
+  return current;
+}
+
+/** Normalise any language tag to one of LANGS, or null. */
+export function pickLang(tag) {
+  if (!tag) return null;
+  const low = String(tag).toLowerCase();
+  if (low.startsWith('zh')) return 'zh-CN';
+  if (low.startsWith('en')) return 'en';
+  return null;
+}
+
+/** The language the page should start in, by the rules above. */
+export function chooseLang(search = location.search, languages = navigator.languages || [navigator.language]) {
+  const fromUrl = pickLang(new URLSearchParams(search).get('lang'));
+  if (fromUrl) return fromUrl;
+  let stored = null;
+  try {
+    stored = pickLang(localStorage.getItem(STORE_KEY));
+  } catch {
+    // storage refused (privacy mode): fall through
+  }
+  if (stored) return stored;
+  for (const l of languages) {
+    const picked = pickLang(l);
+    if (picked) return picked;
+  }
+  return 'en';
+}
+
+async function load(l) {
+  if (catalogs.has(l)) return catalogs.get(l);
+  const parts = await Promise.all(PARTS.map(async (part) => {
+    const r = await fetch(new URL(`../locales/${l}/${part}.json`, import.meta.url));
+    if (!r.ok) throw new Error(`catalog ${l}/${part}.json: HTTP ${r.status}`);
+    return r.json();
+  }));
+  const flat = Object.assign({}, ...parts);
+  catalogs.set(l, flat);
+  return flat;
+}
+
+/** Load the catalogs and apply the chosen language (call once before the first render). */
+export async function initI18n(l = chooseLang()) {
+  await load('en'); // the fallback for any key a catalog lacks
+  await load(l);
+  apply(l);
+}
+
+/** Switch language: remember it, set <html lang>, and tell every listener to redraw. */
+export async function setLang(l) {
+  const picked = pickLang(l) || 'en';
+  await load(picked);
+  try {
+    localStorage.setItem(STORE_KEY, picked);
+  } catch {
+    // not remembered, still switched
+  }
+  apply(picked);
+  for (const fn of listeners) fn(picked);
+}
+
+function apply(l) {
+  current = l;
+  document.documentElement.lang = l;
+}
+
+/** Call `fn(lang)` after every switch. Returns a function that stops it. */
+export function onLangChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Whether the catalogs know `key` (in the current language or English). */
+export function has(key) {
+  return key in (catalogs.get(current) || {}) || key in (catalogs.get('en') || {});
+}
+
+/** The text for `key` with {name} parameters filled in. A missing key falls back to English,
+ * then to the key itself (visible, so a test can catch it). */
+export function t(key, params) {
+  const text = catalogs.get(current)?.[key] ?? catalogs.get('en')?.[key] ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(fmtParam(params[name])) : whole));
+}
+
+function fmtParam(v) {
+  return typeof v === 'number' ? formatNumber(v) : v;
+}
+
+/** A message from the core ({code, params, message}) in the page's language; a code the
+ * catalogs do not know shows the core's English message. */
+export function tCode(item) {
+  if (!item) return '';
+  const key = `code.${item.code}`;
+  if (item.code && has(key)) return t(key, item.params || {});
+  return item.message ?? String(item.code ?? '');
+}
+
+/** Counts, with the language's grouping. */
+export function formatNumber(n) {
+  return new Intl.NumberFormat(current).format(n);
+}
+
+/** Sizes the way the docker CLI prints them (SI, base 1000: "154MB"); the same in every
+ * language, as Chinese tutorials print docker's output. */
+export function formatSize(bytes) {
+  if (bytes === null || bytes === undefined) return '—';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = Number(bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  if (unit === 0) return `${value}B`;
+  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
+  return `${Number(value.toFixed(digits))}${units[unit]}`;
+}
+
+/** docker's time buckets (go-units HumanDuration): [amount, unit] or a special word. */
+export function dockerDuration(seconds) {
+  const s = Math.floor(seconds);
+  if (s < 1) return ['less-than-second', 0];
+  if (s === 1) return ['second', 1];
+  if (s < 60) return ['second', s];
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return ['about-minute', 1];
+  if (minutes < 60) return ['minute', minutes];
+  const hours = Math.floor(seconds / 3600 + 0.5);
+  if (hours === 1) return ['about-hour', 1];
+  if (hours < 48) return ['hour', hours];
+  if (hours < 24 * 7 * 2) return ['day', Math.floor(hours / 24)];
+  if (hours < 24 * 30 * 2) return ['week', Math.floor(hours / 24 / 7)];
+  if (hours < 24 * 365 * 2) return ['month', Math.floor(hours / 24 / 30)];
+  return ['year', Math.floor(Math.floor(seconds / 3600) / 24 / 365)];
+}
+
+const ENGLISH_DURATION = {
+  'less-than-second': () => 'Less than a second',
+  second: (n) => (n === 1 ? '1 second' : `${n} seconds`),
+  'about-minute': () => 'About a minute',
+  minute: (n) => `${n} minutes`,
+  'about-hour': () => 'About an hour',
+  hour: (n) => `${n} hours`,
+  day: (n) => `${n} days`,
+  week: (n) => `${n} weeks`,
+  month: (n) => `${n} months`,
+  year: (n) => `${n} years`,
+};
+
+/** CREATED as docker prints it: docker's exact English words ("About a minute ago",
+ * "3 weeks ago"); in other languages the same buckets through Intl.RelativeTimeFormat. */
+export function formatAgo(iso, now = Date.now()) {
+  if (!iso) return '—';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return String(iso);
+  const seconds = (now - at) / 1000;
+  if (seconds < 0) return t('time.future');
+  const [unit, n] = dockerDuration(seconds);
+  if (current === 'en') return `${ENGLISH_DURATION[unit](n)} ago`;
+  const rtf = new Intl.RelativeTimeFormat(current, { numeric: 'always' });
+  const intlUnit = { 'less-than-second': 'second', 'about-minute': 'minute', 'about-hour': 'hour' }[unit] || unit;
+  return rtf.format(-Math.max(n, unit === 'less-than-second' ? 0 : n), intlUnit);
+}
+
+/** An absolute time for tooltips, in the page's language. */
+export function formatDateTime(iso) {
+  const at = typeof iso === 'number' ? iso * 1000 : Date.parse(iso);
+  if (iso === null || iso === undefined || Number.isNaN(at)) return '—';
+  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(at) + ' UTC';
+}
