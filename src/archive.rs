@@ -842,14 +842,16 @@ fn stream_scan(
     let decoded = decompress::recording_decoder(compression, Box::new(window))?;
     let mut index = OuterIndex::default();
     let mut kept_bytes = 0u64;
-    let mut archive = tar::Archive::new(TarGuard::new(decoded));
+    let guard = TarGuard::new(decoded);
+    let seen = guard.extensions();
+    let mut archive = tar::Archive::new(guard);
     let entries = archive.entries().map_err(|e| Error::NotTar { detail: e.to_string() })?;
     for entry in entries {
         let mut entry = entry.map_err(|e| stream_error(&index, compression, e))?;
         if index.entries.len() >= scan::MAX_OUTER_ENTRIES {
             return Err(Error::Limit { detail: format!("the archive has more than {} entries", scan::MAX_OUTER_ENTRIES) });
         }
-        let outer = scan::outer_entry(&entry);
+        let outer = scan::outer_entry(&mut entry, &seen)?;
         let is_file = outer.kind == OuterKind::File;
         let name = outer.name.clone();
         let i = index.push(outer);
@@ -939,17 +941,19 @@ impl Seek for SeekWindow<'_> {
 fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
     let len = window.len;
     let mut index = LayerIndex { entries: Vec::new(), uncompressed_size: len };
-    let mut archive = tar::Archive::new(TarGuard::new(window));
+    let guard = TarGuard::new(window);
+    let seen = guard.extensions();
+    let mut archive = tar::Archive::new(guard);
     let entries = archive.entries_with_seek().ok()?;
     for entry in entries {
-        let entry = entry.ok()?;
+        let mut entry = entry.ok()?;
         if layer::is_global_header(entry.header().entry_type()) {
             continue;
         }
         if index.entries.len() >= layer::MAX_ENTRIES_PER_LAYER {
             return None;
         }
-        let record = layer::entry_record(&entry).ok()?;
+        let record = layer::entry_record(&mut entry, &seen).ok()?;
         if record.data_offset.saturating_add(record.size) > len {
             return None;
         }

@@ -247,12 +247,16 @@ impl ChunkIndexer {
         };
         let mut failed = false;
         {
-            let mut archive = tar::Archive::new(&mut src);
+            // The same guard as every other walk: it reads the PAX records (and refuses
+            // oversized ones) the way the synchronous walk does.
+            let guard = crate::tar_guard::TarGuard::new(&mut src);
+            let seen = guard.extensions();
+            let mut archive = tar::Archive::new(guard);
             let Ok(entries) = archive.entries_with_seek() else {
                 return self.give_up();
             };
             for entry in entries {
-                let Ok(entry) = entry else {
+                let Ok(mut entry) = entry else {
                     failed = true;
                     break;
                 };
@@ -274,7 +278,7 @@ impl ChunkIndexer {
                     self.boundary = base.saturating_add(next & !511);
                     continue;
                 }
-                let Ok(mut record) = layer::entry_record(&entry) else {
+                let Ok(mut record) = layer::entry_record(&mut entry, &seen) else {
                     return self.give_up();
                 };
                 record.data_offset = record.data_offset.saturating_add(base);

@@ -101,6 +101,9 @@ pub struct Entry {
     pub uid: u64,
     pub gid: u64,
     pub mtime: u64,
+    /// PAX records written in an `x` header before this entry, as given (any bytes: a
+    /// newline or NUL in a value, a record the ustar fields contradict).
+    pub pax: Vec<(String, Vec<u8>)>,
 }
 
 /// Default mtime of fixture entries: 2024-01-02T03:04:05Z.
@@ -113,7 +116,7 @@ impl Entry {
             Kind::Symlink => 0o777,
             _ => 0o644,
         };
-        Entry { path: path.as_ref().to_vec(), kind, data: Vec::new(), link: Vec::new(), mode, uid: 0, gid: 0, mtime: MTIME }
+        Entry { path: path.as_ref().to_vec(), kind, data: Vec::new(), link: Vec::new(), mode, uid: 0, gid: 0, mtime: MTIME, pax: Vec::new() }
     }
     pub fn file(path: impl AsRef<[u8]>, data: impl AsRef<[u8]>) -> Entry {
         let mut e = Entry::new(path, Kind::File);
@@ -144,6 +147,11 @@ impl Entry {
     }
     pub fn mtime(mut self, mtime: u64) -> Entry {
         self.mtime = mtime;
+        self
+    }
+    /// Precede the entry with a PAX record `key=value` (the ustar fields stay as they are).
+    pub fn pax(mut self, key: &str, value: impl AsRef<[u8]>) -> Entry {
+        self.pax.push((key.to_string(), value.as_ref().to_vec()));
         self
     }
 }
@@ -254,6 +262,14 @@ impl TarWriter {
         let data: &[u8] = if e.kind == Kind::File || matches!(e.kind, Kind::Other(_)) { &e.data } else { &[] };
         let size = data.len() as u64;
         let flag = e.kind.flag();
+        if !e.pax.is_empty() {
+            let records: Vec<u8> = e.pax.iter().flat_map(|(k, v)| pax_record(k, v)).collect();
+            let meta = Entry::new(b"PaxHeaders/entry", Kind::Other(b'x'));
+            let h = ustar_header(b"PaxHeaders/entry", b"", b'x', records.len() as u64, &meta).expect("pax header fits");
+            self.buf.extend_from_slice(&h);
+            self.buf.extend_from_slice(&records);
+            pad(&mut self.buf);
+        }
         let direct = if e.link.len() <= 100 { ustar_header(&e.path, &e.link, flag, size, e) } else { None };
         match direct {
             Some(h) => self.buf.extend_from_slice(&h),
@@ -1516,6 +1532,7 @@ impl OuterTar {
                 uid: h.uid().unwrap_or(0),
                 gid: h.gid().unwrap_or(0),
                 mtime: h.mtime().unwrap_or(MTIME),
+                pax: Vec::new(),
             });
         }
         OuterTar { entries }
@@ -1815,3 +1832,5 @@ mod tests {
         assert_eq!(split_tag("localhost:5000/a"), ("localhost:5000/a", "latest"));
     }
 }
+
+pub mod lesson;

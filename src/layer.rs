@@ -204,7 +204,9 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
     let mut buf = vec![0u8; 64 * 1024];
     // The guard refuses a long name or PAX record of gigabytes (a few KB of gzip) before
     // tar-rs reads it into memory.
-    let mut archive = tar::Archive::new(crate::tar_guard::TarGuard::new(&mut *stream));
+    let guard = crate::tar_guard::TarGuard::new(&mut *stream);
+    let seen = guard.extensions();
+    let mut archive = tar::Archive::new(guard);
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => return Some(IndexProblem { message: format!("not a tar stream: {e}"), offset: 0, stream_failed: false }),
@@ -226,7 +228,7 @@ fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Opti
                 stream_failed: false,
             });
         }
-        let mut record = match entry_record(&entry) {
+        let mut record = match entry_record(&mut entry, &seen) {
             Ok(r) => r,
             Err(msg) => return Some(IndexProblem { message: msg, offset: entry.raw_header_position(), stream_failed: false }),
         };
@@ -260,28 +262,32 @@ pub(crate) fn is_global_header(entry_type: tar::EntryType) -> bool {
     entry_type == tar::EntryType::XGlobalHeader
 }
 
-/// Build the index record of one tar entry (shared by the streaming and seeking walks).
-pub(crate) fn entry_record<R: Read>(entry: &tar::Entry<'_, R>) -> Result<LayerEntry, String> {
-    let raw_path = entry.path_bytes();
-    if raw_path.len() > MAX_PATH_BYTES {
+/// Build the index record of one tar entry (shared by every walk). `seen` is the walk's
+/// [`TarGuard`](crate::tar_guard::TarGuard) handle: names, links, sizes and owners are read
+/// as the runtimes read them (see [`crate::tar_guard::entry_header`]).
+pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<LayerEntry, String> {
+    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| {
+        format!("entry {} at byte {}: {why}", display_path(&entry.path_bytes()), entry.raw_header_position())
+    })?;
+    if stated.path.len() > MAX_PATH_BYTES {
         return Err(format!("entry name longer than {MAX_PATH_BYTES} bytes"));
     }
     let header = entry.header();
     let kind = EntryKind::from_tar(header.entry_type());
     let link = match kind {
-        EntryKind::Symlink => entry.link_name_bytes().map(|l| l.to_vec().into_boxed_slice()),
-        EntryKind::Hardlink => entry.link_name_bytes().map(|l| normalize_path(&l)),
+        EntryKind::Symlink => stated.link.map(Vec::into_boxed_slice),
+        EntryKind::Hardlink => stated.link.map(|l| normalize_path(&l)),
         _ => None,
     };
-    let size = if kind == EntryKind::File { entry.size() } else { 0 };
+    let size = if kind == EntryKind::File { stated.size } else { 0 };
     Ok(LayerEntry {
-        path: normalize_path(&raw_path),
+        path: normalize_path(&stated.path),
         kind,
         size,
         mode: header.mode().unwrap_or(0),
-        uid: header.uid().unwrap_or(0),
-        gid: header.gid().unwrap_or(0),
-        mtime: header.mtime().unwrap_or(0),
+        uid: stated.uid,
+        gid: stated.gid,
+        mtime: stated.mtime,
         link,
         data_offset: entry.raw_file_position(),
         content_hash: None,

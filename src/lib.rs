@@ -18,6 +18,7 @@ pub mod gzip;
 pub mod io;
 pub mod layer;
 pub mod merge;
+pub mod pax;
 pub mod report;
 pub mod resolve;
 pub mod scan;

@@ -112,7 +112,16 @@ pub fn join_relative(dir: &str, target: &str) -> String {
     parts.join("/")
 }
 
-pub(crate) fn outer_entry<R: Read>(entry: &tar::Entry<'_, R>) -> OuterEntry {
+/// One entry of the outer tar, its name and link read as the runtimes read them (see
+/// [`crate::tar_guard::entry_header`]); `seen` is the walk's guard handle.
+pub(crate) fn outer_entry<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<OuterEntry, Error> {
+    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| Error::NotTar {
+        detail: format!(
+            "entry {:?} at byte {}: {why}",
+            String::from_utf8_lossy(&entry.path_bytes()),
+            entry.raw_header_position()
+        ),
+    })?;
     let header = entry.header();
     let kind = match header.entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => OuterKind::File,
@@ -121,31 +130,33 @@ pub(crate) fn outer_entry<R: Read>(entry: &tar::Entry<'_, R>) -> OuterEntry {
         tar::EntryType::Link => OuterKind::Hardlink,
         _ => OuterKind::Other,
     };
-    let name = normalize(&String::from_utf8_lossy(&entry.path_bytes()));
-    let link = entry.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned());
-    OuterEntry {
+    let name = normalize(&String::from_utf8_lossy(&stated.path));
+    let link = stated.link.map(|l| String::from_utf8_lossy(&l).into_owned());
+    Ok(OuterEntry {
         name,
         kind,
         offset: entry.raw_file_position(),
-        size: if kind == OuterKind::File { entry.size() } else { 0 },
+        size: if kind == OuterKind::File { stated.size } else { 0 },
         header_offset: entry.raw_header_position(),
         link,
-    }
+    })
 }
 
 /// Index a plain (uncompressed) tar by walking its headers and seeking past the data.
 pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn FnMut(u64)) -> Result<OuterIndex, Error> {
     src.seek(SeekFrom::Start(0))?;
     let mut index = OuterIndex::default();
-    let mut archive = tar::Archive::new(crate::tar_guard::TarGuard::new(&mut *src));
+    let guard = crate::tar_guard::TarGuard::new(&mut *src);
+    let seen = guard.extensions();
+    let mut archive = tar::Archive::new(guard);
     let entries = archive.entries_with_seek().map_err(|e| Error::NotTar { detail: e.to_string() })?;
     let mut last_report = 0u64;
     for entry in entries {
-        let entry = entry.map_err(|e| tar_error(&index, file_len, e))?;
+        let mut entry = entry.map_err(|e| tar_error(&index, file_len, e))?;
         if index.entries.len() >= MAX_OUTER_ENTRIES {
             return Err(Error::Limit { detail: format!("the archive has more than {MAX_OUTER_ENTRIES} entries") });
         }
-        let outer = outer_entry(&entry);
+        let outer = outer_entry(&mut entry, &seen)?;
         if outer.offset.saturating_add(outer.size) > file_len {
             return Err(Error::Truncated {
                 entry: Some(outer.name.clone()),

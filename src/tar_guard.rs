@@ -14,8 +14,16 @@
 //! When something does not parse the way tar-rs would go on (a bad checksum, an unreadable
 //! size, a seek past a header), the guard stops following: tar-rs fails there or soon after
 //! by itself, and a guard that lost its place must never fail a valid archive.
+//!
+//! Since it sees every extension record anyway, the guard is also where strata reads them
+//! the way the runtimes do: tar-rs misreads a PAX record whose value holds a newline (see
+//! [`crate::pax`]), so every walk takes an entry's name, link, size and owner from
+//! [`entry_header`], which uses the guard's reading of the records before that entry.
 
+use crate::pax::{self, PaxError, PaxRecords};
+use std::cell::RefCell;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::rc::Rc;
 
 /// The largest GNU long name / long link / PAX record a walk reads into memory.
 pub const MAX_EXTENSION_BYTES: u64 = 8 << 20;
@@ -36,8 +44,39 @@ pub struct TarGuard<R> {
     pax: Option<(Vec<u8>, u64)>,
     /// `size` from the last PAX record, for the next entry that is not an extension.
     pax_size: Option<u64>,
+    /// The extension records read since the last entry, for the next one.
+    pending: HeaderExtensions,
+    /// What the last entry's header had before it, for the walk to ask ([`Extensions`]).
+    seen: Extensions,
     /// No longer following (the end marker, or something tar-rs will fail on itself).
     lost: bool,
+}
+
+/// The extension records that came before one entry's header.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderExtensions {
+    /// Where that entry's own header starts (tar-rs's `raw_header_position`).
+    pub header_pos: u64,
+    /// That header as stored (tar-rs changes its copy's uid and gid by its PAX reading).
+    pub block: Option<[u8; 512]>,
+    /// The PAX `x` record, as the runtimes read it.
+    pub pax: Option<Result<PaxRecords, PaxError>>,
+    /// A GNU long name (`L`) / long link (`K`) came too: it wins over PAX, as in Go.
+    pub long_name: bool,
+    pub long_link: bool,
+}
+
+/// A handle on what a [`TarGuard`] saw before the latest entry header; the walk keeps it
+/// while tar-rs owns the guard.
+#[derive(Debug, Clone, Default)]
+pub struct Extensions(Rc<RefCell<Option<HeaderExtensions>>>);
+
+impl Extensions {
+    /// The records before the header at `header_pos`; None when the guard did not see that
+    /// header (it lost its place, or the walk has no guard).
+    pub fn take_at(&self, header_pos: u64) -> Option<HeaderExtensions> {
+        self.0.borrow_mut().take_if(|h| h.header_pos == header_pos)
+    }
 }
 
 impl<R> TarGuard<R> {
@@ -52,8 +91,15 @@ impl<R> TarGuard<R> {
             sparse_ext_of: None,
             pax: None,
             pax_size: None,
+            pending: HeaderExtensions::default(),
+            seen: Extensions::default(),
             lost: false,
         }
+    }
+
+    /// The handle to ask for each entry's extension records (see [`entry_header`]).
+    pub fn extensions(&self) -> Extensions {
+        self.seen.clone()
     }
 
     pub fn into_inner(self) -> R {
@@ -70,7 +116,9 @@ impl<R> TarGuard<R> {
                     self.pos += take as u64;
                     bytes = &bytes[take..];
                     if self.pos == *end {
-                        self.pax_size = pax_value(record, b"size");
+                        let parsed = pax::parse(record);
+                        self.pax_size = parsed.as_ref().ok().and_then(|p| p.size);
+                        self.pending.pax = Some(parsed);
                         self.pax = None;
                     }
                     continue;
@@ -136,6 +184,15 @@ impl<R> TarGuard<R> {
             ));
         }
         let size = if is_any_extension { stated } else { self.pax_size.take().unwrap_or(stated) };
+        if extension {
+            self.pending.long_name |= kind.is_gnu_longname();
+            self.pending.long_link |= kind.is_gnu_longlink();
+        } else {
+            // An entry tar-rs hands out (a PAX global header too, which takes the records).
+            let pending = std::mem::take(&mut self.pending);
+            *self.seen.0.borrow_mut() =
+                Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), ..pending });
+        }
         if recognized && kind.is_pax_local_extensions() {
             // Small enough (checked above): keep it to learn the next entry's size.
             self.pax = Some((Vec::with_capacity(size as usize), after + size));
@@ -161,21 +218,80 @@ impl<R> TarGuard<R> {
     }
 }
 
-/// The value of `key` in PAX records (`"<len> <key>=<value>\n"`…), as a number.
-fn pax_value(records: &[u8], key: &[u8]) -> Option<u64> {
-    let mut rest = records;
-    let mut found = None;
-    while !rest.is_empty() {
-        let space = rest.iter().position(|&b| b == b' ')?;
-        let len: usize = std::str::from_utf8(&rest[..space]).ok()?.parse().ok()?;
-        let record = rest.get(space + 1..len)?;
-        let record = record.strip_suffix(b"\n").unwrap_or(record);
-        if let Some(value) = record.strip_prefix(key).and_then(|r| r.strip_prefix(b"=")) {
-            found = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
+/// An entry's name, link, size and owner as the runtimes read them (Go's archive/tar,
+/// which Docker, containerd and podman use): a PAX record wins over the ustar fields
+/// whatever bytes it holds, a GNU long name or link wins over PAX, and a name ends at its
+/// first NUL. An `Err` names what cannot be read; the runtimes refuse the layer there too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryHeader {
+    pub path: Vec<u8>,
+    pub link: Option<Vec<u8>>,
+    pub size: u64,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+}
+
+pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -> Result<EntryHeader, String> {
+    let header = entry.header();
+    let mut out = EntryHeader {
+        path: Vec::new(),
+        link: None,
+        size: entry.size(),
+        uid: header.uid().unwrap_or(0),
+        gid: header.gid().unwrap_or(0),
+        mtime: header.mtime().unwrap_or(0),
+    };
+    let Some(ext) = seen.take_at(entry.raw_header_position()) else {
+        // The guard lost its place (or this walk has none): tar-rs's own reading is right
+        // unless a PAX header is involved, which then cannot be vouched for.
+        if entry.pax_extensions().ok().flatten().is_some() {
+            return Err("a PAX extended header strata could not follow".to_string());
         }
-        rest = &rest[len..];
+        out.path = until_nul(&entry.path_bytes()).to_vec();
+        out.link = entry.link_name_bytes().map(|l| until_nul(&l).to_vec());
+        return Ok(out);
+    };
+    let records = match ext.pax {
+        Some(Ok(records)) => records,
+        Some(Err(e)) => return Err(format!("unreadable {e}")),
+        None => PaxRecords::default(),
+    };
+    let Some(block) = ext.block else {
+        return Err("a tar header strata could not follow".to_string());
+    };
+    // The fields as stored: from the long name/link entries (tar-rs strips only one
+    // trailing NUL of those), else from the stored ustar header — never from tar-rs's PAX
+    // reading, which can find a "record" inside another record's value.
+    let stored = tar::Header::from_byte_slice(&block);
+    out.path = match (ext.long_name, records.path) {
+        (true, _) => until_nul(&entry.path_bytes()).to_vec(),
+        (false, Some(path)) => path,
+        (false, None) => until_nul(&stored.path_bytes()).to_vec(),
+    };
+    out.link = match (ext.long_link, records.linkpath) {
+        (true, _) => entry.link_name_bytes().map(|l| until_nul(&l).to_vec()),
+        (false, Some(link)) => Some(link),
+        (false, None) => stored.link_name_bytes().map(|l| until_nul(&l).to_vec()),
+    };
+    let size = match records.size {
+        Some(size) => size,
+        None => stored.entry_size().map_err(|e| e.to_string())?,
+    };
+    if size != out.size && !stored.entry_type().is_gnu_sparse() {
+        // (A GNU sparse entry's size is the file's, from its sparse map.)
+        // tar-rs walked on with another size: its idea of where the next header is differs
+        // from every runtime's, so nothing after this can be trusted.
+        return Err(format!("a PAX header whose size ({size} bytes) tar-rs reads as {} bytes", out.size));
     }
-    found
+    out.uid = records.uid.unwrap_or_else(|| stored.uid().unwrap_or(0));
+    out.gid = records.gid.unwrap_or_else(|| stored.gid().unwrap_or(0));
+    out.mtime = records.mtime.unwrap_or_else(|| stored.mtime().unwrap_or(0));
+    Ok(out)
+}
+/// A tar name ends at its first NUL (Go's `parseString`); tar-rs keeps what follows one.
+fn until_nul(name: &[u8]) -> &[u8] {
+    name.iter().position(|&b| b == 0).map_or(name, |i| &name[..i])
 }
 
 impl<R: Read> Read for TarGuard<R> {
@@ -270,10 +386,4 @@ mod tests {
         assert_eq!(n, 4);
     }
 
-    #[test]
-    fn pax_values_are_read() {
-        assert_eq!(pax_value(b"16 size=1000000\n12 uid=1000\n", b"size"), Some(1_000_000));
-        assert_eq!(pax_value(b"12 uid=1000\n", b"size"), None);
-        assert_eq!(pax_value(b"garbage", b"size"), None);
-    }
 }

@@ -1,0 +1,187 @@
+//! PAX extended headers (tar type `x`), read the way the container runtimes read them.
+//!
+//! Why a reader of our own: tar-rs splits PAX data at every newline before it parses the
+//! records, so a record whose value holds a newline (`path=tmp/x\ny`) fails to parse and
+//! tar-rs silently falls back to the ustar name. Docker, containerd and podman (Go's
+//! archive/tar), umoci, GNU tar and Python's tarfile all read records by their length
+//! prefix, so such a value is simply the path — and what strata showed was not what the
+//! container gets. This module follows Go's `parsePAX` / `mergePAX` rule for rule:
+//!
+//! - a record is `"<len> <key>=<value>\n"`, `len` counting the whole record; whatever bytes
+//!   the value holds (newlines included) are the value;
+//! - a malformed record (bad length, no `=`, empty key, not ending in `\n`) makes the whole
+//!   header unreadable (Go: `ErrHeader`), as does a NUL in `path`, `linkpath`, `uname` or
+//!   `gname`, or a number that does not parse in `size`, `uid`, `gid`, `mtime`;
+//! - a later record with the same key replaces an earlier one;
+//! - a present `path` / `linkpath` wins over the ustar fields, whatever it holds (but a GNU
+//!   long name or long link, when both are present, wins over PAX, as in Go and tar-rs).
+
+/// The PAX keys strata applies to the entry that follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaxRecords {
+    pub path: Option<Vec<u8>>,
+    pub linkpath: Option<Vec<u8>>,
+    pub size: Option<u64>,
+    pub uid: Option<u64>,
+    pub gid: Option<u64>,
+    /// Whole seconds since the epoch (a fraction is dropped, a negative time is 0).
+    pub mtime: Option<u64>,
+}
+
+/// Why a PAX header cannot be read (the runtimes refuse the layer at this point too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaxError {
+    /// The key of the record at fault, when the record got that far.
+    pub key: Option<String>,
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for PaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "PAX record {key:?}: {}", self.why),
+            None => write!(f, "PAX header: {}", self.why),
+        }
+    }
+}
+
+/// Parse the data of one PAX `x` entry.
+pub fn parse(mut data: &[u8]) -> Result<PaxRecords, PaxError> {
+    let mut out = PaxRecords::default();
+    while !data.is_empty() {
+        let (key, value, rest) = parse_record(data)?;
+        data = rest;
+        let bad = |why| PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why };
+        match key {
+            b"path" => out.path = Some(value.to_vec()),
+            b"linkpath" => out.linkpath = Some(value.to_vec()),
+            b"size" => out.size = Some(parse_unsigned(value).ok_or_else(|| bad("not a size"))?),
+            b"uid" => out.uid = Some(parse_id(value).ok_or_else(|| bad("not a number"))?),
+            b"gid" => out.gid = Some(parse_id(value).ok_or_else(|| bad("not a number"))?),
+            b"mtime" => out.mtime = Some(parse_time(value).ok_or_else(|| bad("not a time"))?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// One record: `(key, value, what follows)`. Go's `parsePAXRecord` and `validPAXRecord`.
+fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
+    let malformed = |why| PaxError { key: None, why };
+    let space = data.iter().position(|&b| b == b' ').ok_or(malformed("a record without a length"))?;
+    let len: usize = std::str::from_utf8(&data[..space])
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
+        .ok_or(malformed("a record length that is not a number"))?;
+    if len < 5 || len > data.len() || len <= space + 1 {
+        return Err(malformed("a record length that does not fit"));
+    }
+    let record = &data[space + 1..len];
+    let Some(record) = record.strip_suffix(b"\n") else {
+        return Err(malformed("a record that does not end in a newline"));
+    };
+    let eq = record.iter().position(|&b| b == b'=').ok_or(malformed("a record without '='"))?;
+    let (key, value) = (&record[..eq], &record[eq + 1..]);
+    if key.is_empty() {
+        return Err(malformed("a record with an empty key"));
+    }
+    let nul_refused = matches!(key, b"path" | b"linkpath" | b"uname" | b"gname");
+    if (nul_refused && value.contains(&0)) || key.contains(&0) {
+        return Err(PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why: "holds a NUL byte" });
+    }
+    Ok((key, value, &data[len..]))
+}
+
+/// Go's `strconv.ParseInt(v, 10, 64)` restricted to what is not negative.
+fn parse_unsigned(v: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().map(|n| n as u64)
+}
+
+/// A uid or gid: any int64 parses (Go accepts negatives); a negative one is shown as 0.
+fn parse_id(v: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok().map(|n| n.max(0) as u64)
+}
+
+/// Go's `parsePAXTime`: `[-]seconds[.fraction]`.
+fn parse_time(v: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (s.contains('.') && fraction.is_empty()) {
+        return None;
+    }
+    parse_id(whole.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str, value: &[u8]) -> Vec<u8> {
+        let body = 1 + key.len() + 1 + value.len() + 1;
+        let mut len = body + 1;
+        while body + len.to_string().len() != len {
+            len = body + len.to_string().len();
+        }
+        let mut out = format!("{len} {key}=").into_bytes();
+        out.extend_from_slice(value);
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn a_newline_inside_a_value_is_part_of_the_value() {
+        let mut data = record("path", b"tmp/x\ny");
+        data.extend(record("size", b"12"));
+        let p = parse(&data).expect("parses");
+        assert_eq!(p.path.as_deref(), Some(&b"tmp/x\ny"[..]));
+        assert_eq!(p.size, Some(12));
+    }
+
+    #[test]
+    fn later_records_replace_earlier_ones() {
+        let mut data = record("path", b"a");
+        data.extend(record("path", b"b"));
+        assert_eq!(parse(&data).expect("parses").path.as_deref(), Some(&b"b"[..]));
+    }
+
+    #[test]
+    fn a_nul_in_a_path_is_refused() {
+        let err = parse(&record("path", b"etc/\0passwd")).expect_err("refused");
+        assert_eq!(err.key.as_deref(), Some("path"));
+        assert!(parse(&record("linkpath", b"x\0")).is_err());
+        // Elsewhere a NUL in the value is allowed (Go checks only the key).
+        assert!(parse(&record("comment", b"x\0y")).is_ok());
+    }
+
+    #[test]
+    fn malformed_records_are_refused() {
+        assert!(parse(b"garbage").is_err());
+        assert!(parse(b"99 path=x\n").is_err()); // longer than the data
+        assert!(parse(b"9 pathx\n\n").is_err()); // no '='
+        assert!(parse(b"8 path=x").is_err()); // no newline at its end
+        assert!(parse(b"7 =abc\n").is_err()); // empty key
+        assert!(parse(&record("size", b"-1")).is_err());
+        assert!(parse(&record("uid", b"x")).is_err());
+        assert!(parse(&record("mtime", b"1.")).is_err());
+    }
+
+    #[test]
+    fn numbers_and_times() {
+        let mut data = record("uid", b"1000");
+        data.extend(record("gid", b"-5"));
+        data.extend(record("mtime", b"1350244992.023960108"));
+        let p = parse(&data).expect("parses");
+        assert_eq!((p.uid, p.gid, p.mtime), (Some(1000), Some(0), Some(1_350_244_992)));
+    }
+}
