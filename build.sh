@@ -68,6 +68,10 @@ build_sample() {
   build_cli
   log "writing the built-in sample image → www/sample.tar"
   ./target/release/strata fixture sample -o www/sample.tar
+  log "writing the lesson archives → www/lessons/"
+  mkdir -p www/lessons
+  ./target/release/strata fixture lesson-web -o www/lessons/web.tar.gz
+  ./target/release/strata fixture lesson-unionfs -o www/lessons/unionfs.tar
 }
 
 build_site() { build_wasm; build_sample; }

@@ -495,8 +495,10 @@ impl Session {
     }
 
     /// One directory, merged (`layer` undefined) or as one layer changed it:
-    /// `{path, entries: [DirEntryView]}` (see `src/merge/view.rs`).
-    pub fn list_dir(&mut self, image: usize, layer: Option<usize>, path: &str) -> Result<JsValue, JsError> {
+    /// `{path, entries: [DirEntryView]}` (see `src/merge/view.rs`). With `whole`, a layer's
+    /// listing is every path of the tree as of that layer, its changes marked (what
+    /// `strata ls --layer K` lists), not only the paths it changed.
+    pub fn list_dir(&mut self, image: usize, layer: Option<usize>, path: &str, whole: Option<bool>) -> Result<JsValue, JsError> {
         let raw = raw_path(path);
         let entries = match layer {
             None => {
@@ -512,8 +514,10 @@ impl Session {
                 let layers = image_layers(&self.archive, image).map_err(js_err)?;
                 let opts = ListOptions { changes_of_layer: Some(k as u32), full_tree: Some(full), ..Default::default() };
                 let mut rows = view::list_dir(&lv.tree, &layers[..=k], &raw, &opts).map_err(js_err)?;
-                rows.retain(|r| r.change.is_some() || lv.leads_to_change(r));
-                lv.own_sizes(&mut rows);
+                if whole != Some(true) {
+                    rows.retain(|r| r.change.is_some() || lv.leads_to_change(r));
+                    lv.own_sizes(&mut rows);
+                }
                 rows
             }
         };
@@ -585,6 +589,21 @@ impl Session {
         .map_err(js_err)?;
         sink.flush().map_err(js_err)?;
         Ok(sink.written as f64)
+    }
+
+    /// Every layer that touched `path`, bottom first: `[PathEvent]` (see `view::path_story`).
+    pub fn path_story(&mut self, image: usize, path: &str) -> Result<JsValue, JsError> {
+        let layers = image_layers(&self.archive, image).map_err(js_err)?;
+        to_js(&view::path_story(&layers, &raw_path(path)))
+    }
+
+    /// Layer `layer`'s whiteout and opaque markers by their real names, with what each
+    /// removed: `[MarkerView]`, at most `limit`.
+    pub fn layer_markers(&mut self, image: usize, layer: usize, limit: usize) -> Result<JsValue, JsError> {
+        self.layer_view(image, layer).map_err(js_err)?;
+        let layers = image_layers(&self.archive, image).map_err(js_err)?;
+        let lv = self.layer_view.as_ref().ok_or_else(|| js_err("layer view missing"))?;
+        to_js(&view::layer_markers(&lv.tree, &layers[..=layer], layer, limit))
     }
 
     /// Added / modified / deleted counts and bytes of each layer of an image.

@@ -218,7 +218,9 @@ const ops = {
     return { value: { facts, how: 'wasm' }, transfer: [facts.buffer] };
   },
   report: ({ handle }) => session(handle).report(),
-  listDir: ({ handle, image, layer, path }) => session(handle).list_dir(image, layer ?? undefined, path),
+  listDir: ({ handle, image, layer, path, whole }) => session(handle).list_dir(image, layer ?? undefined, path, whole ?? undefined),
+  pathStory: ({ handle, image, path }) => session(handle).path_story(image, path),
+  layerMarkers: ({ handle, image, layer, limit }) => session(handle).layer_markers(image, layer, limit),
   find: ({ handle, image, layer, pattern, limit }) => session(handle).find(image, layer ?? undefined, pattern, limit),
   readFile: ({ handle, image, layer, path, offset, length }) => {
     const bytes = session(handle).read_file(image, layer ?? undefined, path, offset, length);

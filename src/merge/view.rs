@@ -219,6 +219,148 @@ fn row_at(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOptio
     }
 }
 
+/// What one layer did to one path: a step of [`path_story`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PathEvent {
+    pub layer: u32,
+    /// Added (the path was not there below), modified (it was: this copy covers the lower
+    /// one), or deleted.
+    pub change: ChangeKind,
+    /// The kind written; for a deletion, the kind removed.
+    pub kind: EntryKind,
+    /// Content bytes written; for a deletion, the bytes of the copy removed.
+    pub size: u64,
+    /// Deletions: the entry of that layer that did it, by its real name (`demo/.wh.b.txt`,
+    /// `demo/config/.wh..wh..opq`, or a non-directory written where a parent directory was).
+    pub by: Option<String>,
+    /// A directory no entry declared, made for an entry below it.
+    pub implicit: bool,
+}
+
+/// Is `path` strictly below directory `dir` (`""` is the root)?
+fn is_below(path: &[u8], dir: &[u8]) -> bool {
+    dir.is_empty() && !path.is_empty() || path.len() > dir.len() && path.starts_with(dir) && path[dir.len()] == b'/'
+}
+
+fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&[], path),
+    }
+}
+
+/// A whiteout (`Some(target)`) or opaque marker (`Some(dir)`, with `true`) of a layer, by the
+/// rules of the merge (`tree.rs`): AUFS metadata and bare `.wh.` are neither.
+fn marker_target(path: &[u8]) -> Option<(Vec<u8>, bool)> {
+    let (dir, base) = split_parent(path);
+    if base == b".wh..wh..opq" {
+        return Some((dir.to_vec(), true));
+    }
+    if base.starts_with(b".wh..wh.") || base == b".wh." {
+        return None;
+    }
+    let name = base.strip_prefix(b".wh.")?;
+    let mut target = dir.to_vec();
+    if !target.is_empty() {
+        target.push(b'/');
+    }
+    target.extend_from_slice(name);
+    Some((target, false))
+}
+
+/// Any component starts with `.wh.`: a marker, AUFS metadata, or below one (never shown).
+fn has_wh_component(path: &[u8]) -> bool {
+    path.split(|&b| b == b'/').any(|c| c.starts_with(b".wh."))
+}
+
+/// Every layer that touched `path` (normalised, `""` is the root), bottom first: where it was
+/// added, overwritten, deleted (and by which whiteout, opaque marker or replaced parent), and
+/// added again. The layers' own rules apply as in the merge: a layer's markers act on the
+/// layers below it before its other entries; a directory declared again with the same mode
+/// and owner is not a change. One pass over every entry of every layer.
+pub fn path_story(layers: &[&LayerIndex], path: &[u8]) -> Vec<PathEvent> {
+    let path = crate::layer::normalize_path(path);
+    let mut events = Vec::new();
+    // What is at `path` below the layer being read: (kind, size, mode, uid, gid).
+    let mut present: Option<(EntryKind, u64, u32, u64, u64)> = if path.is_empty() { Some((EntryKind::Dir, 0, 0o755, 0, 0)) } else { None };
+    for (l, layer) in layers.iter().enumerate() {
+        let l = l as u32;
+        if let Some((kind, size, ..)) = present {
+            let marker = layer.entries.iter().find(|e| match marker_target(&e.path) {
+                Some((dir, true)) => is_below(&path, &dir),
+                Some((target, false)) => *target == *path || is_below(&path, &target),
+                None => false,
+            });
+            if let Some(m) = marker {
+                events.push(PathEvent { layer: l, change: ChangeKind::Deleted, kind, size, by: Some(display_path(&m.path)), implicit: false });
+                present = None;
+            }
+        }
+        for e in layer.entries.iter().filter(|e| !has_wh_component(&e.path)) {
+            if *e.path == *path {
+                let same_dir = matches!(present, Some((EntryKind::Dir, _, mode, uid, gid)) if e.kind == EntryKind::Dir && (mode, uid, gid) == (e.mode, e.uid, e.gid));
+                if !same_dir {
+                    let change = if present.is_some() { ChangeKind::Modified } else { ChangeKind::Added };
+                    events.push(PathEvent { layer: l, change, kind: e.kind, size: e.size, by: None, implicit: false });
+                }
+                present = Some((e.kind, e.size, e.mode, e.uid, e.gid));
+            } else if is_below(&path, &e.path) && e.kind != EntryKind::Dir {
+                if let Some((kind, size, ..)) = present.take() {
+                    events.push(PathEvent { layer: l, change: ChangeKind::Deleted, kind, size, by: Some(display_path(&e.path)), implicit: false });
+                }
+            } else if is_below(&e.path, &path) && !matches!(present, Some((EntryKind::Dir, ..))) {
+                let change = if present.is_some() { ChangeKind::Modified } else { ChangeKind::Added };
+                events.push(PathEvent { layer: l, change, kind: EntryKind::Dir, size: 0, by: None, implicit: true });
+                present = Some((EntryKind::Dir, 0, 0o755, 0, 0));
+            }
+        }
+    }
+    events
+}
+
+/// One whiteout or opaque marker of a layer, by its real name in the layer's tar.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MarkerView {
+    /// The marker's own path (`demo/.wh.b.txt`, `demo/config/.wh..wh..opq`).
+    pub path: String,
+    /// True for an opaque-directory marker, false for a whiteout.
+    pub opaque: bool,
+    /// Whiteout: the path it deletes. Opaque: the directory whose lower contents it hides.
+    pub target: String,
+    /// Paths (whole subtrees counted) and file bytes it removed from the layers below.
+    pub removed_paths: u64,
+    pub removed_bytes: u64,
+}
+
+/// The whiteout and opaque markers of layer `k` (at most `limit`, tar order), with what each
+/// removed. `tree` is the merge of `layers[..=k]` (its deletions are layer k's).
+pub fn layer_markers(tree: &MergedTree, layers: &[&LayerIndex], k: usize, limit: usize) -> Vec<MarkerView> {
+    let Some(layer) = layers.get(k) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (i, e) in layer.entries.iter().enumerate() {
+        let opaque = match tree.layer_status(k).get(i) {
+            Some(EntryStatus::Whiteout) => false,
+            Some(EntryStatus::Opaque) => true,
+            _ => continue,
+        };
+        let Some((target, _)) = marker_target(&e.path) else { continue };
+        let (mut removed_paths, mut removed_bytes) = (0, 0);
+        for c in tree.changes(k).iter().filter(|c| c.kind == ChangeKind::Deleted) {
+            let raw = crate::layer::parse_display_path(&c.path);
+            let hit = if opaque { split_parent(&raw).0 == target.as_slice() } else { *raw == *target };
+            if hit {
+                removed_paths += c.paths;
+                removed_bytes += c.bytes;
+            }
+        }
+        out.push(MarkerView { path: display_path(&e.path), opaque, target: display_path(&target), removed_paths, removed_bytes });
+        if out.len() >= limit {
+            break;
+        }
+    }
+    out
+}
+
 /// `ls -l`-style mode string, e.g. `drwxr-xr-x`.
 pub fn mode_string(kind: EntryKind, mode: u32) -> String {
     let mut s = String::with_capacity(10);

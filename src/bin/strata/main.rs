@@ -3,6 +3,7 @@
 //! Exit codes: 0 every image verified; 1 read, but something failed verification;
 //! 2 the archive cannot be read (with one sentence saying what and where).
 
+mod escape;
 mod fs;
 mod output;
 
@@ -54,7 +55,7 @@ enum Command {
     /// Write one of the built-in fixture archives (the web page's sample) to a file.
     #[command(hide = true)]
     Fixture {
-        /// `sample` (the teaching image shown by the web page).
+        /// `sample` (the teaching image shown by the web page), `lesson-web`, `lesson-unionfs`.
         name: String,
         #[arg(short, long)]
         out: PathBuf,
@@ -86,7 +87,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("strata: {message}");
+            // Messages quote archive text (paths, tags): `warn` escapes it.
+            output::warn(&message);
             ExitCode::from(2)
         }
     }
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
 fn with_report(path: &Path, show: impl FnOnce(&Report) -> Result<(), String>) -> Result<ExitCode, String> {
     let archive = open_verified(path)?;
     let report = archive.0.report();
+    require_images(report, path)?;
     show(report)?;
     Ok(if report.all_verified() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
@@ -110,6 +113,27 @@ pub fn open_verified(path: &Path) -> Result<(Archive, SeekBufReader<File>), Stri
     archive.verify(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
     bar.clear();
     Ok((archive, src))
+}
+
+/// An archive read without error but holding no image (`manifest.json` is `null` or `[]`,
+/// an index whose manifests are empty) leaves nothing to inspect: that is exit 2, with one
+/// sentence saying why, not "0 of 0 images verified".
+pub fn require_images(report: &Report, path: &Path) -> Result<(), String> {
+    if !report.images.is_empty() {
+        return Ok(());
+    }
+    // The core's findings say what it found instead (an empty manifest list, a manifest
+    // that is not one); the first error or warning is the reason.
+    let reason = report
+        .findings
+        .iter()
+        .find(|f| f.severity != strata::report::Severity::Info)
+        .map(|f| match &f.location {
+            Some(at) => format!(" ({at}: {})", f.message),
+            None => format!(" ({})", f.message),
+        })
+        .unwrap_or_default();
+    Err(format!("{}: the archive holds no image, so there is nothing to inspect{reason}", path.display()))
 }
 
 struct ProgressBar {
@@ -152,7 +176,11 @@ impl ProgressBar {
 fn write_fixture(name: &str, out: &Path) -> Result<ExitCode, String> {
     let bytes = match name {
         "sample" => strata::fixture::sample_archive(),
-        other => return Err(format!("unknown fixture {other:?} (known: sample)")),
+        // The lesson view's archives (www/lessons/): `docker save web:v1 web:v2 | gzip`, and
+        // one union-filesystem rule per layer.
+        "lesson-web" => strata::fixture::lesson::web_archive(),
+        "lesson-unionfs" => strata::fixture::lesson::unionfs_archive(),
+        other => return Err(format!("unknown fixture {other:?} (known: sample, lesson-web, lesson-unionfs)")),
     };
     std::fs::write(out, bytes).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(ExitCode::SUCCESS)
