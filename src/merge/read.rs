@@ -32,20 +32,42 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
     let mut todo: Vec<Vec<u8>> = split_rev(path);
     let mut cur = ROOT;
     let mut hops = 0usize;
+    // The last symlink followed (its path, its target), and whether a `..` then tried to
+    // climb above `/`: a path that is not found after a symlink says where the link led.
+    let mut last_link: Option<(NodeId, Vec<u8>)> = None;
+    let mut climbed_above_root = false;
     while let Some(c) = todo.pop() {
         if c.as_slice() == b"." {
             continue;
         }
         if c.as_slice() == b".." {
+            climbed_above_root |= cur == ROOT && last_link.is_some();
             cur = tree.node(cur).map(|n| n.parent).unwrap_or(ROOT);
             continue;
         }
         if tree.kind(cur) != EntryKind::Dir {
             return Err(Error::NotFound { what: format!("{}: a path component is not a directory", shown(path)) });
         }
-        let next = tree.child(cur, &c).ok_or_else(|| Error::NotFound { what: format!("path {}", shown(path)) })?;
+        let Some(next) = tree.child(cur, &c) else {
+            let what = match &last_link {
+                Some((link, target)) => format!(
+                    "path {}: the symbolic link /{} points to {}, {}",
+                    shown(path),
+                    display_path(&tree.path(*link)),
+                    display_path(target),
+                    if climbed_above_root {
+                        "which leaves the image (its `..` climbs above /; in a container it stops at /) and is not in the image"
+                    } else {
+                        "which is not in the image"
+                    }
+                ),
+                None => format!("path {}", shown(path)),
+            };
+            return Err(Error::NotFound { what });
+        };
         let is_last = todo.is_empty();
         if let Some(target) = symlink_target(tree, layers, next).filter(|_| !is_last || follow_last) {
+            last_link = Some((next, target.to_vec()));
             hops += 1;
             if hops > MAX_SYMLINKS {
                 return Err(Error::NotFound {
@@ -96,16 +118,30 @@ pub fn file_content<'a>(tree: &MergedTree, layers: &[&'a LayerIndex], path: &[u8
     let n = resolve(tree, layers, path, true)?;
     match tree.kind(n) {
         EntryKind::File | EntryKind::Hardlink => {}
-        k => return Err(Error::NotFound { what: format!("{} is a {k:?}, not a file", shown(path)) }),
+        k => return Err(Error::NotFound { what: format!("{} is {}, not a file", shown(path), kind_in_words(k)) }),
     }
     let r = tree
         .content_ref(n)
         .ok_or_else(|| Error::NotFound { what: format!("content of {} (broken hardlink)", shown(path)) })?;
     let e = tree.entry(layers, r).ok_or_else(|| Error::NotFound { what: format!("entry of {}", shown(path)) })?;
     if e.kind != EntryKind::File {
-        return Err(Error::NotFound { what: format!("{} is a hardlink to a {:?}, not a file", shown(path), e.kind) });
+        return Err(Error::NotFound { what: format!("{} is a hard link to {}, not a file", shown(path), kind_in_words(e.kind)) });
     }
     Ok((r.layer as usize, e))
+}
+
+/// An entry kind as a message says it ("/dev/null is a character device").
+pub fn kind_in_words(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "a regular file",
+        EntryKind::Dir => "a directory",
+        EntryKind::Symlink => "a symbolic link",
+        EntryKind::Hardlink => "a hard link",
+        EntryKind::Char => "a character device",
+        EntryKind::Block => "a block device",
+        EntryKind::Fifo => "a named pipe (FIFO)",
+        EntryKind::Other => "a special file (a tar entry type strata does not read)",
+    }
 }
 
 /// Open a file of the merged tree for reading (symlinks followed).

@@ -3,9 +3,9 @@
 //! All of them work on an image's merged tree (strata::merge); `--json` prints the core's
 //! serde values as they are.
 
-use crate::output;
+use crate::escape::escape;
+use crate::output::{self, print_text, stdout_write_result, warn};
 use clap::Subcommand;
-use serde::Serialize;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use strata::io::SeekBufReader;
@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use strata::layer::{display_path, parse_display_path, EntryKind};
 use strata::merge::diff::{diff_images, TreeSide};
 use strata::merge::filter::PathFilter;
-use strata::merge::read::{file_content, layer_file, ContentSource};
-use strata::merge::source::{export_layer, image_layers, ArchiveSource};
+use strata::merge::read::{file_content, kind_in_words, layer_file, resolve, ContentSource};
+use strata::merge::source::{image_layers, ArchiveSource};
 use strata::merge::view::{list_dir, list_recursive, mode_string, walk_rows, DirEntryView, ListOptions, SortOrder};
 use strata::merge::{dockerfile, export, waste, MergedTree};
 use strata::report::Image;
@@ -152,10 +152,7 @@ fn open_indexed(path: &Path, need_hashes: bool) -> Result<(Archive, SeekBufReade
 fn merged<'a>(archive: &'a Archive, img: &Image, upto: Option<usize>) -> Result<(strata::merge::source::ImageLayers<'a>, MergedTree), String> {
     let layers = image_layers(archive, img);
     if !layers.missing.is_empty() {
-        eprintln!(
-            "strata: warning: layer(s) {:?} of this image are not in the archive; the tree is incomplete",
-            layers.missing
-        );
+        warn(&format!("warning: layer(s) {:?} of this image are not in the archive; the tree is incomplete", layers.missing));
     }
     let n = match upto {
         Some(l) if l >= layers.indexes.len() => {
@@ -166,7 +163,7 @@ fn merged<'a>(archive: &'a Archive, img: &Image, upto: Option<usize>) -> Result<
     };
     let tree = MergedTree::build(&layers.indexes[..n]);
     for p in tree.problems() {
-        eprintln!("strata: layer {}: {}: {}", p.layer, p.path, p.message);
+        warn(&format!("layer {}: {}: {}", p.layer, p.path, p.message));
     }
     Ok((layers, tree))
 }
@@ -210,6 +207,12 @@ fn ls(
         sort,
     };
     let p = norm(path);
+    // Listing a non-directory: say what it is in words (the core's message names the type).
+    if let Some(n) = tree.find(&p) {
+        if tree.kind(n) != EntryKind::Dir {
+            return Err(format!("cannot list /{}: it is {}, not a directory, in {}", display_path(&p), kind_in_words(tree.kind(n)), image_name(img)));
+        }
+    }
     if recursive && !json && sort == SortOrder::Name {
         // Printed as walked: the rows of a deep tree, each with its full path, would add up
         // to the square of its depth if they were all kept first.
@@ -239,11 +242,13 @@ fn ls(
 }
 
 /// One line of `ls`: the name (`dir/` for directories), or with `long` the `ls -l` row.
+/// Names and link targets are archive text: escaped, so a name holding a line feed cannot
+/// forge a row, nor an ESC drive the terminal.
 fn ls_line(r: &DirEntryView, shown: &str, long: bool, marks: bool) -> String {
     if long {
-        long_row(r, shown, marks)
+        long_row(r, &escape(shown), marks)
     } else {
-        format!("{shown}{}", if r.kind == EntryKind::Dir { "/" } else { "" })
+        format!("{}{}", escape(shown), if r.kind == EntryKind::Dir { "/" } else { "" })
     }
 }
 
@@ -263,8 +268,8 @@ fn long_row(r: &DirEntryView, shown: &str, marks: bool) -> String {
         s.push('/');
     }
     match (r.kind, &r.link) {
-        (EntryKind::Symlink, Some(l)) => s.push_str(&format!(" -> {l}")),
-        (EntryKind::Hardlink, Some(l)) => s.push_str(&format!(" link to {l}")),
+        (EntryKind::Symlink, Some(l)) => s.push_str(&format!(" -> {}", escape(l))),
+        (EntryKind::Hardlink, Some(l)) => s.push_str(&format!(" link to {}", escape(l))),
         _ => {}
     }
     if let Some((ma, mi)) = r.device {
@@ -284,56 +289,194 @@ fn image_name(img: &Image) -> String {
     img.repo_tags.first().cloned().unwrap_or_else(|| output::short_id(&img.id))
 }
 
-#[derive(Serialize)]
-struct CatJson {
-    path: String,
-    layer: usize,
-    size: u64,
-    /// The content, when it is UTF-8.
-    text: Option<String>,
-}
-
 fn cat(archive_path: &Path, path: &str, image: Option<&str>, layer: Option<usize>, json: bool) -> Result<ExitCode, String> {
     let (archive, mut src) = open_indexed(archive_path, false)?;
     let img = output::pick_image(archive.report(), image)?;
     let (layers, tree) = merged(&archive, img, layer)?;
     let p = parse_display_path(path);
+    // `cat /usr/bin/app/`: a trailing slash names a directory, as in a shell.
+    if path.trim_end_matches('/').len() < path.len() && !path.trim_end_matches('/').is_empty() {
+        if let Ok(n) = resolve(&tree, &layers.indexes, &p, true) {
+            if tree.kind(n) != EntryKind::Dir {
+                return Err(format!("cannot read {path}: not a directory (it is {}; a trailing / names a directory) in {}", kind_in_words(tree.kind(n)), image_name(img)));
+            }
+        }
+    }
     let (l, entry) = match layer {
         Some(n) => layer_file(&tree, &layers.indexes, n, &p),
         None => file_content(&tree, &layers.indexes, &p),
     }
     .map_err(|e| format!("{e} in {}", image_name(img)))?;
     let mut source = ArchiveSource::new(&archive, &mut src, layers.blobs.clone());
-    let mut reader = source.open_entry(l, entry).map_err(|e| e.to_string())?;
     if json {
-        let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        let text = String::from_utf8(bytes).ok();
-        output::print_json(&CatJson { path: display_path(&norm(path)), layer: l, size: entry.size, text })?;
+        let shown = display_path(&norm(path));
+        cat_json(&mut source, l, entry, &shown)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
-    match std::io::copy(&mut reader, &mut out) {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => return Err(format!("reading {path}: {e}")),
-    }
+    let mut reader = source.open_entry(l, entry).map_err(|e| e.to_string())?;
+    let mut out = WatchedWriter::new(std::io::stdout().lock());
+    let copied = std::io::copy(&mut reader, &mut out).map(|_| ()).and_then(|()| out.flush());
+    finish_output(copied, &out, "standard output", path)?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// `cat --json`: `{path, layer, size, text}` as `print_json` would print it, with the text
+/// written piece by piece as the file is read, so a 10 GB file costs buffers, not 10 GB.
+/// `text` is null when the content is not UTF-8, which is only known at its end: a first
+/// pass reads the file to check, the second writes it.
+fn cat_json(source: &mut ArchiveSource<'_, '_>, layer: usize, entry: &strata::layer::LayerEntry, shown: &str) -> Result<(), String> {
+    let read_error = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    let is_utf8 = {
+        let mut reader = source.open_entry(layer, entry).map_err(|e| e.to_string())?;
+        let mut check = Utf8Check::default();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(read_error)?;
+            if n == 0 || !check.feed(&buf[..n]) {
+                break;
+            }
+        }
+        check.is_complete()
+    };
+    let mut out = WatchedWriter::new(BufWriter::new(std::io::stdout().lock()));
+    let head = format!(
+        "{{\n  \"path\": {},\n  \"layer\": {layer},\n  \"size\": {},\n  \"text\": ",
+        serde_json::to_string(shown).map_err(|e| e.to_string())?,
+        entry.size
+    );
+    let mut written = out.write_all(head.as_bytes());
+    if written.is_ok() {
+        written = if is_utf8 { stream_json_string(source, layer, entry, &mut out) } else { out.write_all(b"null") };
+    }
+    let written = written.and_then(|()| out.write_all(b"\n}\n")).and_then(|()| out.flush());
+    finish_output(written, &out, "standard output", shown)
+}
+
+/// The content of a file already checked to be UTF-8, as a JSON string literal.
+fn stream_json_string(source: &mut ArchiveSource<'_, '_>, layer: usize, entry: &strata::layer::LayerEntry, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut reader = source.open_entry(layer, entry).map_err(std::io::Error::other)?;
+    out.write_all(b"\"")?;
+    let mut buf = vec![0u8; 1 << 16];
+    // The bytes of a character cut by the end of a read wait for the next one.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        carry.extend_from_slice(&buf[..n]);
+        let valid = match std::str::from_utf8(&carry) {
+            Ok(_) => carry.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let text = std::str::from_utf8(&carry[..valid]).unwrap_or_default();
+        let quoted = serde_json::to_string(text).map_err(std::io::Error::other)?;
+        out.write_all(&quoted.as_bytes()[1..quoted.len() - 1])?;
+        carry.drain(..valid);
+    }
+    out.write_all(b"\"")
+}
+
+/// Whether a stream of bytes is UTF-8, fed piece by piece.
+#[derive(Default)]
+struct Utf8Check {
+    carry: Vec<u8>,
+    bad: bool,
+}
+
+impl Utf8Check {
+    /// Take the next bytes; false once the stream is known not to be UTF-8.
+    fn feed(&mut self, bytes: &[u8]) -> bool {
+        self.carry.extend_from_slice(bytes);
+        match std::str::from_utf8(&self.carry) {
+            Ok(_) => self.carry.clear(),
+            Err(e) if e.error_len().is_some() => self.bad = true,
+            // Cut in the middle of a character: keep its first bytes for the next piece.
+            Err(e) => {
+                self.carry.drain(..e.valid_up_to());
+            }
+        }
+        !self.bad
+    }
+
+    fn is_complete(&self) -> bool {
+        !self.bad && self.carry.is_empty()
+    }
+}
+
+/// A writer that remembers why it failed. The core's copy loops turn any I/O error into a
+/// read error; this tells a failed write (a full disk, a closed pipe) apart.
+struct WatchedWriter<W: Write> {
+    inner: W,
+    failure: Option<std::io::Error>,
+}
+
+impl<W: Write> WatchedWriter<W> {
+    fn new(inner: W) -> Self {
+        WatchedWriter { inner, failure: None }
+    }
+
+    fn note<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r {
+            if self.failure.is_none() {
+                self.failure = Some(std::io::Error::new(e.kind(), e.to_string()));
+            }
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for WatchedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
+}
+
+/// The end of writing `what` to `dest`: a failed write says "cannot write" (a closed pipe on
+/// standard output is no error: the reader had enough); any other failure was a read.
+fn finish_output<W: Write, T, E: std::fmt::Display>(result: Result<T, E>, out: &WatchedWriter<W>, dest: &str, what: &str) -> Result<(), String> {
+    let Err(e) = result else { return Ok(()) };
+    match &out.failure {
+        Some(w) if dest == "standard output" => stdout_write_result(Err(std::io::Error::new(w.kind(), w.to_string()))),
+        Some(w) => Err(format!("cannot write {dest}: {w}")),
+        None => Err(format!("cannot read {what}: {e}")),
+    }
+}
+
 fn export_cmd(archive_path: &Path, out_path: &Path, image: Option<&str>, layer: Option<usize>, json: bool) -> Result<ExitCode, String> {
+    let to_stdout = out_path == Path::new("-");
+    // Creating the output truncates it: `export -o img.tar img.tar` would destroy its own input.
+    let out_file = if to_stdout { Path::new("/dev/stdout") } else { out_path };
+    if same_file(archive_path, out_file) {
+        return Err(format!("refusing to write the export over its own input {} (give another -o)", archive_path.display()));
+    }
     let (archive, mut src) = open_indexed(archive_path, layer.is_some())?;
     let img = output::pick_image(archive.report(), image)?;
-    let mut out: Box<dyn Write> = if out_path == Path::new("-") {
-        Box::new(BufWriter::new(std::io::stdout().lock()))
+    let dest = if to_stdout { "standard output".to_owned() } else { out_path.display().to_string() };
+    let inner: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stdout().lock())
     } else {
-        Box::new(BufWriter::new(File::create(out_path).map_err(|e| format!("cannot create {}: {e}", out_path.display()))?))
+        Box::new(File::create(out_path).map_err(|e| format!("cannot create {}: {e}", out_path.display()))?)
     };
+    let mut out = WatchedWriter::new(BufWriter::new(inner));
     if let Some(n) = layer {
         let l = img.layers.get(n).ok_or_else(|| format!("no layer {n} (the image has {} layers)", img.layers.len()))?;
         let blob = l.blob.ok_or_else(|| format!("layer {n} is not in the archive"))?;
-        let bytes = export_layer(&archive, &mut src, blob, &mut out).map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
+        let written = export_layer_as_stored(&archive, &mut src, blob, &mut out).and_then(|r| out.flush().map(|()| r).map_err(strata::Error::from));
+        let what = format!("layer {n}");
+        let (bytes, unsafe_names) = match written {
+            Ok(r) => r,
+            Err(e) => {
+                finish_output(Err::<(), _>(e), &out, &dest, &what)?;
+                return Ok(ExitCode::SUCCESS); // a closed pipe on standard output
+            }
+        };
+        warn_unsafe_names(n, &unsafe_names);
         if json {
             output::print_json(&serde_json::json!({ "layer": n, "bytes": bytes }))?;
         }
@@ -341,15 +484,128 @@ fn export_cmd(archive_path: &Path, out_path: &Path, image: Option<&str>, layer: 
     }
     let (layers, tree) = merged(&archive, img, None)?;
     let mut source = ArchiveSource::new(&archive, &mut src, layers.blobs.clone());
-    let stats = export::export_rootfs(&tree, &layers.indexes, &mut source, &mut out).map_err(|e| e.to_string())?;
-    out.flush().map_err(|e| e.to_string())?;
+    let exported = export::export_rootfs(&tree, &layers.indexes, &mut source, &mut out).and_then(|s| out.flush().map(|()| s).map_err(strata::Error::from));
+    let stats = match exported {
+        Ok(stats) => stats,
+        Err(e) => {
+            finish_output(Err::<(), _>(e), &out, &dest, &format!("the files of {}", image_name(img)))?;
+            return Ok(ExitCode::SUCCESS); // a closed pipe on standard output
+        }
+    };
     for s in &stats.skipped {
-        eprintln!("strata: left out {s} (broken hardlink or unknown type)");
+        warn(&format!("left out {s} (broken hardlink or unknown type)"));
     }
     if json {
         output::print_json(&stats)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether two paths name one file (same device and inode; both must exist).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// Names `export --layer` wrote as stored that an extractor could be led astray by.
+const MAX_UNSAFE_NAMES_SHOWN: usize = 20;
+
+/// Copy a layer's uncompressed tar to `out` byte for byte, and on the way read its entry
+/// names as the runtimes do (`tar_guard::entry_header`) to find the unsafe ones: absolute
+/// paths, `..` components, hard links out of the tree, and entries under a symlink the same
+/// layer wrote (an extractor writing through it lands wherever the link points). Returns the
+/// bytes written and those names, each with why.
+fn export_layer_as_stored(archive: &Archive, src: &mut SeekBufReader<File>, blob: usize, out: &mut dyn Write) -> Result<(u64, Vec<String>), strata::Error> {
+    let stream = archive.open_layer_stream(src, blob)?;
+    let mut tee = Tee { inner: stream, out, copied: 0, write_failure: None };
+    let mut unsafe_names = Vec::new();
+    let mut symlinks: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
+    {
+        let guard = strata::tar_guard::TarGuard::new(&mut tee);
+        let seen = guard.extensions();
+        let mut walk = tar::Archive::new(guard);
+        if let Ok(entries) = walk.entries() {
+            for entry in entries {
+                // A walk that stops (damage, a limit) only ends the checking: the copy goes on.
+                let Ok(mut entry) = entry else { break };
+                let kind = entry.header().entry_type();
+                let Ok(h) = strata::tar_guard::entry_header(&mut entry, &seen) else { continue };
+                let shown = display_path(&h.path);
+                let normal = strata::layer::normalize_path(&h.path);
+                let climbs = |p: &[u8]| p.split(|&b| b == b'/').any(|c| c == b"..");
+                if h.path.first() == Some(&b'/') {
+                    unsafe_names.push(format!("{shown} (an absolute path)"));
+                } else if climbs(&h.path) {
+                    unsafe_names.push(format!("{shown} (climbs out with ..)"));
+                } else if let Some(link) = symlink_parent(&normal, &symlinks) {
+                    unsafe_names.push(format!("{shown} (under /{}, a symlink this layer wrote before it)", display_path(&link)));
+                }
+                if kind.is_hard_link() {
+                    if let Some(l) = h.link.as_deref().filter(|l| l.first() == Some(&b'/') || climbs(l)) {
+                        unsafe_names.push(format!("{shown} (a hard link to {}, out of the tree)", display_path(l)));
+                    }
+                }
+                if kind.is_symlink() {
+                    symlinks.insert(normal.into_vec());
+                }
+            }
+        }
+    }
+    if let Some(e) = tee.write_failure.take() {
+        return Err(strata::Error::from(e));
+    }
+    // Whatever the walk left unread (the end marker's last block, bytes after it): as is.
+    std::io::copy(&mut tee, &mut std::io::sink())?;
+    Ok((tee.copied, unsafe_names))
+}
+
+/// The nearest parent of `path` (normalised) that is one of `symlinks`.
+fn symlink_parent(path: &[u8], symlinks: &std::collections::HashSet<Vec<u8>>) -> Option<Vec<u8>> {
+    if symlinks.is_empty() {
+        return None;
+    }
+    path.iter().enumerate().filter(|(_, &b)| b == b'/').map(|(i, _)| &path[..i]).find(|parent| symlinks.contains(*parent)).map(<[u8]>::to_vec)
+}
+
+fn warn_unsafe_names(layer: usize, names: &[String]) {
+    if names.is_empty() {
+        return;
+    }
+    warn(&format!(
+        "warning: layer {layer} was written raw, as stored, and {} of its names are unsafe to extract as they are (an extractor that follows them writes outside its directory); `strata export` without --layer writes the merged filesystem, which is safe:",
+        names.len()
+    ));
+    for n in names.iter().take(MAX_UNSAFE_NAMES_SHOWN) {
+        warn(&format!("  {n}"));
+    }
+    if names.len() > MAX_UNSAFE_NAMES_SHOWN {
+        warn(&format!("  … and {} more", names.len() - MAX_UNSAFE_NAMES_SHOWN));
+    }
+}
+
+/// A reader that writes every byte it reads to `out`: the layer is copied as the walk reads it.
+struct Tee<'o, R: Read> {
+    inner: R,
+    out: &'o mut dyn Write,
+    copied: u64,
+    /// A failed write, kept apart so that it is not mistaken for a damaged layer.
+    write_failure: Option<std::io::Error>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Err(e) = self.out.write_all(&buf[..n]) {
+            let again = std::io::Error::new(e.kind(), e.to_string());
+            self.write_failure = Some(e);
+            return Err(again);
+        }
+        self.copied += n as u64;
+        Ok(n)
+    }
 }
 
 /// `ARCHIVE` or `ARCHIVE@IMAGE`: the longest-existing-file rule lets paths contain `@`.
@@ -385,13 +641,19 @@ fn diff(a: &str, b: &str, json: bool) -> Result<ExitCode, String> {
         output::print_json(&d)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Every line holds archive text (names, config values, history): escaped.
     let mut o = String::new();
-    o.push_str(&format!("--- {}\n+++ {}\n", d.a, d.b));
+    let mut line = |text: String| {
+        o.push_str(&escape(&text));
+        o.push('\n');
+    };
+    line(format!("--- {}", d.a));
+    line(format!("+++ {}", d.b));
     if d.same_image {
-        o.push_str("same image ID\n");
+        line("same image ID".into());
     }
-    o.push_str(&format!(
-        "layers: {} shared ({} at the base); files: {} added (+{}), {} removed (-{}), {} changed\n",
+    line(format!(
+        "layers: {} shared ({} at the base); files: {} added (+{}), {} removed (-{}), {} changed",
         d.shared_layers.len(),
         d.shared_base_layers,
         d.summary.added,
@@ -401,21 +663,24 @@ fn diff(a: &str, b: &str, json: bool) -> Result<ExitCode, String> {
         d.summary.changed
     ));
     if !d.config.is_empty() {
-        o.push_str("\nconfig:\n");
+        line(String::new());
+        line("config:".into());
         for c in &d.config {
             let show = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(unset)".into());
-            o.push_str(&format!("  {}: {} -> {}\n", c.field, show(&c.before), show(&c.after)));
+            line(format!("  {}: {} -> {}", c.field, show(&c.before), show(&c.after)));
         }
     }
     if !d.history.is_empty() {
-        o.push_str(&format!("\nhistory (first {} steps shared):\n", d.history_common_prefix));
+        line(String::new());
+        line(format!("history (first {} steps shared):", d.history_common_prefix));
         for h in &d.history {
             let sign = if h.change == strata::merge::diff::FileChangeKind::Added { '+' } else { '-' };
-            o.push_str(&format!("  {sign} {}\n", h.created_by));
+            line(format!("  {sign} {}", h.created_by));
         }
     }
     if !d.files.is_empty() {
-        o.push_str("\nfiles:\n");
+        line(String::new());
+        line("files:".into());
         for f in &d.files {
             let (sign, what) = match f.change {
                 strata::merge::diff::FileChangeKind::Added => ('+', String::new()),
@@ -423,17 +688,11 @@ fn diff(a: &str, b: &str, json: bool) -> Result<ExitCode, String> {
                 strata::merge::diff::FileChangeKind::Changed if f.fields.is_empty() => ('?', "  (content not verified)".into()),
                 strata::merge::diff::FileChangeKind::Changed => ('M', format!("  ({})", f.fields.join(", "))),
             };
-            o.push_str(&format!("  {sign} /{}{what}\n", f.path));
+            line(format!("  {sign} /{}{what}", f.path));
         }
     }
-    print_text(&o);
+    print_text(&o)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_text(s: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes());
-    let _ = out.flush();
 }
 
 fn waste_cmd(archive_path: &Path, image: Option<&str>, top: usize, json: bool) -> Result<ExitCode, String> {
@@ -447,7 +706,7 @@ fn waste_cmd(archive_path: &Path, image: Option<&str>, top: usize, json: bool) -
     }
     let mut o = format!(
         "image: {}\nfile bytes in layers: {}\nwasted: {} ({} bytes)\nefficiency: {:.2} %\n",
-        image_name(img),
+        escape(&image_name(img)),
         output::human_size(w.total_file_bytes),
         output::human_size(w.wasted_bytes),
         w.wasted_bytes,
@@ -457,13 +716,14 @@ fn waste_cmd(archive_path: &Path, image: Option<&str>, top: usize, json: bool) -
         o.push_str(&format!("\n{:>10}  {:>6}  PATH\n", "WASTED", "COPIES"));
         let n = if top == 0 { w.paths.len() } else { top.min(w.paths.len()) };
         for p in &w.paths[..n] {
-            o.push_str(&format!("{:>10}  {:>6}  /{}{}\n", output::human_size(p.wasted_bytes), p.copies.len(), p.path, if p.present { "" } else { "  (deleted)" }));
+            let path = escape(&p.path);
+            o.push_str(&format!("{:>10}  {:>6}  /{path}{}\n", output::human_size(p.wasted_bytes), p.copies.len(), if p.present { "" } else { "  (deleted)" }));
         }
         if n < w.paths.len() {
             o.push_str(&format!("... {} more (use --top 0)\n", w.paths.len() - n));
         }
     }
-    print_text(&o);
+    print_text(&o)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -477,7 +737,14 @@ fn dockerfile_cmd(archive_path: &Path, image: Option<&str>, json: bool) -> Resul
     if json {
         output::print_json(&lines)?;
     } else {
-        print_text(&dockerfile::to_text(&lines));
+        // Each instruction on its own line, its archive text escaped (a line feed inside a
+        // RUN shows as `\n` rather than starting a line of its own).
+        let mut text = String::new();
+        for l in &lines {
+            text.push_str(&escape(&l.text));
+            text.push('\n');
+        }
+        print_text(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

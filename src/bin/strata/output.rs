@@ -1,14 +1,39 @@
 //! Text output for the CLI: `docker images` / `docker history` / `docker load` styles.
 
-use std::io::Write;
+use crate::escape::{escape, escape_truncated};
+use std::io::{ErrorKind, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 pub use strata::report::short_id;
 use strata::report::{Image, Report, Severity, Verdict};
 
-pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
+/// What a failed write to standard output means: a closed pipe (`strata … | head -1`) is
+/// the reader having had enough, so the command stops quietly as `ls` does (`Ok`); any
+/// other failure is an error that says it was a write.
+pub fn stdout_write_result(result: std::io::Result<()>) -> Result<(), String> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write to standard output: {e}")),
+    }
+}
+
+/// Print `text` on standard output (see [`stdout_write_result`] for a closed pipe).
+pub fn print_text(text: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| e.to_string())?;
-    writeln!(out).map_err(|e| e.to_string())
+    stdout_write_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// One line on standard error, `strata: ` first, archive text made visible. Never fails:
+/// a closed stderr has no one to tell.
+pub fn warn(message: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "strata: {}", escape(message));
+}
+
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from);
+    stdout_write_result(written.and_then(|()| writeln!(out)).and_then(|()| out.flush()))
 }
 
 /// Sizes as docker prints them: decimal units, three significant digits.
@@ -96,16 +121,19 @@ pub fn split_tag(name: &str) -> (String, String) {
     }
 }
 
+/// Rows as aligned columns. Cells are escaped here (again: escaping is idempotent), so the
+/// widths count what the terminal shows and no cell can break a row.
 fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| escape(c).into_owned()).collect()).collect();
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; cols];
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.chars().count());
         }
     }
     let mut out = String::new();
-    for r in rows {
+    for r in &rows {
         let mut line = String::new();
         for (i, c) in r.iter().enumerate() {
             if i + 1 == r.len() {
@@ -230,16 +258,13 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
     for img in &report.images {
         let name = img.repo_tags.first().cloned().unwrap_or_else(|| "<none>:<none>".into());
         let platform = img.platform();
-        out.push_str(&format!(
-            "\n{name}  {}  {platform}  {}\n",
-            img.id,
-            if img.verified { "VERIFIED" } else { "NOT VERIFIED" }
-        ));
+        out.push('\n');
+        push_line(&mut out, &format!("{name}  {}  {platform}  {}", img.id, if img.verified { "VERIFIED" } else { "NOT VERIFIED" }));
         if let Some(m) = &img.manifest_digest {
-            out.push_str(&format!("  manifest: {m}\n"));
+            push_line(&mut out, &format!("  manifest: {m}"));
         }
         for c in &img.checks {
-            out.push_str(&format!("  {}: {}\n", c.item, verdict_text(&c.verdict)));
+            push_line(&mut out, &format!("  {}: {}", c.item, verdict_text(&c.verdict)));
         }
         let mut rows = vec![vec!["  #".into(), "DIFF ID".into(), "COMPRESSION".into(), "STORED".into(), "SIZE".into(), "FILES".into(), "VERDICT".into(), "CREATED BY".into()]];
         for l in &img.layers {
@@ -249,7 +274,7 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
                 .history
                 .and_then(|h| img.history.get(h))
                 .and_then(|h| h.created_by.as_deref())
-                .map(|c| truncate(&clean_command(c), 50))
+                .map(|c| escape_truncated(&one_line(&clean_command(c)), 50))
                 .unwrap_or_default();
             rows.push(vec![
                 format!("  {}", l.index),
@@ -298,8 +323,7 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
         if !cfg.is_empty() {
             out.push_str("  config:\n");
             for line in cfg {
-                out.push_str(&line);
-                out.push('\n');
+                push_line(&mut out, &line);
             }
         }
     }
@@ -312,13 +336,18 @@ pub fn print_inspect(report: &Report) -> Result<(), String> {
                 Severity::Info => "info",
             };
             let loc = f.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-            out.push_str(&format!("  {sev}: {}{loc}\n", f.message));
+            push_line(&mut out, &format!("  {sev}: {}{loc}", f.message));
         }
     }
     let verified = report.images.iter().filter(|i| i.verified).count();
     out.push_str(&format!("\n{verified} of {} images verified\n", report.images.len()));
-    print!("{out}");
-    Ok(())
+    print_text(&out)
+}
+
+/// Append one line of output holding archive text: the text escaped, then a line feed.
+fn push_line(out: &mut String, text: &str) {
+    out.push_str(&escape(text));
+    out.push('\n');
 }
 
 /// `docker history` shows the command without the `/bin/sh -c #(nop) ` noise.
@@ -326,15 +355,10 @@ fn clean_command(c: &str) -> String {
     c.strip_prefix("/bin/sh -c #(nop) ").map(|s| s.trim().to_owned()).unwrap_or_else(|| c.to_owned())
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    let s = s.replace(['\n', '\t'], " ");
-    if s.chars().count() <= n {
-        s
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
+/// A command as one line, as `docker history` shows it: tabs and line breaks become spaces
+/// (other control characters are escaped when printed).
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\t'], " ")
 }
 
 pub fn print_history(img: &Image, no_trunc: bool, human: bool) -> Result<(), String> {
@@ -352,7 +376,8 @@ pub fn print_history(img: &Image, no_trunc: bool, human: bool) -> Result<(), Str
             h.created.clone().unwrap_or_else(|| "N/A".into())
         };
         let cmd = h.created_by.clone().unwrap_or_default();
-        let cmd = if no_trunc { cmd } else { truncate(&cmd, 45) };
+        // Cut in its escaped form, so the cut never splits an escape.
+        let cmd = if no_trunc { cmd } else { escape_truncated(&one_line(&cmd), 45) };
         let size = h.layer.and_then(|l| img.layers.get(l)).and_then(|l| l.uncompressed_size.or(l.stored_size)).unwrap_or(0);
         let size = if human { human_size(size) } else { size.to_string() };
         rows.push(vec![id, created, cmd, size, h.comment.clone().unwrap_or_default()]);
@@ -364,8 +389,7 @@ pub fn print_history(img: &Image, no_trunc: bool, human: bool) -> Result<(), Str
             rows.push(vec!["<missing>".into(), "N/A".into(), String::new(), if human { human_size(size) } else { size.to_string() }, String::new()]);
         }
     }
-    print!("{}", table(&rows));
-    Ok(())
+    print_text(&table(&rows))
 }
 
 pub fn print_load_preview(report: &Report) -> Result<(), String> {
@@ -378,17 +402,16 @@ pub fn print_load_preview(report: &Report) -> Result<(), String> {
                 continue;
             }
             let size = human_size(l.uncompressed_size.or(l.stored_size).unwrap_or(0));
-            out.push_str(&format!("{}: Loading layer  {size}/{size}\n", short_id(&key)));
+            push_line(&mut out, &format!("{}: Loading layer  {size}/{size}", short_id(&key)));
         }
         if img.repo_tags.is_empty() {
-            out.push_str(&format!("Loaded image ID: {}\n", img.id));
+            push_line(&mut out, &format!("Loaded image ID: {}", img.id));
         }
         for t in &img.repo_tags {
-            out.push_str(&format!("Loaded image: {t}\n"));
+            push_line(&mut out, &format!("Loaded image: {t}"));
         }
     }
-    print!("{out}");
-    Ok(())
+    print_text(&out)
 }
 
 #[cfg(test)]
