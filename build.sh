@@ -34,7 +34,8 @@ setup_rust() {
 }
 
 setup_browser() {
-  apt_install chromium chromium-driver
+  # fonts-noto-cjk: without a CJK font the page's Chinese draws as boxes in headless Chromium.
+  apt_install chromium chromium-driver fonts-noto-cjk
   if [ ! -d "$ROOT/tests/page/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/page/node_modules/axe-core" ]; then
     log "npm install (tests/page)"
     (cd "$ROOT/tests/page" && npm install --no-audit --no-fund --silent)

@@ -372,6 +372,8 @@ ready.then((exports) => { wasmMemory = exports.memory; });
  * Its memory may be half-changed then, so this worker answers nothing more; the page
  * is told, and the next archive opens in a fresh worker. */
 let broken = null;
+/** How the page words `broken` in its own language: a catalog key and its parameters. */
+let brokenWords = null;
 
 self.onmessage = async (event) => {
   if ('coreModule' in event.data) {
@@ -380,7 +382,7 @@ self.onmessage = async (event) => {
   }
   const { id, op, ...args } = event.data;
   if (broken) {
-    postMessage({ id, ok: false, error: broken });
+    postMessage({ id, ok: false, error: broken, ...brokenWords });
     return;
   }
   try {
@@ -394,9 +396,12 @@ self.onmessage = async (event) => {
   } catch (error) {
     if (error instanceof WebAssembly.RuntimeError && !broken) {
       broken = `strata's core stopped on an internal error, a bug (the browser console has the details): ${error.message}. Open the archive again to start afresh.`;
-      postMessage({ type: 'broken', error: broken });
+      brokenWords = { key: 'error.core_trapped', params: { detail: error.message } };
+      postMessage({ type: 'broken', error: broken, ...brokenWords });
     }
-    postMessage({ id, ok: false, error: broken || messageOf(error) });
+    // The core's code and parameters, when its error carries them, let the page word it.
+    const words = broken ? brokenWords : { code: error?.code, params: error?.params };
+    postMessage({ id, ok: false, error: broken || messageOf(error), ...words });
   }
 };
 

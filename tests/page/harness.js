@@ -61,9 +61,12 @@ export async function launch() {
   });
 }
 
-/** A fresh page that records problems: console errors, page errors, foreign requests, dialogs. */
-export async function openPage(browser, base, { colorScheme = 'light', viewport = { width: 1400, height: 900 } } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport, acceptDownloads: true });
+/** A fresh page that records problems: console errors, page errors, foreign requests, dialogs.
+ * `locale` is the browser's language (navigator.languages; English unless a test asks),
+ * `query` is added to the page's URL (e.g. '?lang=zh-CN'). Resolves once the page's
+ * texts are loaded. */
+export async function openPage(browser, base, { colorScheme = 'light', viewport = { width: 1400, height: 900 }, locale = 'en-US', query = '' } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport, acceptDownloads: true, locale });
   const page = await context.newPage();
   const problems = { console: [], page: [], foreign: [], dialogs: [] };
   const origin = new URL(base).origin;
@@ -77,8 +80,14 @@ export async function openPage(browser, base, { colorScheme = 'light', viewport 
   });
   // Workers report their errors on the page too.
   page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.console.push(`worker: ${m.text()}`); }));
-  await page.goto(base);
+  await page.goto(base + query);
+  await waitTexts(page);
   return { page, context, problems };
+}
+
+/** The page's catalogs are loaded and its static text filled (after a load or a reload). */
+export async function waitTexts(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.i18n === 'ready');
 }
 
 /** Open a file on disk through the hidden file input (as a person would with the picker). */

@@ -1,6 +1,9 @@
 // strata page: opens an archive in workers, keeps the report, routes between views.
 import { CoreWorker } from './client.js';
-import { h, clear, humanSize, humanBytes, shortId, download, describeCheck, keepState } from './util.js';
+import { h, clear, shortId, download, keepState, data } from './util.js';
+import {
+  initI18n, translateStatic, onLangChange, setLang, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
+} from './i18n.js';
 import { renderImagesTable, renderPlatformPicker } from './views/images.js';
 import { renderOverview } from './views/overview.js';
 import { renderConfig } from './views/config.js';
@@ -9,14 +12,16 @@ import { renderLayers } from './views/layers.js';
 import { FilesView } from './views/files.js';
 import { renderDiff } from './views/diff.js';
 
+// [id, label]: the label is a catalog key (or, for a tab that has none yet, its text).
 const TABS = [
-  ['overview', 'Overview'],
-  ['config', 'Config'],
-  ['history', 'History'],
-  ['layers', 'Layers'],
-  ['files', 'Files'],
-  ['diff', 'Diff'],
+  ['overview', 'tab.overview'],
+  ['config', 'tab.config'],
+  ['history', 'tab.history'],
+  ['layers', 'tab.layers'],
+  ['files', 'tab.files'],
+  ['diff', 'tab.diff'],
 ];
+const tabLabel = (label) => (has(label) ? t(label) : label);
 
 const $ = (id) => document.getElementById(id);
 
@@ -42,6 +47,13 @@ const state = {
 };
 // For tests and the benchmark: read-only access to what the page knows.
 window.strata = { state, timings: state.timings };
+
+// The catalogs load while the workers start; nothing is drawn in words before they are in.
+const i18nReady = initI18n().catch((error) => console.error(`strata: the page's texts could not be loaded: ${error.message}`)).then(() => {
+  translateStatic();
+  renderLangSwitch();
+  document.documentElement.dataset.i18n = 'ready';
+});
 
 // ---------- opening archives ----------
 
@@ -103,6 +115,7 @@ function stopAll() {
 }
 
 async function openArchive(file) {
+  await i18nReady;
   stopAll();
   hideError();
   const run = { file, cancelled: false };
@@ -132,7 +145,7 @@ async function openArchive(file) {
     document.body.dataset.stage = 'failed';
     hideProgress();
     stopAll();
-    showError(`${file.name} could not be opened: ${error.message}`);
+    showError(() => tNode('error.open_failed', { name: file.name, reason: errorNode(error) }));
     showLanding();
     return;
   }
@@ -147,7 +160,7 @@ async function openArchive(file) {
   } catch (error) {
     if (error.cancelled || run !== state.run) return;
     hideProgress();
-    showError(`Reading ${file.name} stopped: ${error.message}`);
+    showError(() => tNode('error.read_stopped', { name: file.name, reason: errorNode(error) }));
   }
 }
 
@@ -373,7 +386,7 @@ function onWorkerEvent(event, worker) {
       }
       break;
     case 'dead':
-      showError(event.error);
+      showError(() => errorNode(event));
       hideProgress();
       break;
     default:
@@ -400,29 +413,26 @@ async function openSample() {
   hideError();
   try {
     const response = await fetch('sample.tar');
-    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(`the server answered ${response.status}`), { key: 'error.http_status', params: { status: String(response.status) } });
     const blob = await response.blob();
     await openArchive(new File([blob], 'sample.tar', { type: 'application/x-tar' }));
   } catch (error) {
-    showError(`The sample could not be loaded: ${error.message}. Run ./build.sh serve to build it.`);
+    showError(() => tNode('error.sample', { reason: errorNode(error) }));
   }
 }
 
 // ---------- progress, errors ----------
 
 let lastProgress = { time: 0, done: 0, speed: 0 };
+let shownProgress = null; // the last progress drawn (a language switch draws it again)
 function showProgress(p) {
   $('progress').hidden = false;
-  const phaseWords = {
-    opening: 'Opening',
-    indexing: 'Reading the archive',
-    verifying: 'Verifying',
-    merging: 'Building the filesystem',
-  };
-  let phase = phaseWords[p.phase] || p.phase;
-  if (p.phase === 'verifying' && p.items) phase = `Verifying blob ${Math.min(p.item + 1, p.items)} of ${p.items}`;
-  else if (p.items > 1 && p.phase !== 'opening') phase += ` (${Math.min(p.item + 1, p.items)} of ${p.items})`;
-  $('progress-phase').textContent = `${phase}…`;
+  shownProgress = p;
+  const phaseKey = `progress.phase.${p.phase}`;
+  let phase = has(phaseKey) ? t(phaseKey) : p.phase;
+  if (p.phase === 'verifying' && p.items) phase = t('progress.verifying_blob', { n: Math.min(p.item + 1, p.items), total: p.items });
+  else if (p.items > 1 && p.phase !== 'opening') phase = t('progress.phase_of', { phase, n: Math.min(p.item + 1, p.items), total: p.items });
+  $('progress-phase').textContent = t('progress.ongoing', { phase });
   const now = performance.now();
   // A new phase measures its own speed.
   if (p.phase !== lastProgress.phase) lastProgress = { time: now, done: p.done, speed: 0, phase: p.phase };
@@ -432,15 +442,17 @@ function showProgress(p) {
     lastProgress = { time: now, done: p.done, speed: lastProgress.speed, phase: p.phase };
   }
   const pct = p.total ? Math.min(100, (100 * p.done) / p.total) : 0;
-  const speed = lastProgress.speed ? ` · ${humanBytes(lastProgress.speed)}/s` : '';
-  $('progress-numbers').textContent = p.total
-    ? `${humanBytes(p.done)} of ${humanBytes(p.total)} (${pct.toFixed(0)} %)${speed}`
-    : '';
+  // One unit system on the page: docker's SI sizes, the speed too.
+  const numbers = { done: formatSize(p.done), total: formatSize(p.total), percent: Math.round(pct) };
+  $('progress-numbers').textContent = !p.total ? ''
+    : lastProgress.speed ? t('progress.numbers_speed', { ...numbers, speed: formatSize(lastProgress.speed) })
+      : t('progress.numbers', numbers);
   $('progress-fill').style.width = `${pct}%`;
 }
 
 function hideProgress() {
   $('progress').hidden = true;
+  shownProgress = null;
   lastProgress = { time: 0, done: 0, speed: 0 };
 }
 
@@ -452,7 +464,7 @@ function cancel() {
     document.body.dataset.stage = 'idle';
     hideProgress();
     showLanding();
-    showError('Opening was cancelled.', 'notice');
+    showError(() => t('notice.open_cancelled'), 'notice');
     return;
   }
   // What is on screen stays; only the indexing and hashing stop (a synchronous wasm loop
@@ -467,21 +479,32 @@ function cancel() {
   state.stage = 'cancelled';
   document.body.dataset.stage = 'cancelled';
   hideProgress();
-  showError(state.timings.interactive === undefined
-    ? 'Reading was cancelled: the file lists are not available, and digests not checked yet are shown as pending.'
-    : 'Verification was cancelled: digests not checked yet are shown as pending.', 'notice');
+  const cancelledKey = state.timings.interactive === undefined ? 'notice.read_cancelled' : 'notice.verify_cancelled';
+  showError(() => t(cancelledKey), 'notice');
   refresh();
 }
 
-function showError(message, kind = 'error') {
+let shownError = null; // { render, kind }: drawn again in another language
+/** Show an error (or a notice). `render` gives its words (a string or nodes) in the
+ * language of the moment, so a switch redraws it. */
+function showError(render, kind = 'error') {
+  shownError = { render, kind };
   const box = $('error');
   box.className = kind === 'notice' ? 'notice-box' : 'error-box';
-  clear(box).append(h('span', null, message), h('button', { type: 'button', class: 'small secondary', onclick: hideError }, 'Dismiss'));
+  clear(box).append(h('span', null, render()), h('button', { type: 'button', class: 'small secondary', onclick: hideError }, t('action.dismiss')));
   box.hidden = false;
 }
 
 function hideError() {
+  shownError = null;
   $('error').hidden = true;
+}
+
+/** An error's words: a page-side key, a core code ({code, params, message}), or the
+ * English message (marked lang="en") when neither is known. */
+function errorNode(error) {
+  if (error && error.key && has(error.key)) return tNode(error.key, error.params || {});
+  return tCodeNode({ code: error?.code, params: error?.params, message: error?.message ?? error?.error ?? String(error) });
 }
 
 // ---------- layout ----------
@@ -506,36 +529,32 @@ function renderArchiveInfo() {
   const box = clear($('archive-info'));
   if (!state.file) return;
   // The page's one heading while an archive is open (for screen readers: the name is text).
-  $('workspace-title').textContent = `Inspecting ${state.file.name}`;
-  box.append(h('span', { class: 'file-name', title: state.file.name }, state.file.name));
+  $('workspace-title').replaceChildren(tNode('workspace.title', { name: state.file.name }));
+  box.append(data(state.file.name, { class: 'file-name', title: state.file.name }));
   const report = state.report;
   if (report) {
     const a = report.archive;
-    const bits = [humanSize(a.size), formatName(a.format)];
-    if (a.compression && a.compression !== 'none') bits.push(`${a.compression}-compressed`);
-    box.append(h('span', { class: 'muted' }, bits.join(' · ')));
+    const bits = [formatSize(a.size), ' · ', formatName(a.format)];
+    if (a.compression && a.compression !== 'none') bits.push(' · ', tNode('archive.compressed', { compression: a.compression }));
+    box.append(h('span', { class: 'muted' }, bits));
     box.append(overallBadge(report));
   }
 }
 
+// Format names are docker's and skopeo's words: English on purpose (see the catalogs).
 function formatName(format) {
-  return {
-    'docker-legacy': 'docker save (legacy)',
-    'docker-pre110': 'docker save (before 1.10)',
-    'docker-archive': 'docker-archive (skopeo/podman)',
-    'docker-oci': 'docker save (Docker 25+, OCI)',
-    'oci-archive': 'OCI archive',
-  }[format] || 'unknown format';
+  const key = `format.${format}`;
+  return tNode(has(key) ? key : 'format.unknown');
 }
 
 function overallBadge(report) {
   if (!report.verification_done) {
-    return h('span', { class: 'badge pending', id: 'overall-verdict' }, state.stage === 'cancelled' ? 'not verified' : 'verifying…');
+    return h('span', { class: 'badge pending', id: 'overall-verdict' }, t(state.stage === 'cancelled' ? 'verdict.not_verified' : 'verdict.verifying'));
   }
   const bad = report.images.filter((i) => !i.verified).length;
   const errors = report.findings.filter((f) => f.severity === 'error').length;
-  if (!bad && !errors) return h('span', { class: 'badge ok', id: 'overall-verdict' }, '✓ all digests verified');
-  return h('span', { class: 'badge bad', id: 'overall-verdict' }, `✗ ${bad || errors} problem${(bad || errors) === 1 ? '' : 's'} found`);
+  if (!bad && !errors) return h('span', { class: 'badge ok', id: 'overall-verdict' }, t('verdict.all_verified'));
+  return h('span', { class: 'badge bad', id: 'overall-verdict' }, tCount('verdict.problems', bad || errors));
 }
 
 function currentImage() {
@@ -572,10 +591,10 @@ function renderFindings(report) {
   const worst = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
   const open = wasOpen ?? worst === 'error';
   const details = h('details', { class: `findings-${worst}`, open: open ? true : undefined },
-    h('summary', null, `${findings.length} finding${findings.length === 1 ? '' : 's'} about this archive`),
+    h('summary', null, tCount('findings.summary', findings.length)),
     h('ul', null, findings.map((f) => h('li', { class: `sev-${f.severity}` },
-      h('span', { class: 'sev' }, f.severity), ' ', f.message,
-      f.location ? h('span', { class: 'muted' }, ` (${f.location})`) : null))));
+      h('span', { class: 'sev' }, has(`severity.${f.severity}`) ? t(`severity.${f.severity}`) : f.severity), ' ', tCodeNode(f),
+      f.location ? h('span', { class: 'muted' }, ' ', tNode('findings.location', { location: f.location })) : null))));
   box.append(details);
 }
 
@@ -588,7 +607,7 @@ function renderTabs() {
       const tab = h('button', {
         type: 'button', role: 'tab', id: `tab-${id}`, 'aria-controls': 'view', class: 'tab',
         onclick: () => navigate({ tab: id }),
-      }, label);
+      }, tabLabel(label));
       tab.addEventListener('keydown', (event) => {
         const i = TABS.findIndex(([t]) => t === id);
         let next = null;
@@ -603,8 +622,10 @@ function renderTabs() {
       nav.append(tab);
     }
   }
-  for (const [id] of TABS) {
+  for (const [id, label] of TABS) {
     const tab = document.getElementById(`tab-${id}`);
+    // (The label again: the language may have changed since the tab was made.)
+    tab.textContent = tabLabel(label);
     const selected = state.tab === id;
     tab.setAttribute('aria-selected', selected ? 'true' : 'false');
     tab.tabIndex = selected ? 0 : -1;
@@ -638,7 +659,7 @@ function renderView() {
   const view = $('view');
   const image = currentImage();
   if (!image) {
-    clear(view).append(h('p', { class: 'empty' }, 'This archive holds no images.'));
+    clear(view).append(h('p', { class: 'empty' }, t('view.no_images')));
     return;
   }
   const ctx = { report: state.report, image, index: state.image, core, navigate, state, openSecond };
@@ -774,6 +795,46 @@ window.addEventListener('hashchange', () => {
   renderView();
 });
 
+// ---------- language ----------
+
+// The switcher in the header: each language named in itself ("English" marked lang="en"
+// translate="no", so a page translator leaves it alone).
+const LANG_NAMES = { en: 'English', 'zh-CN': '中文' };
+function renderLangSwitch() {
+  const box = $('lang-switch');
+  if (!box) return;
+  if (!box.childElementCount) {
+    for (const l of LANGS) {
+      box.append(h('button', {
+        type: 'button', class: 'seg', lang: l, translate: l === 'en' ? 'no' : undefined, dataset: { lang: l },
+        onclick: () => { if (l !== lang()) setLang(l); },
+      }, LANG_NAMES[l] || l));
+    }
+  }
+  for (const button of box.querySelectorAll('button')) {
+    const on = button.dataset.lang === lang();
+    button.setAttribute('aria-pressed', on ? 'true' : 'false');
+    button.classList.toggle('selected', on);
+  }
+}
+
+// A switch redraws what is on screen in place: the open archive, its verdicts, the URL
+// hash and the view stay; nothing is read or verified again.
+onLangChange(() => {
+  translateStatic();
+  renderLangSwitch();
+  if (shownError) showError(shownError.render, shownError.kind);
+  if (shownProgress && !$('progress').hidden) showProgress(shownProgress);
+  if (!state.report) return;
+  for (const view of state.filesViews.values()) view.retranslate?.();
+  state.diff?.element.retranslate?.();
+  // The other panels are drawn from the report: refresh() draws them again in place
+  // (the same panel: opened <details> and focus stay).
+  const scroll = window.scrollY;
+  refresh();
+  window.scrollTo(0, scroll);
+});
+
 // ---------- drag and drop, buttons ----------
 
 let dragDepth = 0;
@@ -829,7 +890,7 @@ $('report-button').addEventListener('click', async () => {
     const base = (state.file?.name || 'archive').replace(/\.(tar|tgz|gz|zst|xz)$/g, '');
     download(json, `${base}.strata.json`, 'application/json');
   } catch (error) {
-    showError(`The report could not be written: ${error.message}`);
+    showError(() => tNode('error.report', { reason: errorNode(error) }));
   }
 });
 

@@ -26,9 +26,10 @@ export class CoreWorker {
     // A worker that cannot even load (missing pkg/, old browser) fails every request in words.
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
-      this.fail(`the inspector engine could not start (${event.message || 'worker failed to load'})`);
+      const detail = event.message || 'worker failed to load';
+      this.fail(`the inspector engine could not start (${detail})`, { key: 'error.engine_start', params: { detail } });
     });
-    this.worker.addEventListener('messageerror', () => this.fail('the inspector engine sent an unreadable message'));
+    this.worker.addEventListener('messageerror', () => this.fail('the inspector engine sent an unreadable message', { key: 'error.engine_message' }));
   }
 
   receive(message) {
@@ -37,17 +38,17 @@ export class CoreWorker {
       if (!waiter) return;
       this.pending.delete(message.id);
       if (message.ok) waiter.resolve(message.value);
-      else waiter.reject(new Error(message.error));
+      else waiter.reject(errorOf(message));
     } else if (message.type === 'broken') {
       // The core trapped: this worker is done (see worker.js); the page hears 'dead'.
-      this.fail(message.error);
+      this.fail(message.error, message);
     } else if (this.onEvent) {
       this.onEvent(message, this);
     }
   }
 
   request(op, args = {}, transfer = []) {
-    if (this.dead) return Promise.reject(new Error(this.dead));
+    if (this.dead) return Promise.reject(errorOf({ error: this.dead, ...this.deadWords }));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -59,11 +60,14 @@ export class CoreWorker {
     return this.pending.size > 0;
   }
 
-  fail(message) {
+  /** This worker is done. `words` may name the message for the page's catalogs:
+   * {key, params} (the page's own) or {code, params} (the core's). */
+  fail(message, words = {}) {
     this.dead = message;
-    for (const waiter of this.pending.values()) waiter.reject(new Error(message));
+    this.deadWords = words;
+    for (const waiter of this.pending.values()) waiter.reject(errorOf({ error: message, ...words }));
     this.pending.clear();
-    if (this.onEvent) this.onEvent({ type: 'dead', error: message }, this);
+    if (this.onEvent) this.onEvent({ type: 'dead', error: message, message, key: words.key, code: words.code, params: words.params }, this);
   }
 
   /** Stop at once, whatever it is doing (a synchronous wasm loop never sees messages). */
@@ -75,4 +79,15 @@ export class CoreWorker {
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
+}
+
+/** An Error from a worker's answer, carrying what the page needs to word it in its own
+ * language: a catalog key (`key`) or the core's code (`code`), with their `params`; the
+ * English `message` stays for a code the catalogs do not know. */
+function errorOf(answer) {
+  const error = new Error(answer.error);
+  if (answer.key) error.key = answer.key;
+  if (answer.code) error.code = answer.code;
+  if (answer.params) error.params = answer.params;
+  return error;
 }

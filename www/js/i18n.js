@@ -6,11 +6,17 @@
 //   core.json   the core's codes (findings, verdict reasons, errors): key "code.<code>"
 //   lesson.json the lesson view
 //
+// Catalog text may mark words that stay English in every language: `code` (a command, a
+// file name, a format: drawn in code font) and [en:Union FS] (a gloss beside the Chinese
+// term). t() gives plain text (for attributes); tNode() gives DOM nodes with those words
+// marked lang="en" translate="no", and string parameters drawn as archive data.
+//
 // Language choice, strongest first: ?lang= in the URL, the switcher's remembered choice
 // (localStorage), navigator.languages (any zh* → zh-CN), else English.
 
 export const LANGS = ['en', 'zh-CN'];
 export const PARTS = ['app', 'core', 'lesson'];
+import { visible } from './util.js';
 const STORE_KEY = 'strata.lang';
 
 const catalogs = new Map(); // lang → flat { key: text }
@@ -100,9 +106,72 @@ export function has(key) {
 /** The text for `key` with {name} parameters filled in. A missing key falls back to English,
  * then to the key itself (visible, so a test can catch it). */
 export function t(key, params) {
-  const text = catalogs.get(current)?.[key] ?? catalogs.get('en')?.[key] ?? key;
+  const text = plain(raw(key));
   if (!params) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(fmtParam(params[name])) : whole));
+}
+
+function raw(key) {
+  return catalogs.get(current)?.[key] ?? catalogs.get('en')?.[key] ?? key;
+}
+
+// `code` and [en:gloss] marks dropped: the words stay, as text.
+function plain(text) {
+  return text.replace(/`([^`]*)`/g, '$1').replace(/\[en:([^\]]*)\]/g, '$1');
+}
+
+/** `key` with a count: the catalog's `key.one` or `key.other` by the language's plural
+ * rules (Chinese has only `other`), {n} filled with the count. */
+export function tCount(key, n, params = {}) {
+  const form = new Intl.PluralRules(current).select(n);
+  const full = has(`${key}.${form}`) ? `${key}.${form}` : `${key}.other`;
+  return t(full, { n, ...params });
+}
+
+/** Like tCount, as DOM nodes (see tNode). */
+export function tCountNode(key, n, params = {}) {
+  const form = new Intl.PluralRules(current).select(n);
+  const full = has(`${key}.${form}`) ? `${key}.${form}` : `${key}.other`;
+  return tNode(full, { n, ...params });
+}
+
+/** The text for `key` as a DocumentFragment: `code` → <code lang="en" translate="no">,
+ * [en:x] → <span lang="en" translate="no">, a string or number parameter → archive data
+ * (<span translate="no">, hidden characters made visible), a Node parameter as it is
+ * (a translated sub-phrase, a link). */
+export function tNode(key, params = {}) {
+  return markup(raw(key), params);
+}
+
+function markup(text, params) {
+  const fragment = document.createDocumentFragment();
+  const re = /`([^`]*)`|\[en:([^\]]*)\]|\{(\w+)\}/g;
+  let at = 0;
+  for (const m of text.matchAll(re)) {
+    if (m.index > at) fragment.append(text.slice(at, m.index));
+    at = m.index + m[0].length;
+    if (m[1] !== undefined || m[2] !== undefined) {
+      const node = document.createElement(m[1] !== undefined ? 'code' : 'span');
+      node.setAttribute('lang', 'en');
+      node.setAttribute('translate', 'no');
+      node.textContent = m[1] ?? m[2];
+      fragment.append(node);
+    } else if (!(m[3] in params)) {
+      fragment.append(m[0]);
+    } else {
+      const value = params[m[3]];
+      if (value instanceof Node) fragment.append(value);
+      else if (typeof value === 'number') fragment.append(formatNumber(value));
+      else {
+        const node = document.createElement('span');
+        node.setAttribute('translate', 'no');
+        node.append(visible(value ?? ''));
+        fragment.append(node);
+      }
+    }
+  }
+  if (at < text.length) fragment.append(text.slice(at));
+  return fragment;
 }
 
 function fmtParam(v) {
@@ -116,6 +185,29 @@ export function tCode(item) {
   const key = `code.${item.code}`;
   if (item.code && has(key)) return t(key, item.params || {});
   return item.message ?? String(item.code ?? '');
+}
+
+/** A core message as DOM nodes: its parameters drawn as archive data; the English fallback
+ * for a code the catalogs do not know is marked lang="en" (English on purpose). */
+export function tCodeNode(item) {
+  if (!item) return document.createDocumentFragment();
+  const key = `code.${item.code}`;
+  if (item.code && has(key)) return tNode(key, item.params || {});
+  const node = document.createElement('span');
+  node.setAttribute('lang', 'en');
+  node.append(visible(item.message ?? String(item.code ?? '')));
+  return node;
+}
+
+/** Fill the page's static text: data-i18n (text, with tNode's marks), data-i18n-title,
+ * data-i18n-aria-label, data-i18n-placeholder (plain text). */
+export function translateStatic(root = document) {
+  for (const node of root.querySelectorAll('[data-i18n]')) node.replaceChildren(tNode(node.dataset.i18n));
+  for (const [attr, name] of [['i18nTitle', 'title'], ['i18nAriaLabel', 'aria-label'], ['i18nPlaceholder', 'placeholder']]) {
+    for (const node of root.querySelectorAll(`[data-${name === 'title' ? 'i18n-title' : name === 'aria-label' ? 'i18n-aria-label' : 'i18n-placeholder'}]`)) {
+      node.setAttribute(name, t(node.dataset[attr]));
+    }
+  }
 }
 
 /** Counts, with the language's grouping. */

@@ -1,5 +1,58 @@
 // Small DOM and formatting helpers. Every string that may come from an archive goes
-// into the page through textContent (via `h`), never through innerHTML.
+// into the page through textContent (via `h`), never through innerHTML. Control, bidi and
+// zero-width characters in that text are drawn as visible tokens (see `visible`), so a
+// name like "evil\u202etxt.exe" cannot pass for "evilexe.txt".
+import { t, tCode, has } from './i18n.js';
+
+// Characters that hide, reorder or fake text: C0 controls and DEL, C1 controls, the soft
+// hyphen, the Arabic letter mark, the Mongolian vowel separator, zero-width and directional
+// marks (U+200B–U+200F), line/paragraph separators, bidi embeddings, overrides and isolates
+// (U+202A–U+202E, U+2066–U+2069), invisible operators (U+2060–U+2064, U+206A–U+206F),
+// the BOM / zero-width no-break space, and interlinear annotation marks.
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+// In multi-line text (a file's content, JSON, a Dockerfile) a newline, a tab and the CR of
+// a CRLF are text.
+const HIDDEN_MULTILINE = /\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** The visible token for one hidden character: ⟨U+202E⟩. */
+export function ctlToken(ch) {
+  return `⟨U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`;
+}
+
+/** Archive text as a string with every hidden character replaced by its token (for places
+ * that hold only a string: title, aria-label, an <option>). */
+export function visibleString(text, multiline = false) {
+  const s = String(text);
+  return s.replace(multiline ? HIDDEN_MULTILINE : HIDDEN, ctlToken);
+}
+
+/** Archive text for the DOM: the string itself when it holds nothing hidden (the common
+ * case, no extra nodes), else a fragment of text nodes and <span class="ctl"> tokens. */
+export function visible(text, multiline = false) {
+  const s = String(text);
+  const re = multiline ? HIDDEN_MULTILINE : HIDDEN;
+  re.lastIndex = 0;
+  if (!re.test(s)) return s;
+  re.lastIndex = 0;
+  const fragment = document.createDocumentFragment();
+  let at = 0;
+  for (const match of s.matchAll(re)) {
+    if (match.index > at) fragment.append(document.createTextNode(s.slice(at, match.index)));
+    const token = document.createElement('span');
+    token.className = 'ctl';
+    token.setAttribute('translate', 'no');
+    token.textContent = ctlToken(match[0]);
+    fragment.append(token);
+    at = match.index + match[0].length;
+  }
+  if (at < s.length) fragment.append(document.createTextNode(s.slice(at)));
+  return fragment;
+}
+
+// Elements whose text is a single string (no child elements): tokens go in as text.
+const STRING_ONLY = new Set(['option', 'title', 'textarea']);
+// Attributes a person reads (tooltips, names for screen readers): tokens as text too.
+const READ_ATTRS = new Set(['title', 'aria-label', 'alt', 'placeholder']);
 
 /** Create an element: h('div', {class: 'x', onclick: fn}, child, 'text', ...). */
 export function h(tag, attrs, ...children) {
@@ -14,7 +67,10 @@ export function h(tag, attrs, ...children) {
       } else if (key === 'dataset') {
         Object.assign(node.dataset, value);
       } else if (key === 'text') {
-        node.textContent = value;
+        node.textContent = '';
+        append(node, [value]);
+      } else if (READ_ATTRS.has(key)) {
+        node.setAttribute(key, visibleString(value));
       } else {
         node.setAttribute(key, value === true ? '' : String(value));
       }
@@ -25,12 +81,19 @@ export function h(tag, attrs, ...children) {
 }
 
 function append(node, children) {
+  const tag = node.localName;
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
     if (Array.isArray(child)) append(node, child);
     else if (child instanceof Node) node.appendChild(child);
-    else node.appendChild(document.createTextNode(String(child)));
+    else if (STRING_ONLY.has(tag)) node.appendChild(document.createTextNode(visibleString(child)));
+    else node.append(visible(child, tag === 'pre'));
   }
+}
+
+/** Archive data (a name, tag, digest, path, command): drawn as it is, never translated. */
+export function data(text, attrs = {}, tag = 'span') {
+  return h(tag, { translate: 'no', ...attrs }, text);
 }
 
 export function clear(node) {
@@ -65,53 +128,8 @@ export function keepState(box, render, fallback) {
   again?.focus({ preventScroll: true });
 }
 
-/** Sizes the way the docker CLI prints them (SI units: kB, MB, GB). */
-export function humanSize(bytes) {
-  if (bytes === null || bytes === undefined) return '—';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = Number(bytes);
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  if (unit === 0) return `${value}B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${Number(value.toFixed(digits))}${units[unit]}`;
-}
-
-/** Binary units for memory and speeds. */
-export function humanBytes(bytes) {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let value = Number(bytes);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
-
-/** "3 weeks ago", as docker prints CREATED. */
-export function timeAgo(iso) {
-  if (!iso) return '—';
-  const t = Date.parse(iso);
-  if (Number.isNaN(t)) return String(iso);
-  let s = (Date.now() - t) / 1000;
-  if (s < 0) return 'in the future';
-  const steps = [
-    [60, 'second'], [60, 'minute'], [24, 'hour'], [7, 'day'], [4.35, 'week'], [12, 'month'], [Infinity, 'year'],
-  ];
-  for (const [size, name] of steps) {
-    if (s < size) {
-      const n = Math.max(1, Math.floor(s));
-      if (name === 'second' && n < 2) return 'just now';
-      return `${n} ${name}${n === 1 ? '' : 's'} ago`;
-    }
-    s /= size;
-  }
-  return String(iso);
-}
+// Sizes, times and counts: formatSize, formatAgo, formatDateTime and formatNumber in
+// i18n.js (docker's SI units everywhere, the progress bar included).
 
 /** `sha256:abcdef…` → `abcdef012345` (12 hex digits, as docker shows IDs). */
 export function shortId(digest) {
@@ -130,22 +148,17 @@ export function repoTag(tag) {
 
 export function platformOf(image) {
   const parts = [image.os, image.architecture, image.variant].filter(Boolean);
-  return parts.length ? parts.join('/') : 'unknown';
+  return parts.length ? parts.join('/') : t('platform.unknown');
 }
 
-export function plural(n, word, many) {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? word : many || word + 's'}`;
-}
+const VERDICT_CLASS = { ok: 'ok', pending: 'pending', not_checkable: 'neutral' };
 
 /** A verdict pill for one check: ok / MISMATCH / pending ... */
 export function verdictBadge(verdict, extraTitle) {
   const v = verdict || 'pending';
-  const words = {
-    ok: '✓ ok', mismatch: '✗ mismatch', size_mismatch: '✗ size mismatch', missing: '✗ missing',
-    not_checkable: '– not checkable', pending: '… pending',
-  };
-  const cls = v === 'ok' ? 'ok' : v === 'pending' ? 'pending' : v === 'not_checkable' ? 'neutral' : 'bad';
-  return h('span', { class: `badge ${cls}`, title: extraTitle }, words[v] || v);
+  const cls = VERDICT_CLASS[v] || 'bad';
+  const key = `verdict.${v}`;
+  return h('span', { class: `badge ${cls}`, title: extraTitle }, t(key) === key ? v : t(key));
 }
 
 /** The worst verdict among checks: one word for a row. */
@@ -159,25 +172,43 @@ export function worstVerdict(checks) {
   return worst;
 }
 
+/** What a check checked ("blob digest"), in the page's language: by the core's code when
+ * it sends one, else by the English item the catalogs know, else as sent. */
+export function checkItem(check) {
+  if (check.item_code && has(`item.${check.item_code}`)) return t(`item.${check.item_code}`, check.item_params || {});
+  const slug = `item.${String(check.item || '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
+  return has(slug) ? t(slug) : String(check.item || '');
+}
+
+/** Why a check could not be made, in the page's language (a code when the core sends one). */
+export function checkReason(check) {
+  if (check.reason && typeof check.reason === 'object') return tCode(check.reason);
+  if (check.why && typeof check.why === 'object') return tCode(check.why);
+  if (check.why_code) return tCode({ code: check.why_code, params: check.why_params, message: check.why });
+  return check.why ?? '';
+}
+
 export function describeCheck(check) {
+  const item = checkItem(check);
   switch (check.verdict) {
-    case 'ok': return `${check.item}: ok`;
-    case 'mismatch': return `${check.item}: expected ${check.expected}, found ${check.actual}`;
-    case 'size_mismatch': return `${check.item}: expected ${check.expected} bytes, found ${check.actual}`;
-    case 'missing': return `${check.item}: missing from the archive`;
-    case 'not_checkable': return `${check.item}: not checkable (${check.why})`;
-    default: return `${check.item}: not checked yet`;
+    case 'ok': return t('check.ok', { item });
+    case 'mismatch': return t('check.mismatch', { item, expected: String(check.expected), actual: String(check.actual) });
+    case 'size_mismatch': return t('check.size_mismatch', { item, expected: check.expected, actual: check.actual });
+    case 'missing': return t('check.missing', { item });
+    case 'not_checkable': return t('check.not_checkable', { item, why: checkReason(check) });
+    default: return t('check.pending', { item });
   }
 }
 
-export function copyButton(text, label = 'Copy') {
-  const button = h('button', { class: 'copy', type: 'button', title: `Copy ${text}` }, label);
+export function copyButton(text, labelKey = 'copy.copy') {
+  const label = t(labelKey);
+  const button = h('button', { class: 'copy', type: 'button', title: t('copy.title', { text }) }, label);
   button.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(text);
-      button.textContent = 'Copied';
+      button.textContent = t('copy.copied');
     } catch {
-      button.textContent = 'Copy failed';
+      button.textContent = t('copy.failed');
     }
     setTimeout(() => { button.textContent = label; }, 1200);
   });
@@ -219,20 +250,13 @@ export function formatMode(kind, mode) {
     + rwx(m & 7, m & 0o1000, 't');
 }
 
-export function formatDate(unixOrIso) {
-  if (unixOrIso === null || unixOrIso === undefined) return '—';
-  const d = typeof unixOrIso === 'number' ? new Date(unixOrIso * 1000) : new Date(unixOrIso);
-  if (Number.isNaN(d.getTime())) return String(unixOrIso);
-  return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-}
-
 /** The failed checks of one image and its layers, in plain words. */
 export function imageProblems(image) {
   const problems = [];
   for (const c of image.checks || []) if (c.verdict !== 'ok' && c.verdict !== 'pending') problems.push(describeCheck(c));
   for (const l of image.layers || []) {
     for (const c of l.checks || []) {
-      if (c.verdict !== 'ok' && c.verdict !== 'pending') problems.push(`layer ${l.index}: ${describeCheck(c)}`);
+      if (c.verdict !== 'ok' && c.verdict !== 'pending') problems.push(t('check.in_layer', { layer: l.index, text: describeCheck(c) }));
     }
   }
   return problems;

@@ -1,7 +1,8 @@
 // Files: the merged filesystem of an image, or one layer alone, as an ARIA tree.
 // Directories load lazily (one list_dir call each) and only the rows in view exist in
 // the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
-import { h, clear, humanSize, download, shortId, plural } from '../util.js';
+import { h, clear, download, shortId } from '../util.js';
+import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 import { FileViewer, shadowText } from './viewer.js';
 
 const ROW_HEIGHT = 30;
@@ -41,31 +42,28 @@ export class FilesView {
 
   build() {
     const image = this.image;
-    const source = h('select', { id: `${this.id}-source`, 'aria-label': 'Show files of' },
-      h('option', { value: 'merged' }, 'Merged filesystem (what the container sees)'),
-      [...image.layers].map((l) => h('option', { value: String(l.index), disabled: l.blob === null || l.blob === undefined ? true : undefined },
-        `Layer ${l.index}: ${layerLabel(image, l)}`)));
+    const source = h('select', { id: `${this.id}-source` },
+      h('option', { value: 'merged' }),
+      [...image.layers].map((l) => h('option', { value: String(l.index), disabled: l.blob === null || l.blob === undefined ? true : undefined })));
+    this.source = source;
     source.value = this.layer === null || this.layer === undefined ? 'merged' : String(this.layer);
     source.addEventListener('change', () => {
       this.navigate({ layer: source.value === 'merged' ? null : Number(source.value), path: '/', tab: 'files' });
     });
-    this.filterInput = h('input', { type: 'search', id: `${this.id}-filter`, placeholder: 'Filter by path (e.g. passwd or *.so)', 'aria-label': 'Filter by path', autocomplete: 'off', spellcheck: 'false' });
+    this.filterInput = h('input', { type: 'search', id: `${this.id}-filter`, autocomplete: 'off', spellcheck: 'false', translate: 'no' });
     let filterTimer = 0;
     this.filterInput.addEventListener('input', () => {
       clearTimeout(filterTimer);
       filterTimer = setTimeout(() => this.applyFilter(this.filterInput.value.trim()), 250);
     });
-    const sort = h('select', { id: `${this.id}-sort`, 'aria-label': 'Sort by' },
-      h('option', { value: 'name' }, 'Sort by name'), h('option', { value: 'size' }, 'Sort by size'));
+    const sort = h('select', { id: `${this.id}-sort` }, h('option', { value: 'name' }), h('option', { value: 'size' }));
+    this.sortSelect = sort;
     sort.addEventListener('change', () => { this.sort = sort.value; this.resort(); });
-    const exportButton = h('button', { type: 'button', class: 'secondary small', id: 'export-rootfs' },
-      this.layer === null || this.layer === undefined ? 'Export rootfs (.tar)' : 'Download layer (.tar)');
+    const exportButton = h('button', { type: 'button', class: 'secondary small', id: 'export-rootfs' });
+    this.exportButton = exportButton;
     exportButton.addEventListener('click', () => this.exportTar(exportButton));
 
-    this.scroller = h('div', {
-      class: 'tree', role: 'tree', tabindex: '0', id: this.id,
-      'aria-label': this.layer === null || this.layer === undefined ? 'Merged filesystem' : `Files of layer ${this.layer}`,
-    });
+    this.scroller = h('div', { class: 'tree', role: 'tree', tabindex: '0', id: this.id });
     this.spacer = h('div', { class: 'tree-spacer' });
     this.scroller.append(this.spacer);
     // The pane's height and scroll offset are kept here, not read back from the DOM: reading
@@ -79,21 +77,54 @@ export class FilesView {
     this.scroller.addEventListener('keydown', (event) => this.onKey(event));
     this.scroller.addEventListener('click', (event) => this.onClick(event));
     this.status = h('div', { class: 'tree-status muted', 'aria-live': 'polite' });
-    this.crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Current path' });
+    this.crumbs = h('nav', { class: 'crumbs', translate: 'no' });
     this.viewer = new FileViewer({
       core: this.core, image: this.imageIndex, layer: this.layer, report: this.report,
       reveal: (path) => this.revealAndFocus(path),
       resolve: (path, followLast) => this.resolve(path, followLast),
     });
-    this.legend = h('div', { class: 'legend muted' },
-      h('span', { class: 'chg added' }, 'A'), ' added  ', h('span', { class: 'chg modified' }, 'M'), ' modified  ',
-      h('span', { class: 'chg deleted' }, 'D'), ' deleted  ', h('span', { class: 'shadowed-sample' }, 'struck through'), ' = hidden by a later layer');
+    this.legend = h('div', { class: 'legend muted' });
     this.element = h('div', { class: 'files' },
       h('div', { class: 'toolbar' }, source, this.filterInput, sort, exportButton),
       h('div', { class: 'files-split' },
         h('div', { class: 'tree-pane' }, this.crumbs, this.scroller, this.status, this.legend),
         this.viewer.element));
     new ResizeObserver(() => this.scheduleRender()).observe(this.scroller);
+    this.labels();
+  }
+
+  /** Every word of the toolbar, the tree's names and the legend, in the page's language
+   * (again after a language switch). */
+  labels() {
+    const image = this.image;
+    const merged = this.layer === null || this.layer === undefined;
+    this.source.setAttribute('aria-label', t('files.source_label'));
+    const options = this.source.options;
+    options[0].textContent = t('files.merged');
+    image.layers.forEach((l, i) => {
+      options[i + 1].textContent = t('files.layer_option', { layer: l.index, label: layerLabel(image, l) });
+    });
+    this.filterInput.placeholder = t('files.filter_placeholder');
+    this.filterInput.setAttribute('aria-label', t('files.filter_label'));
+    this.sortSelect.setAttribute('aria-label', t('files.sort_label'));
+    this.sortSelect.options[0].textContent = t('files.sort_name');
+    this.sortSelect.options[1].textContent = t('files.sort_size');
+    if (!this.exportButton.disabled) this.exportButton.textContent = t(merged ? 'files.export_rootfs' : 'files.export_layer');
+    this.scroller.setAttribute('aria-label', merged ? t('files.tree_merged') : t('files.tree_layer', { layer: this.layer }));
+    this.crumbs.setAttribute('aria-label', t('files.crumbs_label'));
+    this.legend.replaceChildren(
+      h('span', { class: 'chg added' }, 'A'), ' ', t('change.added'), '  ', h('span', { class: 'chg modified' }, 'M'), ' ', t('change.modified'), '  ',
+      h('span', { class: 'chg deleted' }, 'D'), ' ', t('change.deleted'), '  ',
+      h('span', { class: 'shadowed-sample' }, t('files.legend_struck')), ' ', t('files.legend_hidden'));
+  }
+
+  /** The language changed: the same tree, rows and file, in the new words. */
+  retranslate() {
+    this.labels();
+    if (this.filterResults || !this.root.error) this.updateStatus();
+    this.renderedKey = null;
+    this.renderRows();
+    this.viewer.retranslate();
   }
 
   // ---------- data ----------
@@ -112,7 +143,7 @@ export class FilesView {
         node.error = error.message;
         if (node === this.root) {
           this.failed = true;
-          this.status.textContent = `Could not list files: ${error.message}`;
+          this.status.textContent = t('files.list_failed', { reason: error.message });
         }
       } finally {
         node.loading = null;
@@ -184,14 +215,14 @@ export class FilesView {
 
   updateStatus() {
     if (this.filterResults) {
-      const capped = this.filterCapped ? ' (first results only: narrow the filter)' : '';
-      this.status.textContent = `${this.filterResults.length.toLocaleString('en-US')} matching paths${capped}`;
+      const found = tCount('files.matching', this.filterResults.length);
+      this.status.textContent = this.filterCapped ? t('files.matching_capped', { found }) : found;
       return;
     }
-    if (this.root.loading || this.root.children === null) this.status.textContent = 'Loading…';
+    if (this.root.loading || this.root.children === null) this.status.textContent = t('files.loading');
     else if (!this.root.error) {
       const top = this.root.children.length;
-      this.status.textContent = `${plural(top, 'entry', 'entries')} in /, ${plural(this.rows.length, 'row')} shown`;
+      this.status.textContent = t('files.status', { entries: tCount('files.entries', top), rows: tCount('files.rows', this.rows.length) });
     }
   }
 
@@ -202,7 +233,7 @@ export class FilesView {
       this.relayout();
       return;
     }
-    this.status.textContent = 'Searching…';
+    this.status.textContent = t('files.searching');
     try {
       const limit = 5000;
       const found = await this.core('find', { image: this.imageIndex, layer: this.layer, pattern, limit });
@@ -216,7 +247,7 @@ export class FilesView {
       this.scrollTo(0);
       this.relayout();
     } catch (error) {
-      this.status.textContent = `Filter failed: ${error.message}`;
+      this.status.textContent = t('files.filter_failed', { reason: error.message });
     }
   }
 
@@ -264,7 +295,7 @@ export class FilesView {
     for (let i = first; i < last; i++) fragment.append(this.renderRow(this.rows[i], i));
     clear(this.spacer).append(fragment);
     if (this.rows.length === 0 && !this.root.loading && this.root.children !== null) {
-      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? 'Nothing matches this filter.' : this.root.error ? this.root.error : 'This filesystem is empty.'));
+      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? t('files.no_match') : this.root.error ? this.root.error : t('files.empty')));
     }
     if (this.rows.length) this.scroller.setAttribute('aria-activedescendant', `${this.id}-r${this.active}`);
     else this.scroller.removeAttribute('aria-activedescendant');
@@ -292,16 +323,16 @@ export class FilesView {
     const indent = h('span', { class: 'indent' });
     indent.style.width = `${node.depth * 18}px`;
     const twisty = h('span', { class: 'twisty', 'aria-hidden': 'true' }, isDir && !node.flat ? (node.loading ? '…' : node.expanded ? '▾' : '▸') : '');
-    const name = h('span', { class: 'name', title: node.path }, node.flat ? node.path : node.name);
+    const name = h('span', { class: 'name', title: node.path, translate: 'no' }, node.flat ? node.path : node.name);
     const parts = [indent, twisty, h('span', { class: `icon k-${e.kind}`, 'aria-hidden': 'true' }, iconFor(e)), name];
-    if (e.link) parts.push(h('span', { class: 'link-target' }, e.kind === 'hardlink' ? ` ⇒ /${e.link}` : ` → ${e.link}`));
+    if (e.link) parts.push(h('span', { class: 'link-target', translate: 'no' }, e.kind === 'hardlink' ? ` ⇒ /${e.link}` : ` → ${e.link}`));
     const meta = h('span', { class: 'meta' });
     if (shadow) meta.append(h('span', { class: 'shadow-note' }, shadow));
-    if (e.change) meta.append(h('span', { class: `chg ${e.change}`, title: e.change }, e.change[0].toUpperCase()));
+    if (e.change) meta.append(h('span', { class: `chg ${e.change}`, title: t(`change.${e.change}`) }, e.change[0].toUpperCase()));
     if (e.layer !== null && e.layer !== undefined && (this.layer === null || this.layer === undefined)) {
-      meta.append(h('span', { class: 'writer', title: `written by layer ${e.layer}` }, `L${e.layer}`));
+      meta.append(h('span', { class: 'writer', title: t('files.written_by', { layer: e.layer }) }, `L${e.layer}`));
     }
-    meta.append(h('span', { class: 'size' }, isDir ? humanSize(e.cumulative_size ?? 0) : e.kind === 'file' || e.kind === 'hardlink' ? humanSize(e.size) : ''));
+    meta.append(h('span', { class: 'size' }, isDir ? formatSize(e.cumulative_size ?? 0) : e.kind === 'file' || e.kind === 'hardlink' ? formatSize(e.size) : ''));
     parts.push(meta);
     row.append(...parts);
     return row;
@@ -543,7 +574,7 @@ export class FilesView {
   async exportTar(button) {
     const old = button.textContent;
     button.disabled = true;
-    button.textContent = 'Preparing…';
+    button.textContent = t('action.preparing');
     try {
       const image = this.image;
       const name = (image.repo_tags[0] || shortId(image.id)).replace(/[^\w.-]+/g, '_');
@@ -555,10 +586,11 @@ export class FilesView {
         download(blob, `${name}-layer-${this.layer}.tar`, 'application/x-tar');
       }
     } catch (error) {
-      this.status.textContent = `Export failed: ${error.message}`;
+      this.status.textContent = t('files.export_failed', { reason: error.message });
     } finally {
       button.disabled = false;
-      button.textContent = old;
+      // (The words of the moment: the language may have changed while it ran.)
+      button.textContent = old && t(this.layer === null || this.layer === undefined ? 'files.export_rootfs' : 'files.export_layer');
     }
   }
 }
@@ -575,5 +607,5 @@ function layerLabel(image, layer) {
   const entry = layer.history !== null && layer.history !== undefined ? image.history[layer.history] : null;
   let text = entry && entry.created_by ? entry.created_by.replace(/^\/bin\/sh -c (#\(nop\)\s+)?/, '') : shortId(layer.digest);
   if (text.length > 60) text = `${text.slice(0, 59)}…`;
-  return `${text} (${humanSize(layer.uncompressed_size ?? layer.stored_size)})`;
+  return `${text} (${formatSize(layer.uncompressed_size ?? layer.stored_size)})`;
 }

@@ -1,6 +1,8 @@
 // `docker history`: newest first, <missing> IDs, sizes; each row links to its layer.
 // A Dockerfile reconstructed from the same history sits beside it.
-import { h, clear, humanSize, timeAgo, shortId, formatDate, keepState } from '../util.js';
+import { h, clear, shortId, keepState, visible } from '../util.js';
+import { t, tNode, formatSize, formatAgo, formatDateTime } from '../i18n.js';
+import { dockerHeader } from './images.js';
 
 const prefs = { full: false, human: true, mode: 'table' };
 
@@ -25,16 +27,17 @@ function toolbar(draw) {
     onclick: () => { prefs.mode = mode; draw(); },
   }, label);
   return h('div', { class: 'toolbar' },
-    h('div', { class: 'segmented', role: 'group', 'aria-label': 'History view' }, seg('table', 'docker history'), seg('dockerfile', 'Dockerfile')),
-    prefs.mode === 'table' ? toggle('history-full', 'Full commands (--no-trunc)', 'full') : null,
-    prefs.mode === 'table' ? toggle('history-human', 'Human sizes', 'human') : null);
+    h('div', { class: 'segmented', role: 'group', 'aria-label': t('history.view_label') },
+      seg('table', tNode('history.mode.table')), seg('dockerfile', tNode('history.mode.dockerfile'))),
+    prefs.mode === 'table' ? toggle('history-full', tNode('history.full'), 'full') : null,
+    prefs.mode === 'table' ? toggle('history-human', t('history.human'), 'human') : null);
 }
 
 function historyTable(ctx) {
   const { image, navigate } = ctx;
   const entries = [...image.history].reverse();
   if (!entries.length) {
-    return h('p', { class: 'empty' }, 'This image has no history in its config (some builders, such as Jib or ko, leave it out).');
+    return h('p', { class: 'empty' }, tNode('history.empty'));
   }
   const rows = entries.map((entry, i) => {
     const layer = entry.layer !== null && entry.layer !== undefined ? image.layers[entry.layer] : null;
@@ -43,19 +46,21 @@ function historyTable(ctx) {
     const shown = prefs.full || command.length <= 45 ? command : `${command.slice(0, 44)}…`;
     const goto = layer ? () => navigate({ tab: 'layers', layerFocus: entry.layer }) : null;
     return h('tr', { class: entry.empty_layer ? 'empty-layer' : layer ? 'clickable' : '', dataset: { history: String(entry.index) } },
-      h('td', { class: 'mono' }, i === 0 ? shortId(image.id) : '<missing>'),
-      h('td', { title: entry.created ? formatDate(entry.created) : '' }, timeAgo(entry.created)),
-      h('td', { class: prefs.full ? 'mono wrap cmd' : 'mono cmd', title: prefs.full ? undefined : command }, shown),
-      h('td', { class: 'num' }, size === null || size === undefined ? '?' : prefs.human ? humanSize(size) : String(size)),
-      h('td', null, entry.comment || ''),
+      h('td', { class: 'mono', translate: 'no' }, i === 0 ? shortId(image.id) : '<missing>'),
+      h('td', { title: entry.created ? formatDateTime(entry.created) : '' }, formatAgo(entry.created)),
+      h('td', { class: prefs.full ? 'mono wrap cmd' : 'mono cmd', title: prefs.full ? undefined : command, translate: 'no' }, shown),
+      h('td', { class: 'num' }, size === null || size === undefined ? '?' : prefs.human ? formatSize(size) : String(size)),
+      h('td', { translate: 'no' }, entry.comment || ''),
       h('td', null, entry.empty_layer
-        ? h('span', { class: 'muted', title: 'This step changed only metadata (ENV, CMD, LABEL…): it made no layer.' }, 'no layer')
+        ? h('span', { class: 'muted', title: t('history.no_layer_title') }, t('history.no_layer'))
         : layer
-          ? h('button', { type: 'button', class: 'link', onclick: goto }, `layer ${entry.layer}`)
-          : h('span', { class: 'muted', title: 'The history and the layer list do not line up here.' }, 'unmapped')));
+          ? h('button', { type: 'button', class: 'link', onclick: goto }, t('history.layer', { layer: entry.layer }))
+          : h('span', { class: 'muted', title: t('history.unmapped_title') }, t('history.unmapped'))));
   });
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'data history-table', 'aria-label': 'Image history, newest first' },
-    h('thead', null, h('tr', null, ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', 'LAYER'].map((c) => h('th', { scope: 'col' }, c)))),
+  const head = [['IMAGE', 'history.col.image'], ['CREATED', 'images.col.created'], ['CREATED BY', 'history.col.created_by'],
+    ['SIZE', 'images.col.size'], ['COMMENT', 'history.col.comment']].map(([word, key]) => dockerHeader(word, key));
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data history-table', 'aria-label': t('history.table_label') },
+    h('thead', null, h('tr', null, head, h('th', { scope: 'col' }, t('history.col.layer')))),
     h('tbody', null, rows)));
 }
 
@@ -65,12 +70,21 @@ function cleanCommand(command) {
 }
 
 function dockerfileView(ctx) {
-  const pre = h('pre', { class: 'mono dockerfile', id: 'dockerfile', tabindex: '0', 'aria-label': 'Dockerfile reconstructed from the history' }, 'Reconstructing…');
+  const pre = h('pre', { class: 'mono dockerfile', id: 'dockerfile', tabindex: '0', 'aria-label': t('history.dockerfile_label') }, t('history.reconstructing'));
+  // The Dockerfile is archive text (commands as recorded): untranslated, hidden characters
+  // shown; only the comment the page writes when there is none is in the page's language.
   ctx.core('dockerfile', { image: ctx.index }).then(
-    (text) => { pre.textContent = text || '# no history to reconstruct from'; },
-    (error) => { pre.textContent = `# could not reconstruct the Dockerfile: ${error.message}`; },
+    (text) => {
+      if (text) {
+        pre.setAttribute('translate', 'no');
+        pre.replaceChildren(visible(text, true));
+      } else {
+        pre.textContent = t('history.dockerfile_none');
+      }
+    },
+    (error) => { pre.textContent = t('history.dockerfile_failed', { reason: error.message }); },
   );
   return h('section', { class: 'card' },
-    h('p', { class: 'muted' }, 'Rebuilt from the image history. COPY and ADD show the digest of what was copied, not the source path; base image steps appear as they were recorded.'),
+    h('p', { class: 'muted' }, tNode('history.dockerfile_note')),
     pre);
 }

@@ -1,17 +1,31 @@
 // The `docker images` table, and the platform picker for multi-platform archives.
-import { h, clear, humanSize, timeAgo, shortId, repoTag, platformOf, imageVerdict } from '../util.js';
+import { h, clear, data, shortId, repoTag, platformOf, imageVerdict } from '../util.js';
+import { t, formatSize, formatAgo, formatDateTime, formatNumber } from '../i18n.js';
+
+// docker's own column headers stay as docker prints them (Chinese tutorials do too), with
+// the page's word beside them where the language has one: [docker's word, catalog key].
+const HEAD = [['REPOSITORY', 'images.col.repository'], ['TAG', 'images.col.tag'], ['IMAGE ID', 'images.col.id'],
+  ['CREATED', 'images.col.created'], ['SIZE', 'images.col.size']];
+
+/** A column header: docker's English word (lang="en"), then the page's gloss when it says
+ * something else (English shows only docker's word). */
+export function dockerHeader(word, key) {
+  const gloss = t(key);
+  return h('th', { scope: 'col' }, h('span', { lang: 'en', translate: 'no' }, word),
+    gloss && gloss !== word ? h('span', { class: 'col-gloss' }, ' ', gloss) : null);
+}
 
 export function renderImagesTable(box, report, selected, onSelect, stage) {
   clear(box);
   const multiPlatform = new Set(report.images.map(platformOf)).size > 1;
-  const head = ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
-  if (multiPlatform) head.push('PLATFORM');
-  head.push('LAYERS', 'DIGESTS');
+  const head = HEAD.map(([word, key]) => dockerHeader(word, key));
+  if (multiPlatform) head.push(h('th', { scope: 'col' }, t('images.col.platform')));
+  head.push(h('th', { scope: 'col' }, t('images.col.layers')), h('th', { scope: 'col' }, t('images.col.digests')));
   const rows = [];
   for (const image of report.images) {
     const tags = image.repo_tags.length ? image.repo_tags : [null];
     for (const tag of tags) {
-      const [repo, t] = tag ? repoTag(tag) : ['<none>', '<none>'];
+      const [repo, tagName] = tag ? repoTag(tag) : ['<none>', '<none>'];
       const isSelected = image.index === selected;
       const verdict = imageVerdict(image, report.verification_done);
       const row = h('tr', {
@@ -25,28 +39,28 @@ export function renderImagesTable(box, report, selected, onSelect, stage) {
           }
         },
       },
-      h('td', { class: repo === '<none>' ? 'none' : 'repo' }, repo),
-      h('td', { class: t === '<none>' ? 'none' : 'tag' }, t),
-      h('td', { class: 'mono', title: image.id }, shortId(image.id)),
-      h('td', { title: image.created || '' }, timeAgo(image.created)),
-      h('td', { class: 'num' }, humanSize(image.size)),
-      multiPlatform ? h('td', null, platformOf(image)) : null,
-      h('td', { class: 'num' }, String(image.layers.length)),
+      h('td', { class: repo === '<none>' ? 'none' : 'repo', translate: 'no' }, repo),
+      h('td', { class: tagName === '<none>' ? 'none' : 'tag', translate: 'no' }, tagName),
+      h('td', { class: 'mono', title: image.id, translate: 'no' }, shortId(image.id)),
+      h('td', { title: image.created ? formatDateTime(image.created) : '' }, formatAgo(image.created)),
+      h('td', { class: 'num' }, formatSize(image.size)),
+      multiPlatform ? h('td', { translate: 'no' }, platformOf(image)) : null,
+      h('td', { class: 'num' }, formatNumber(image.layers.length)),
       h('td', null, verdictWord(verdict, stage)));
       rows.push(row);
     }
   }
-  box.append(h('table', { class: 'data images', 'aria-label': 'Images in this archive' },
-    h('thead', null, h('tr', null, head.map((c) => h('th', { scope: 'col' }, c)))),
+  box.append(h('table', { class: 'data images', 'aria-label': t('images.table_label') },
+    h('thead', null, h('tr', null, head)),
     h('tbody', null, rows)));
 }
 
 function verdictWord(verdict, stage) {
-  if (verdict === 'ok') return h('span', { class: 'badge ok' }, '✓ verified');
-  if (verdict === 'bad') return h('span', { class: 'badge bad' }, '✗ failed');
+  if (verdict === 'ok') return h('span', { class: 'badge ok' }, t('images.verified'));
+  if (verdict === 'bad') return h('span', { class: 'badge bad' }, t('images.failed'));
   // After Cancel nothing is checking any more (as the header says).
-  if (stage === 'cancelled') return h('span', { class: 'badge pending' }, 'not verified');
-  return h('span', { class: 'badge pending' }, '… checking');
+  if (stage === 'cancelled') return h('span', { class: 'badge pending' }, t('verdict.not_verified'));
+  return h('span', { class: 'badge pending' }, t('images.checking'));
 }
 
 // Images that share a name but not a platform (a multi-platform index): pick one.
@@ -57,8 +71,8 @@ export function renderPlatformPicker(box, report, selected, onSelect) {
   const key = (i) => (i.repo_tags[0] || '') + '|' + (i.repo_tags.length ? '' : i.source);
   const siblings = report.images.filter((i) => key(i) === key(current));
   if (siblings.length < 2 || new Set(siblings.map(platformOf)).size < 2) return;
-  const select = h('select', { id: 'platform-select', 'aria-label': 'Platform' },
+  const select = h('select', { id: 'platform-select', 'aria-label': t('images.platform'), translate: 'no' },
     siblings.map((i) => h('option', { value: String(i.index), selected: i.index === selected ? true : undefined }, platformOf(i))));
   select.addEventListener('change', () => onSelect(Number(select.value)));
-  box.append(h('label', { for: 'platform-select' }, 'Platform '), select);
+  box.append(h('label', { for: 'platform-select' }, t('images.platform'), ' '), select);
 }

@@ -1,6 +1,7 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
-import { h, humanSize, worstVerdict, verdictBadge, describeCheck, download, shortId } from '../util.js';
+import { h, worstVerdict, verdictBadge, describeCheck, download, shortId } from '../util.js';
+import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
 const changeCache = new WeakMap();
@@ -19,26 +20,28 @@ export function renderLayers(ctx) {
     const focused = state.layerFocus === layer.index;
     // (tabindex -1: a link to a layer moves focus here.)
     return h('li', { class: `layer-row${focused ? ' focused' : ''}`, dataset: { layer: String(layer.index) }, id: `layer-${layer.index}`, tabindex: '-1' },
-      h('div', { class: 'layer-num', title: `layer ${layer.index} (0 is the bottom)` }, String(layer.index)),
+      h('div', { class: 'layer-num', title: t('layers.num_title', { layer: layer.index }) }, String(layer.index)),
       h('div', { class: 'layer-main' },
         h('div', { class: 'layer-bar-track' }, h('div', { class: `layer-bar ${verdictClass(verdict)}`, style: undefined, dataset: { w: width.toFixed(2) } })),
-        h('div', { class: 'layer-cmd mono', title: command }, command || h('span', { class: 'muted' }, layer.foreign ? 'foreign layer (not in the archive by design)' : 'no history entry')),
+        command
+          ? h('div', { class: 'layer-cmd mono', title: command, translate: 'no' }, command)
+          : h('div', { class: 'layer-cmd mono' }, h('span', { class: 'muted' }, t(layer.foreign ? 'layers.foreign' : 'layers.no_history'))),
         h('div', { class: 'layer-facts' },
-          h('span', null, humanSize(size)),
+          h('span', null, formatSize(size)),
           layer.stored_size !== null && layer.compression && layer.compression !== 'none'
-            ? h('span', { class: 'muted' }, `${humanSize(layer.stored_size)} ${layer.compression}`) : null,
-          h('span', { class: 'muted' }, layer.entries !== null && layer.entries !== undefined ? `${layer.entries.toLocaleString('en-US')} entries` : 'entries: …'),
+            ? h('span', { class: 'muted' }, tNode('layers.stored', { size: formatSize(layer.stored_size), compression: layer.compression })) : null,
+          h('span', { class: 'muted' }, layer.entries !== null && layer.entries !== undefined ? tCount('layers.entries', layer.entries) : t('layers.entries_pending')),
           h('span', { class: 'changes', dataset: { changesFor: String(layer.index) } }),
-          h('span', { class: 'mono muted', title: layer.digest || '' }, layer.digest ? shortId(layer.digest) : ''),
+          h('span', { class: 'mono muted', title: layer.digest || '', translate: 'no' }, layer.digest ? shortId(layer.digest) : ''),
           verdictBadge(verdict, (layer.checks || []).map(describeCheck).join('\n'))),
         problems.length ? h('ul', { class: 'layer-problems' }, problems.map((c) => h('li', null, describeCheck(c)))) : null),
       h('div', { class: 'layer-actions' },
         h('button', { type: 'button', class: 'small secondary', disabled: layer.blob === null || layer.blob === undefined ? true : undefined,
-          onclick: () => navigate({ tab: 'files', layer: layer.index, path: '/' }) }, 'Files'),
+          onclick: () => navigate({ tab: 'files', layer: layer.index, path: '/' }) }, t('layers.files')),
         h('button', { type: 'button', class: 'small secondary', disabled: layer.blob === null || layer.blob === undefined ? true : undefined,
-          onclick: (event) => exportLayer(ctx, layer, event.currentTarget) }, 'Download tar')));
+          onclick: (event) => exportLayer(ctx, layer, event.currentTarget) }, t('layers.download'))));
   });
-  const list = h('ol', { class: 'layer-stack', 'aria-label': 'Layers, top layer first' }, rows);
+  const list = h('ol', { class: 'layer-stack', 'aria-label': t('layers.stack_label') }, rows);
   // Widths go through the CSSOM (allowed by the CSP), not inline style attributes.
   for (const bar of list.querySelectorAll('.layer-bar')) bar.style.width = `${bar.dataset.w}%`;
   fillChanges(ctx, list);
@@ -47,9 +50,9 @@ export function renderLayers(ctx) {
   }
   const total = image.layers.reduce((s, l) => s + (l.uncompressed_size || 0), 0);
   return h('div', { class: 'layers' },
-    h('p', { class: 'muted' }, `${image.layers.length} layers, ${humanSize(total)} in total. The top layer is drawn on top; a bar's length grows with the layer's size.`),
+    h('p', { class: 'muted' }, tCount('layers.intro', image.layers.length, { size: formatSize(total) })),
     list,
-    h('div', { class: 'stack-base muted' }, 'base (empty filesystem)'),
+    h('div', { class: 'stack-base muted' }, t('layers.base')),
     wasteSection(ctx));
 }
 
@@ -71,15 +74,15 @@ async function fillChanges(ctx, list) {
     const cell = list.querySelector(`[data-changes-for="${c.layer}"]`);
     if (!cell) continue;
     cell.append(
-      h('span', { class: 'chg added', title: 'added' }, `+${c.added}`), ' ',
-      h('span', { class: 'chg modified', title: 'modified' }, `~${c.modified}`), ' ',
-      h('span', { class: 'chg deleted', title: 'deleted' }, `−${c.deleted}`));
+      h('span', { class: 'chg added', title: t('change.added') }, `+${formatNumber(c.added)}`), ' ',
+      h('span', { class: 'chg modified', title: t('change.modified') }, `~${formatNumber(c.modified)}`), ' ',
+      h('span', { class: 'chg deleted', title: t('change.deleted') }, `−${formatNumber(c.deleted)}`));
   }
 }
 
 async function exportLayer(ctx, layer, button) {
   const old = button.textContent;
-  button.textContent = 'Preparing…';
+  button.textContent = t('action.preparing');
   button.disabled = true;
   try {
     const blob = await ctx.core('exportLayer', { image: ctx.index, layer: layer.index });
@@ -93,27 +96,30 @@ async function exportLayer(ctx, layer, button) {
 }
 
 function wasteSection(ctx) {
-  const box = h('section', { class: 'card waste', id: 'waste' }, h('h3', null, 'Wasted space'), h('p', { class: 'muted' }, 'Computing…'));
+  const box = h('section', { class: 'card waste', id: 'waste' }, h('h3', null, t('waste.heading')), h('p', { class: 'muted' }, t('waste.computing')));
   ctx.core('waste', { image: ctx.index }).then((waste) => {
     box.lastChild.remove();
     const items = waste.paths || [];
     const total = waste.wasted_bytes || 0;
-    box.append(h('p', null,
-      `${humanSize(total)} of ${humanSize(waste.total_file_bytes || 0)} of stored file bytes are overwritten or deleted by a later layer`,
-      ` — efficiency ${(100 * (waste.efficiency ?? 1)).toFixed(1)} %.`));
+    box.append(h('p', null, t('waste.summary', {
+      wasted: formatSize(total), total: formatSize(waste.total_file_bytes || 0),
+      efficiency: (100 * (waste.efficiency ?? 1)).toFixed(1),
+    })));
     if (items.length) {
-      box.append(h('table', { class: 'data', 'aria-label': 'Wasted space by path' },
-        h('thead', null, h('tr', null, ['PATH', 'WASTED', 'COPIES (LAYER: SIZE, FATE)'].map((c) => h('th', { scope: 'col' }, c)))),
+      const fate = (c) => (c.status === 'visible' ? t('waste.shown')
+        : c.by_layer !== undefined ? t(c.status === 'deleted' ? 'waste.deleted_by' : 'waste.overwritten_by', { layer: c.by_layer }) : '');
+      box.append(h('table', { class: 'data', 'aria-label': t('waste.table_label') },
+        h('thead', null, h('tr', null, ['waste.col.path', 'waste.col.wasted', 'waste.col.copies'].map((c) => h('th', { scope: 'col' }, t(c))))),
         h('tbody', null, items.slice(0, 200).map((w) => h('tr', null,
-          h('td', { class: 'mono wrap' }, `/${w.path}`, w.present ? '' : h('span', { class: 'muted' }, ' (gone from the image)')),
-          h('td', { class: 'num' }, humanSize(w.wasted_bytes)),
-          h('td', null, (w.copies || []).map((c) => `L${c.layer}: ${humanSize(c.size)}${c.status === 'visible' ? ' (shown)' : c.by_layer !== undefined ? ` (${c.status} by L${c.by_layer})` : ''}`).join(' · ')))))));
-      if (items.length > 200) box.append(h('p', { class: 'muted' }, `…and ${items.length - 200} more paths.`));
+          h('td', { class: 'mono wrap' }, h('span', { translate: 'no' }, `/${w.path}`), w.present ? '' : h('span', { class: 'muted' }, ' ', t('waste.gone'))),
+          h('td', { class: 'num' }, formatSize(w.wasted_bytes)),
+          h('td', null, (w.copies || []).map((c) => t('waste.copy', { layer: c.layer, size: formatSize(c.size), fate: fate(c) })).join(' · ')))))));
+      if (items.length > 200) box.append(h('p', { class: 'muted' }, tCount('waste.more', items.length - 200)));
     } else {
-      box.append(h('p', { class: 'muted' }, 'Nothing is wasted: no layer overwrites or deletes what a lower one stored.'));
+      box.append(h('p', { class: 'muted' }, t('waste.nothing')));
     }
   }, (error) => {
-    box.lastChild.textContent = `Not available: ${error.message}`;
+    box.lastChild.textContent = t('waste.failed', { reason: error.message });
   });
   return box;
 }

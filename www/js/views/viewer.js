@@ -1,6 +1,7 @@
 // The file viewer: facts about one entry, then its content as text, hex or a picture.
 // Bytes come from the worker on demand; nothing is read until a file is opened.
-import { h, clear, humanSize, formatMode, formatDate, download, safeFileName, copyButton, keepState } from '../util.js';
+import { h, clear, data, formatMode, download, safeFileName, copyButton, keepState } from '../util.js';
+import { t, tNode, formatSize, formatNumber, formatDateTime } from '../i18n.js';
 
 const TEXT_STEP = 64 * 1024;
 const HEX_STEP = 4 * 1024;
@@ -14,32 +15,46 @@ export class FileViewer {
     this.report = report;
     this.reveal = reveal;
     this.resolve = resolve;
-    this.element = h('section', { class: 'viewer', 'aria-label': 'File viewer', id: 'viewer' });
+    this.element = h('section', { class: 'viewer', id: 'viewer' });
     this.objectUrl = null;
     this.token = 0;
     this.empty();
   }
 
+  /** The language changed: what is shown is shown again, in the new words (a file's
+   * content is read again from the worker: the archive is not). */
+  retranslate() {
+    const again = this.shown;
+    if (again) again();
+  }
+
   empty() {
+    this.shown = () => this.empty();
+    this.element.setAttribute('aria-label', t('viewer.label'));
     clear(this.element).append(h('div', { class: 'viewer-empty muted' },
-      h('p', null, 'Pick a file in the tree to see it here.'),
-      h('p', null, 'Keyboard: ↑ ↓ move, → opens a folder, ← closes it, Enter shows a file, typing jumps to a name.')));
+      h('p', null, t('viewer.empty')),
+      h('p', null, t('viewer.keys'))));
   }
 
   showRoot(image, layer) {
+    this.shown = () => this.showRoot(image, layer);
+    this.element.setAttribute('aria-label', t('viewer.label'));
     this.release();
     clear(this.element).append(h('h3', { class: 'viewer-path mono' }, '/'),
       h('p', { class: 'muted' }, layer === null || layer === undefined
-        ? `The merged filesystem of ${image.repo_tags[0] || 'this image'}: every layer applied in order, deletions included.`
-        : `Only what layer ${layer} wrote (its own tar, whiteouts shown as deletions).`));
+        ? (image.repo_tags[0] ? tNode('viewer.root_merged', { image: image.repo_tags[0] }) : t('viewer.root_merged_untagged'))
+        : tNode('viewer.root_layer', { layer })));
   }
 
   /** A path that is not in this filesystem (a broken link's target, an old URL). */
   showMissing(path) {
+    this.shown = () => this.showMissing(path);
+    this.element.setAttribute('aria-label', t('viewer.label'));
     this.release();
     this.token += 1;
-    clear(this.element).append(h('h3', { class: 'viewer-path mono' }, path),
-      h('p', { class: 'notice-box', id: 'viewer-missing' }, `${path} does not exist in ${this.layer === null || this.layer === undefined ? 'this filesystem' : `the files of layer ${this.layer}`}.`));
+    clear(this.element).append(h('h3', { class: 'viewer-path mono', translate: 'no' }, path),
+      h('p', { class: 'notice-box', id: 'viewer-missing' }, this.layer === null || this.layer === undefined
+        ? tNode('viewer.missing', { path }) : tNode('viewer.missing_layer', { path, layer: this.layer })));
   }
 
   release() {
@@ -48,38 +63,42 @@ export class FileViewer {
   }
 
   show(node) {
+    this.shown = () => this.show(node);
+    this.element.setAttribute('aria-label', t('viewer.label'));
     this.release();
     const token = ++this.token;
     const e = node.entry;
     const path = node.path;
     const facts = [
-      ['Type', kindWord(e.kind)],
-      ['Mode', h('code', null, `${formatMode(e.kind, e.mode)} (${(Number(e.mode || 0) & 0o7777).toString(8).padStart(4, '0')})`)],
-      ['Owner', `${e.uid ?? 0}:${e.gid ?? 0}`],
-      ['Size', e.kind === 'dir' ? `${humanSize(e.cumulative_size ?? 0)} in total${e.children !== undefined ? `, ${e.children} entries` : ''}` : `${humanSize(e.size)} (${Number(e.size || 0).toLocaleString('en-US')} bytes)`],
-      ['Modified', e.mtime ? formatDate(e.mtime) : '—'],
+      ['viewer.type', kindWord(e.kind)],
+      ['viewer.mode', h('code', { translate: 'no' }, `${formatMode(e.kind, e.mode)} (${(Number(e.mode || 0) & 0o7777).toString(8).padStart(4, '0')})`)],
+      ['viewer.owner', data(`${e.uid ?? 0}:${e.gid ?? 0}`)],
+      ['viewer.size', e.kind === 'dir'
+        ? (e.children !== undefined ? t('viewer.dir_size_entries', { size: formatSize(e.cumulative_size ?? 0), n: e.children }) : t('viewer.dir_size', { size: formatSize(e.cumulative_size ?? 0) }))
+        : t('viewer.file_size', { size: formatSize(e.size), bytes: formatNumber(Number(e.size || 0)) })],
+      ['viewer.modified', e.mtime ? formatDateTime(e.mtime) : '—'],
     ];
-    if (e.layer !== null && e.layer !== undefined) facts.push(['Written by', `layer ${e.layer}`]);
-    if (e.change) facts.push(['In this layer', e.change]);
+    if (e.layer !== null && e.layer !== undefined) facts.push(['viewer.written_by', t('history.layer', { layer: e.layer })]);
+    if (e.change) facts.push(['viewer.in_layer', t(`change.${e.change}`)]);
     const shadow = shadowText(e.shadow);
-    if (shadow) facts.push(['Hidden', shadow]);
+    if (shadow) facts.push(['viewer.hidden', shadow]);
     let target = null;
     let pointsTo = null;
     if (e.link) {
       target = e.kind === 'hardlink' ? `/${e.link}` : resolveLink(path, e.link);
       pointsTo = h('dd', null, h('button', {
-        type: 'button', class: 'link mono', title: `Go to ${target}`, onclick: () => this.reveal(target),
+        type: 'button', class: 'link mono', title: t('viewer.go_to', { target }), onclick: () => this.reveal(target), translate: 'no',
       }, e.link));
-      facts.push([e.kind === 'hardlink' ? 'Hard link to' : 'Points to', pointsTo]);
+      facts.push([e.kind === 'hardlink' ? 'viewer.hardlink_to' : 'viewer.points_to', pointsTo]);
     }
     const actions = h('div', { class: 'viewer-actions' });
     this.content = h('div', { class: 'viewer-content' });
     clear(this.element).append(
-      h('h3', { class: 'viewer-path mono' }, path, ' ', copyButton(path, 'Copy path')),
-      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, k), v === pointsTo ? v : h('dd', null, v)])),
+      h('h3', { class: 'viewer-path mono' }, h('span', { translate: 'no' }, path), ' ', copyButton(path, 'copy.path')),
+      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, t(k)), v === pointsTo ? v : h('dd', null, v)])),
       actions, this.content);
     if (e.change === 'deleted') {
-      this.content.append(h('p', { class: 'muted' }, 'This layer deletes this path (a whiteout): it has no content here.'));
+      this.content.append(h('p', { class: 'muted' }, tNode('viewer.whiteout')));
       return;
     }
     if (e.kind === 'symlink') {
@@ -87,14 +106,16 @@ export class FileViewer {
     } else if (e.kind === 'file' || e.kind === 'hardlink') {
       this.showFile(path, e, actions, token);
     } else if (e.kind === 'dir') {
-      this.content.append(h('p', { class: 'muted' }, 'A directory: open it in the tree to see what it holds.'));
+      this.content.append(h('p', { class: 'muted' }, t('viewer.dir')));
     } else {
-      this.content.append(h('p', { class: 'muted' }, `A ${kindWord(e.kind)}${e.device ? ` (device ${e.device[0]},${e.device[1]})` : ''}: it has no content.`));
+      this.content.append(h('p', { class: 'muted' }, e.device
+        ? t('viewer.device', { kind: kindWord(e.kind), major: String(e.device[0]), minor: String(e.device[1]) })
+        : t('viewer.no_content', { kind: kindWord(e.kind) })));
     }
   }
 
   showFile(path, e, actions, token) {
-    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, 'Download file'));
+    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, t('viewer.download')));
     this.loadContent(path, e, token);
   }
 
@@ -110,13 +131,13 @@ export class FileViewer {
       this.showFile(path, e, actions, token);
     } else if (kind === 'dir') {
       const dir = found.node.path;
-      this.content.append(h('p', { class: 'muted' }, 'A link to the directory ', h('code', { class: 'mono' }, dir), '. ',
-        h('button', { type: 'button', class: 'secondary small', id: 'open-link-dir', onclick: () => this.reveal(dir) }, 'Open the directory')));
+      this.content.append(h('p', { class: 'muted' }, tNode('viewer.link_dir', { dir: h('code', { class: 'mono', translate: 'no' }, dir) }), ' ',
+        h('button', { type: 'button', class: 'secondary small', id: 'open-link-dir', onclick: () => this.reveal(dir) }, t('viewer.open_dir'))));
     } else if (!found.node) {
-      pointsTo.append(h('span', { class: 'muted' }, ' (broken)'));
-      this.content.append(h('p', { class: 'notice-box', id: 'viewer-missing' }, `This link is broken: ${target} does not exist in this filesystem.`));
+      pointsTo.append(h('span', { class: 'muted' }, ' ', t('viewer.broken')));
+      this.content.append(h('p', { class: 'notice-box', id: 'viewer-missing' }, tNode('viewer.link_broken', { target })));
     } else {
-      this.content.append(h('p', { class: 'muted' }, `A link to a ${kindWord(kind)} (${found.node.path}): it has no content.`));
+      this.content.append(h('p', { class: 'muted' }, tNode('viewer.link_other', { kind: kindWord(kind), path: found.node.path })));
     }
   }
 
@@ -140,13 +161,13 @@ export class FileViewer {
   }
 
   async loadContent(path, e, token) {
-    this.content.append(h('p', { class: 'muted' }, 'Reading…'));
+    this.content.append(h('p', { class: 'muted' }, t('viewer.reading')));
     let bytes;
     try {
       bytes = await this.firstBytes(path);
     } catch (error) {
       if (token !== this.token) return;
-      clear(this.content).append(h('p', { class: 'inline-error' }, `Could not read this file: ${error.message}`));
+      clear(this.content).append(h('p', { class: 'inline-error' }, t('viewer.read_failed', { reason: error.message })));
       return;
     }
     if (token !== this.token) return;
@@ -159,14 +180,14 @@ export class FileViewer {
     }
     const binary = looksBinary(bytes);
     const state = { mode: binary ? 'hex' : 'text', bytes, eof: bytes.length < TEXT_STEP };
-    const tabs = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Show as' });
+    const tabs = h('div', { class: 'segmented', role: 'group', 'aria-label': t('viewer.show_as') });
     const body = h('div', { class: 'viewer-body' });
     // Text/Hex and Show more redraw both: focus stays on the button used (or, when there is
     // no more to show, goes to the content).
     const draw = () => keepState(this.content, () => {
       clear(tabs).append(
-        h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => { state.mode = 'text'; draw(); } }, 'Text'),
-        h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => { state.mode = 'hex'; draw(); } }, 'Hex'));
+        h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => { state.mode = 'text'; draw(); } }, t('viewer.text')),
+        h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => { state.mode = 'hex'; draw(); } }, t('viewer.hex')));
       clear(body);
       const limit = state.mode === 'hex' ? Math.min(state.bytes.length, state.hexShown || HEX_STEP) : state.bytes.length;
       const shown = state.bytes.subarray(0, limit);
@@ -175,12 +196,12 @@ export class FileViewer {
       if (more) {
         const remaining = size !== null ? size - limit : null;
         body.append(h('div', { class: 'more' },
-          h('span', { class: 'muted' }, remaining !== null ? `${humanSize(remaining)} not shown. ` : 'More follows. '),
-          h('button', { type: 'button', class: 'secondary small', id: 'show-more', onclick: () => this.more(path, state, draw, token) }, 'Show more')));
+          h('span', { class: 'muted' }, remaining !== null ? t('viewer.not_shown', { size: formatSize(remaining) }) : t('viewer.more_follows'), ' '),
+          h('button', { type: 'button', class: 'secondary small', id: 'show-more', onclick: () => this.more(path, state, draw, token) }, t('viewer.show_more'))));
       }
     }, () => body.querySelector('pre.text, pre.hex'));
     draw();
-    if (binary) this.content.append(h('p', { class: 'muted' }, 'Binary content: shown as hex.'));
+    if (binary) this.content.append(h('p', { class: 'muted' }, t('viewer.binary')));
     this.content.append(tabs, body);
   }
 
@@ -202,7 +223,7 @@ export class FileViewer {
       if (state.mode === 'hex') state.hexShown = (state.hexShown || HEX_STEP) * 4;
       draw();
     } catch (error) {
-      this.content.append(h('p', { class: 'inline-error' }, `Could not read more: ${error.message}`));
+      this.content.append(h('p', { class: 'inline-error' }, t('viewer.more_failed', { reason: error.message })));
     }
   }
 
@@ -210,21 +231,21 @@ export class FileViewer {
     let bytes = head;
     if (size !== null && size > head.length) {
       if (size > IMAGE_CAP) {
-        this.content.append(h('p', { class: 'muted' }, `A ${type} picture of ${humanSize(size)}: too big to preview here; download it instead.`));
+        this.content.append(h('p', { class: 'muted' }, t('viewer.picture_big', { type: type.toUpperCase(), size: formatSize(size) })));
         return;
       }
       try {
         bytes = await this.read(path, 0, size);
       } catch (error) {
-        this.content.append(h('p', { class: 'inline-error' }, `Could not read this picture: ${error.message}`));
+        this.content.append(h('p', { class: 'inline-error' }, t('viewer.picture_failed', { reason: error.message })));
         return;
       }
       if (token !== this.token) return;
     }
     // A blob: URL of the bytes (allowed by img-src blob:); the browser decodes it as an image only.
     this.objectUrl = URL.createObjectURL(new Blob([bytes], { type: `image/${type}` }));
-    const img = h('img', { src: this.objectUrl, alt: `Preview of ${path}`, class: 'preview' });
-    img.addEventListener('error', () => img.replaceWith(h('p', { class: 'muted' }, 'This picture could not be decoded.')));
+    const img = h('img', { src: this.objectUrl, alt: t('viewer.preview_alt', { path }), class: 'preview' });
+    img.addEventListener('error', () => img.replaceWith(h('p', { class: 'muted' }, t('viewer.picture_undecodable'))));
     this.content.append(img);
   }
 
@@ -233,7 +254,7 @@ export class FileViewer {
       const blob = await this.core('exportFile', { image: this.image, layer: this.layer, path });
       download(blob, safeFileName(path));
     } catch (error) {
-      this.content.prepend(h('p', { class: 'inline-error' }, `Download failed: ${error.message}`));
+      this.content.prepend(h('p', { class: 'inline-error' }, t('viewer.download_failed', { reason: error.message })));
     }
   }
 }
@@ -241,13 +262,14 @@ export class FileViewer {
 /** "overwritten by layer 3" / "deleted by layer 2" for an entry a later layer hides. */
 export function shadowText(shadow) {
   if (!shadow) return null;
-  if (shadow.status === 'overwritten') return `overwritten by layer ${shadow.by_layer}`;
-  if (shadow.status === 'deleted') return `deleted by layer ${shadow.by_layer}`;
+  if (shadow.status === 'overwritten') return t('shadow.overwritten', { layer: shadow.by_layer });
+  if (shadow.status === 'deleted') return t('shadow.deleted', { layer: shadow.by_layer });
   return null;
 }
 
 function kindWord(kind) {
-  return { file: 'regular file', dir: 'directory', symlink: 'symbolic link', hardlink: 'hard link', char: 'character device', block: 'block device', fifo: 'named pipe' }[kind] || 'other';
+  const key = `kind.${kind}`;
+  return t(key) === key ? t('kind.other') : t(key);
 }
 
 /** Where a symlink at `path` with target `link` points, as an absolute path. */
@@ -286,7 +308,7 @@ function textView(bytes, path) {
   // A final newline ends the last line; it does not start another.
   if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
   const gutter = h('pre', { class: 'gutter mono', 'aria-hidden': 'true' }, lines.map((_, i) => `${i + 1}`).join('\n'));
-  return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text', tabindex: '0', 'aria-label': `Contents of ${path}` }, text));
+  return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text', tabindex: '0', 'aria-label': t('viewer.contents_of', { path }), translate: 'no' }, text));
 }
 
 function hexDump(bytes) {
@@ -305,5 +327,5 @@ function hexDump(bytes) {
     }
     lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
   }
-  return h('pre', { class: 'mono hex', tabindex: '0', 'aria-label': 'Hex dump' }, lines.join('\n'));
+  return h('pre', { class: 'mono hex', tabindex: '0', 'aria-label': t('viewer.hex_dump'), translate: 'no' }, lines.join('\n'));
 }
