@@ -11,6 +11,7 @@ import { renderHistory } from './views/history.js';
 import { renderLayers } from './views/layers.js';
 import { FilesView } from './views/files.js';
 import { renderDiff } from './views/diff.js';
+import { lessonView } from './views/lesson.js';
 
 // [id, label]: the label is a catalog key (or, for a tab that has none yet, its text).
 const TABS = [
@@ -20,6 +21,7 @@ const TABS = [
   ['layers', 'tab.layers'],
   ['files', 'tab.files'],
   ['diff', 'tab.diff'],
+  ['lesson', 'lesson.tab'],
 ];
 const tabLabel = (label) => (has(label) ? t(label) : label);
 
@@ -37,6 +39,7 @@ const state = {
   tab: 'overview',
   path: '/',
   layer: null, // null = merged view in Files; k = layer k alone
+  lessonStep: null, // Lesson: the step in the URL (k = layer k; the layer count = the merged view)
   openStarted: 0,
   timings: {},
   layerFocus: null,
@@ -681,6 +684,13 @@ function renderView() {
     if (view.firstChild !== state.diff.element) replaceView(view, state.diff.element);
     return;
   }
+  if (state.tab === 'lesson') {
+    // Kept per image, like Files: its step and opened folders survive verdict redraws.
+    const lesson = lessonView(ctx, (step) => { state.lessonStep = step; writeHash(); });
+    if (view.firstChild !== lesson.element) replaceView(view, lesson.element);
+    lesson.show(state.lessonStep, ctx);
+    return;
+  }
   const render = { overview: renderOverview, config: renderConfig, history: renderHistory, layers: renderLayers }[state.tab];
   const scroll = window.scrollY;
   if (same) {
@@ -749,6 +759,7 @@ function writeHash(mode = 'replace') {
   params.set('tab', state.tab);
   if (state.layer !== null && state.layer !== undefined) params.set('layer', String(state.layer));
   if (state.path && state.path !== '/') params.set('path', state.path);
+  if (state.tab === 'lesson' && state.lessonStep !== null) params.set('step', String(state.lessonStep));
   const hash = `#${params.toString()}`;
   if (location.hash === hash) return;
   if (mode === 'push') history.pushState(null, '', hash);
@@ -762,6 +773,7 @@ function restoreFromHash() {
   state.tab = 'overview';
   state.path = '/';
   state.layer = null;
+  state.lessonStep = /^\d+$/.test(wanted.step || '') ? Number(wanted.step) : null;
   if (wanted.image) {
     const found = state.report.images.findIndex((i) => shortId(i.id) === wanted.image);
     if (found >= 0) {
