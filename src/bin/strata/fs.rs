@@ -130,11 +130,14 @@ pub fn run(cmd: FsCommand) -> Result<ExitCode, String> {
 /// full verification only when some layer is compressed (or content hashes are needed).
 fn open_indexed(path: &Path, need_hashes: bool) -> Result<(Archive, SeekBufReader<File>), String> {
     if need_hashes {
-        return crate::open_verified(path);
+        let opened = crate::open_verified(path)?;
+        crate::require_images(opened.0.report(), path)?;
+        return Ok(opened);
     }
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut src = SeekBufReader::new(file);
     let mut archive = Archive::open(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::require_images(archive.report(), path)?;
     archive.index_layers(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", path.display()))?;
     let unindexed = archive
         .report()
@@ -732,6 +735,7 @@ fn dockerfile_cmd(archive_path: &Path, image: Option<&str>, json: bool) -> Resul
     let mut src = SeekBufReader::new(file);
     // History is metadata: no need to index or hash layers.
     let archive = Archive::open(&mut src, &mut |_| {}).map_err(|e| format!("{}: {e}", archive_path.display()))?;
+    crate::require_images(archive.report(), archive_path)?;
     let img = output::pick_image(archive.report(), image)?;
     let lines = dockerfile::reconstruct(&img.history);
     if json {

@@ -6,6 +6,7 @@
 mod escape;
 mod fs;
 mod output;
+mod reference;
 
 use clap::{Parser, Subcommand};
 use std::fs::File;

@@ -219,7 +219,7 @@ fn verdict_text(v: &Verdict) -> String {
         Verdict::Mismatch { expected, actual } => format!("MISMATCH expected {expected}, got {actual}"),
         Verdict::SizeMismatch { expected, actual } => format!("SIZE MISMATCH expected {expected} bytes, got {actual}"),
         Verdict::Missing => "MISSING".into(),
-        Verdict::NotCheckable { why } => format!("not checkable: {why}"),
+        Verdict::NotCheckable { why, .. } => format!("not checkable: {why}"),
         Verdict::Pending => "pending".into(),
     }
 }
@@ -408,7 +408,11 @@ pub fn print_load_preview(report: &Report) -> Result<(), String> {
             push_line(&mut out, &format!("Loaded image ID: {}", img.id));
         }
         for t in &img.repo_tags {
-            push_line(&mut out, &format!("Loaded image: {t}"));
+            // `docker load` parses each tag and stops with an error at one it refuses.
+            match crate::reference::tag_problem(t) {
+                None => push_line(&mut out, &format!("Loaded image: {t}")),
+                Some(why) => push_line(&mut out, &format!("warning: docker load would refuse the tag {t:?} and stop there: {why}")),
+            }
         }
     }
     print_text(&out)
