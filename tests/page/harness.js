@@ -160,8 +160,9 @@ export function tarOf(entries) {
 }
 
 /** Write a `docker save` archive (manifest.json layout) of one image with these layers
- * (each a list of tarOf entries) to `dest`. */
-export function writeDockerArchive(dest, { tag, layers }) {
+ * (each a list of tarOf entries) to `dest`. `config` (Env, Labels, …) and `history`
+ * (created_by of each layer) replace the defaults. */
+export function writeDockerArchive(dest, { tag, layers, config: containerConfig, history }) {
   const sha = (b) => createHash('sha256').update(b).digest('hex');
   const files = [];
   const diffIds = [];
@@ -175,9 +176,9 @@ export function writeDockerArchive(dest, { tag, layers }) {
   }
   const config = Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux', created: '2024-01-02T03:04:05Z',
-    config: { Env: ['PATH=/usr/bin'], Cmd: ['/bin/sh'] },
+    config: containerConfig || { Env: ['PATH=/usr/bin'], Cmd: ['/bin/sh'] },
     rootfs: { type: 'layers', diff_ids: diffIds },
-    history: layers.map((_, i) => ({ created: '2024-01-02T03:04:05Z', created_by: `/bin/sh -c #(nop) ADD file:layer${i} in /` })),
+    history: layers.map((_, i) => ({ created: '2024-01-02T03:04:05Z', created_by: history?.[i] ?? `/bin/sh -c #(nop) ADD file:layer${i} in /` })),
   }));
   const configName = `${sha(config)}.json`;
   files.push([configName, config]);

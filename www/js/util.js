@@ -2,7 +2,7 @@
 // into the page through textContent (via `h`), never through innerHTML. Control, bidi and
 // zero-width characters in that text are drawn as visible tokens (see `visible`), so a
 // name like "evil\u202etxt.exe" cannot pass for "evilexe.txt".
-import { t, tCode, has } from './i18n.js';
+import { t, tNode, tCode, tCodeNode, has } from './i18n.js';
 
 // Characters that hide, reorder or fake text: C0 controls and DEL, C1 controls, the soft
 // hyphen, the Arabic letter mark, the Mongolian vowel separator, zero-width and directional
@@ -180,6 +180,37 @@ export function checkItem(check) {
   return has(slug) ? t(slug) : String(check.item || '');
 }
 
+function itemKey(check) {
+  if (check.item_code && has(`item.${check.item_code}`)) return `item.${check.item_code}`;
+  const slug = `item.${String(check.item || '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
+  return has(slug) ? slug : null;
+}
+
+/** checkItem as DOM nodes (its English file and field names marked lang="en"). */
+export function checkItemNode(check) {
+  const key = itemKey(check);
+  return key ? tNode(key, check.item_params || {}) : data(String(check.item || ''));
+}
+
+/** describeCheck as DOM nodes: digests and reasons from the archive drawn as data. */
+export function describeCheckNode(check) {
+  const item = checkItemNode(check);
+  const reason = () => {
+    const r = typeof check.reason === 'object' && check.reason ? check.reason
+      : typeof check.why === 'object' && check.why ? check.why
+        : check.why_code ? { code: check.why_code, params: check.why_params, message: check.why } : null;
+    return r ? tCodeNode(r) : h('span', { lang: 'en' }, check.why ?? '');
+  };
+  switch (check.verdict) {
+    case 'ok': return tNode('check.ok', { item });
+    case 'mismatch': return tNode('check.mismatch', { item, expected: String(check.expected), actual: String(check.actual) });
+    case 'size_mismatch': return tNode('check.size_mismatch', { item, expected: Number(check.expected), actual: Number(check.actual) });
+    case 'missing': return tNode('check.missing', { item });
+    case 'not_checkable': return tNode('check.not_checkable', { item, why: reason() });
+    default: return tNode('check.pending', { item });
+  }
+}
+
 /** Why a check could not be made, in the page's language (a code when the core sends one). */
 export function checkReason(check) {
   if (check.reason && typeof check.reason === 'object') return tCode(check.reason);
@@ -201,8 +232,7 @@ export function describeCheck(check) {
 }
 
 export function copyButton(text, labelKey = 'copy.copy') {
-  const label = t(labelKey);
-  const button = h('button', { class: 'copy', type: 'button', title: t('copy.title', { text }) }, label);
+  const button = h('button', { class: 'copy', type: 'button', title: t('copy.title', { text }) }, tNode(labelKey));
   button.addEventListener('click', async () => {
     try {
       await navigator.clipboard.writeText(text);
@@ -210,7 +240,7 @@ export function copyButton(text, labelKey = 'copy.copy') {
     } catch {
       button.textContent = t('copy.failed');
     }
-    setTimeout(() => { button.textContent = label; }, 1200);
+    setTimeout(() => { button.replaceChildren(tNode(labelKey)); }, 1200);
   });
   return button;
 }

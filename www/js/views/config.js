@@ -1,6 +1,6 @@
 // The container configuration, the way `docker inspect` groups it.
 import { h, copyButton } from '../util.js';
-import { t, formatNumber } from '../i18n.js';
+import { t, tNode, formatNumber } from '../i18n.js';
 
 // The setting names are docker inspect's JSON keys (Env, Cmd, …): they stay as docker
 // prints them (lang="en"), with the page's word beside them.
@@ -23,7 +23,7 @@ export function renderConfig(ctx) {
     ['Entrypoint', 'config.entrypoint', argv(c.entrypoint)],
     ['Cmd', 'config.cmd', argv(c.cmd)],
     ['WorkingDir', 'config.working_dir', text(c.working_dir)],
-    ['User', 'config.user', c.user ? text(c.user) : h('span', { class: 'muted' }, t('config.user_root'))],
+    ['User', 'config.user', c.user ? text(c.user) : h('span', { class: 'muted' }, tNode('config.user_root'))],
     ['ExposedPorts', 'config.exposed_ports', list(c.exposed_ports)],
     ['Volumes', 'config.volumes', list(c.volumes)],
     ['Labels', 'config.labels', labels.length ? kvTable(labels, t('config.labels_label')) : none()],
@@ -34,13 +34,13 @@ export function renderConfig(ctx) {
   const raw = JSON.stringify(c.raw, null, 2);
   const term = (name, key) => {
     const gloss = t(key);
-    return h('dt', null, h('span', { lang: 'en', translate: 'no' }, name), gloss && gloss !== name ? h('span', { class: 'col-gloss' }, ' ', gloss) : null);
+    return h('dt', null, h('span', { lang: 'en', translate: 'no' }, name), gloss && gloss !== name ? h('span', { class: 'col-gloss' }, ' ', tNode(key)) : null);
   };
   return h('div', { class: 'config' },
     h('section', { class: 'card' }, h('h3', null, t('config.heading')),
       h('dl', { class: 'facts' }, rows.flatMap(([name, key, v]) => [term(name, key), h('dd', null, v)]))),
     h('section', { class: 'card' },
-      h('details', { id: 'raw-config' }, h('summary', null, t('config.raw'), ' ', h('span', { class: 'muted' }, t('config.characters', { n: formatNumber(raw.length) }))),
+      h('details', { id: 'raw-config' }, h('summary', null, tNode('config.raw'), ' ', h('span', { class: 'muted' }, t('config.characters', { n: formatNumber(raw.length) }))),
         h('div', { class: 'raw-actions' }, copyButton(raw, 'copy.json')),
         h('pre', { class: 'mono raw-json', tabindex: '0', 'aria-label': t('config.raw'), translate: 'no' }, raw))));
 }

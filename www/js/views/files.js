@@ -1,7 +1,7 @@
 // Files: the merged filesystem of an image, or one layer alone, as an ARIA tree.
 // Directories load lazily (one list_dir call each) and only the rows in view exist in
 // the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
-import { h, clear, download, shortId } from '../util.js';
+import { h, clear, download, shortId, visibleString } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 import { FileViewer, shadowText } from './viewer.js';
 
@@ -109,7 +109,7 @@ export class FilesView {
     this.sortSelect.setAttribute('aria-label', t('files.sort_label'));
     this.sortSelect.options[0].textContent = t('files.sort_name');
     this.sortSelect.options[1].textContent = t('files.sort_size');
-    if (!this.exportButton.disabled) this.exportButton.textContent = t(merged ? 'files.export_rootfs' : 'files.export_layer');
+    if (!this.exportButton.disabled) this.exportButton.replaceChildren(tNode(merged ? 'files.export_rootfs' : 'files.export_layer'));
     this.scroller.setAttribute('aria-label', merged ? t('files.tree_merged') : t('files.tree_layer', { layer: this.layer }));
     this.crumbs.setAttribute('aria-label', t('files.crumbs_label'));
     this.legend.replaceChildren(
@@ -572,7 +572,6 @@ export class FilesView {
   refreshVerdicts() {}
 
   async exportTar(button) {
-    const old = button.textContent;
     button.disabled = true;
     button.textContent = t('action.preparing');
     try {
@@ -590,7 +589,7 @@ export class FilesView {
     } finally {
       button.disabled = false;
       // (The words of the moment: the language may have changed while it ran.)
-      button.textContent = old && t(this.layer === null || this.layer === undefined ? 'files.export_rootfs' : 'files.export_layer');
+      button.replaceChildren(tNode(this.layer === null || this.layer === undefined ? 'files.export_rootfs' : 'files.export_layer'));
     }
   }
 }
@@ -607,5 +606,6 @@ function layerLabel(image, layer) {
   const entry = layer.history !== null && layer.history !== undefined ? image.history[layer.history] : null;
   let text = entry && entry.created_by ? entry.created_by.replace(/^\/bin\/sh -c (#\(nop\)\s+)?/, '') : shortId(layer.digest);
   if (text.length > 60) text = `${text.slice(0, 59)}…`;
-  return `${text} (${formatSize(layer.uncompressed_size ?? layer.stored_size)})`;
+  // (An <option> holds only text: hidden characters as their tokens.)
+  return visibleString(`${text} (${formatSize(layer.uncompressed_size ?? layer.stored_size)})`);
 }

@@ -1,6 +1,6 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
-import { h, worstVerdict, verdictBadge, describeCheck, download, shortId } from '../util.js';
+import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
@@ -34,12 +34,12 @@ export function renderLayers(ctx) {
           h('span', { class: 'changes', dataset: { changesFor: String(layer.index) } }),
           h('span', { class: 'mono muted', title: layer.digest || '', translate: 'no' }, layer.digest ? shortId(layer.digest) : ''),
           verdictBadge(verdict, (layer.checks || []).map(describeCheck).join('\n'))),
-        problems.length ? h('ul', { class: 'layer-problems' }, problems.map((c) => h('li', null, describeCheck(c)))) : null),
+        problems.length ? h('ul', { class: 'layer-problems' }, problems.map((c) => h('li', null, describeCheckNode(c)))) : null),
       h('div', { class: 'layer-actions' },
         h('button', { type: 'button', class: 'small secondary', disabled: layer.blob === null || layer.blob === undefined ? true : undefined,
           onclick: () => navigate({ tab: 'files', layer: layer.index, path: '/' }) }, t('layers.files')),
         h('button', { type: 'button', class: 'small secondary', disabled: layer.blob === null || layer.blob === undefined ? true : undefined,
-          onclick: (event) => exportLayer(ctx, layer, event.currentTarget) }, t('layers.download'))));
+          onclick: (event) => exportLayer(ctx, layer, event.currentTarget) }, tNode('layers.download'))));
   });
   const list = h('ol', { class: 'layer-stack', 'aria-label': t('layers.stack_label') }, rows);
   // Widths go through the CSSOM (allowed by the CSP), not inline style attributes.
@@ -81,7 +81,7 @@ async function fillChanges(ctx, list) {
 }
 
 async function exportLayer(ctx, layer, button) {
-  const old = button.textContent;
+  const old = [...button.childNodes];
   button.textContent = t('action.preparing');
   button.disabled = true;
   try {
@@ -90,7 +90,7 @@ async function exportLayer(ctx, layer, button) {
   } catch (error) {
     button.after(h('span', { class: 'inline-error' }, ` ${error.message}`));
   } finally {
-    button.textContent = old;
+    button.replaceChildren(...old);
     button.disabled = false;
   }
 }

@@ -1,5 +1,5 @@
 // Overview of one image: names, identity, platform, size, and the verification verdict.
-import { h, data, platformOf, copyButton, describeCheck, checkItem, imageProblems, imageVerdict } from '../util.js';
+import { h, data, platformOf, copyButton, describeCheckNode, checkItemNode, imageProblems, imageVerdict } from '../util.js';
 import { t, tNode, tCount, formatSize, formatAgo, formatDateTime } from '../i18n.js';
 
 export function renderOverview(ctx) {
@@ -14,13 +14,13 @@ export function renderOverview(ctx) {
     ['overview.manifest_digest', image.manifest_digest ? digestCell(image.manifest_digest) : h('span', { class: 'muted' }, tNode('overview.no_manifest_digest'))],
     ['overview.platform', data(platformOf(image))],
     ['overview.created', image.created
-      ? h('span', { title: image.created }, formatDateTime(image.created), ' (', formatAgo(image.created), ')') : '—'],
+      ? h('span', { title: image.created }, t('overview.created_value', { date: formatDateTime(image.created), ago: formatAgo(image.created) })) : '—'],
     ['overview.size', t('overview.size_value', { size: formatSize(image.size), stored: formatSize(image.stored_size) })],
     ['overview.layers', [tCount('overview.layer_count', image.layers.length), t('list.sep'), tCount('overview.history_count', image.history.length),
       emptyHistory ? tCount('overview.empty_history', emptyHistory) : '']],
     ['overview.source', data(image.source)],
   ];
-  const table = h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', null, t(k)), h('dd', null, v)]));
+  const table = h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', null, tNode(k)), h('dd', null, v)]));
   return h('div', { class: 'overview' },
     verdictPanel(image, report, verdict, navigate, state?.stage === 'cancelled'),
     h('section', { class: 'card' }, h('h3', null, t('overview.image')), table));
@@ -72,9 +72,9 @@ function verdictPanel(image, report, verdict, navigate, cancelled) {
 
 function checkText(check) {
   if (check.verdict === 'mismatch') {
-    return h('span', null, t('overview.mismatch', { item: checkItem(check) }),
+    return h('span', null, tNode('overview.mismatch', { item: checkItemNode(check) }),
       h('div', { class: 'expected' }, h('span', { class: 'label' }, t('overview.expected')), ' ', h('code', { class: 'mono wrap', translate: 'no' }, String(check.expected))),
       h('div', { class: 'actual' }, h('span', { class: 'label' }, t('overview.actual')), ' ', h('code', { class: 'mono wrap', translate: 'no' }, String(check.actual))));
   }
-  return h('span', null, describeCheck(check));
+  return h('span', null, describeCheckNode(check));
 }
