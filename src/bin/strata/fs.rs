@@ -16,7 +16,7 @@ use strata::merge::diff::{diff_images, TreeSide};
 use strata::merge::filter::PathFilter;
 use strata::merge::read::{file_content, kind_in_words, layer_file, resolve, ContentSource};
 use strata::merge::source::{image_layers, ArchiveSource};
-use strata::merge::view::{list_dir, list_recursive, mode_string, walk_rows, DirEntryView, ListOptions, SortOrder};
+use strata::merge::view::{list_dir, mode_string, walk_rows, DirEntryView, ListOptions, SortOrder};
 use strata::merge::{dockerfile, export, waste, MergedTree};
 use strata::report::Image;
 use strata::Archive;
@@ -216,19 +216,31 @@ fn ls(
             return Err(format!("cannot list /{}: it is {}, not a directory, in {}", display_path(&p), kind_in_words(tree.kind(n)), image_name(img)));
         }
     }
-    if recursive && !json && sort == SortOrder::Name {
-        // Printed as walked: the rows of a deep tree, each with its full path, would add up
-        // to the square of its depth if they were all kept first.
-        let mut out = BufWriter::new(std::io::stdout().lock());
-        walk_rows(tree, &layers.indexes, &p, &opts, &mut |r| {
-            writeln!(out, "{}", ls_line(&r, &r.path, long, view_layer.is_some())).is_ok() // a closed pipe (`| head`) stops the walk
-        })
-        .map_err(|e| format!("{e} in {}", image_name(img)))?;
-        let _ = out.flush();
+    if recursive {
+        // Printed as walked (sorted by size: as kept without their paths, see
+        // `SizeSortedWalk`): the rows of a deep tree, each with its full path, would add up
+        // to the square of its depth if they were all kept first (a 32 000-deep tree: 1 GB).
+        let mut out = WatchedWriter::new(BufWriter::new(std::io::stdout().lock()));
+        let mut json_rows = json.then(JsonArray::default);
+        let mut print = |r: &DirEntryView| match json_rows.as_mut() {
+            Some(array) => array.item(&mut out, r).is_ok(),
+            None => writeln!(out, "{}", ls_line(r, &r.path, long, view_layer.is_some())).is_ok(),
+        };
+        let walked = if sort == SortOrder::Name {
+            walk_rows(tree, &layers.indexes, &p, &opts, &mut |r| print(&r)) // a closed pipe (`| head`) stops the walk
+        } else {
+            SizeSortedWalk::walk(tree, &layers.indexes, &p, &opts).map(|w| w.print_in_order(&mut print))
+        };
+        walked.map_err(|e| format!("{e} in {}", image_name(img)))?;
+        let written = match json_rows {
+            Some(array) => array.finish(&mut out),
+            None => Ok(()),
+        };
+        let written = written.and_then(|()| out.flush());
+        finish_output(written, &out, "standard output", "the listing")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = if recursive { list_recursive(tree, &layers.indexes, &p, &opts) } else { list_dir(tree, &layers.indexes, &p, &opts) }
-        .map_err(|e| format!("{e} in {}", image_name(img)))?;
+    let rows = list_dir(tree, &layers.indexes, &p, &opts).map_err(|e| format!("{e} in {}", image_name(img)))?;
     if json {
         output::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
@@ -242,6 +254,163 @@ fn ls(
     }
     let _ = out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// A JSON array written item by item, as `print_json` prints a whole `Vec` (pretty, two
+/// spaces a level), so a listing need not be held to be printed.
+#[derive(Default)]
+struct JsonArray {
+    items: u64,
+}
+
+impl JsonArray {
+    fn item(&mut self, out: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+        out.write_all(if self.items == 0 { b"[\n" } else { b",\n" })?;
+        for (i, line) in text.lines().enumerate() {
+            // JSON strings hold no raw line feed: every line of `text` is one of its own.
+            if i > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"  ")?;
+            out.write_all(line.as_bytes())?;
+        }
+        self.items += 1;
+        Ok(())
+    }
+
+    fn finish(self, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(if self.items == 0 { b"[]\n" } else { b"\n]\n" })
+    }
+}
+
+/// `ls -R --sort size`: every row of the walk kept *without* its path (a node knows its
+/// parent and its name), sorted, and each path rebuilt only while its row is printed. The
+/// order is `list_recursive`'s: largest first (directories by cumulative size), then by
+/// path as a string.
+struct SizeSortedWalk {
+    nodes: Vec<WalkedNode>,
+    /// The listed directory's path (display form, no leading `/`; empty for the root).
+    base: String,
+    /// Nodes whose row is listed (the filter and `--changes` kept them).
+    listed: Vec<u32>,
+}
+
+struct WalkedNode {
+    /// The parent's index in `nodes`; None for a child of the listed directory.
+    parent: Option<u32>,
+    /// The row with an empty `path`.
+    row: DirEntryView,
+}
+
+impl SizeSortedWalk {
+    fn walk(tree: &MergedTree, layers: &[&strata::layer::LayerIndex], dir: &[u8], opts: &ListOptions<'_>) -> Result<SizeSortedWalk, strata::Error> {
+        // Every node is walked (a row left out by the filter may be the parent of one kept),
+        // and the filter and `--changes` applied here, as `walk_rows` applies them.
+        let every = ListOptions { filter: None, only_changes: false, ..opts.clone() };
+        let base = display_path(dir);
+        let mut nodes: Vec<WalkedNode> = Vec::new();
+        let mut listed = Vec::new();
+        // The nodes on the way down to the current one: (index, length of its path).
+        let mut ancestors: Vec<(u32, usize)> = Vec::new();
+        walk_rows(tree, layers, dir, &every, &mut |mut r| {
+            let parent_len = r.path.len().saturating_sub(r.name.len() + 1);
+            while ancestors.last().is_some_and(|&(_, len)| len > parent_len) {
+                ancestors.pop();
+            }
+            let parent = ancestors.last().filter(|&&(_, len)| len == parent_len && r.path.len() > r.name.len()).map(|&(i, _)| i);
+            let wanted = opts.filter.as_ref().is_none_or(|f| f.matches(&parse_display_path(&r.path))) && (!opts.only_changes || r.change.is_some());
+            let index = nodes.len() as u32;
+            if wanted {
+                listed.push(index);
+            }
+            ancestors.push((index, r.path.len()));
+            r.path = String::new();
+            nodes.push(WalkedNode { parent, row: r });
+            true
+        })?;
+        let mut walk = SizeSortedWalk { nodes, base, listed };
+        let rank = walk.path_order();
+        let size = |i: u32| {
+            let r = &walk.nodes[i as usize].row;
+            r.cumulative_size.unwrap_or(r.size)
+        };
+        let mut listed = std::mem::take(&mut walk.listed);
+        listed.sort_by(|&a, &b| size(b).cmp(&size(a)).then_with(|| rank[a as usize].cmp(&rank[b as usize])));
+        walk.listed = listed;
+        Ok(walk)
+    }
+
+    /// Each node's place in the order of the paths as strings, without building them: the
+    /// paths below a directory `d` all start with `d/`, so they sort as one block placed by
+    /// the key `name/`, among the siblings themselves placed by `name` (no name holds a `/`).
+    fn path_order(&self) -> Vec<u32> {
+        let mut children: Vec<Vec<u32>> = vec![Vec::new(); self.nodes.len()];
+        let mut top = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            match n.parent {
+                Some(p) => children[p as usize].push(i as u32),
+                None => top.push(i as u32),
+            }
+        }
+        enum Item {
+            Node(u32),
+            Below(u32),
+        }
+        let sorted_items = |kids: &[u32]| -> Vec<Item> {
+            let mut items: Vec<(String, Item)> = Vec::new();
+            for &k in kids {
+                let name = &self.nodes[k as usize].row.name;
+                items.push((name.clone(), Item::Node(k)));
+                if !children[k as usize].is_empty() {
+                    items.push((format!("{name}/"), Item::Below(k)));
+                }
+            }
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items.into_iter().map(|(_, item)| item).collect()
+        };
+        let mut rank = vec![0u32; self.nodes.len()];
+        let mut next = 0u32;
+        let mut stack: Vec<Item> = sorted_items(&top).into_iter().rev().collect();
+        while let Some(item) = stack.pop() {
+            match item {
+                Item::Node(n) => {
+                    rank[n as usize] = next;
+                    next += 1;
+                }
+                Item::Below(d) => stack.extend(sorted_items(&children[d as usize]).into_iter().rev()),
+            }
+        }
+        rank
+    }
+
+    /// Hand each listed row, its path rebuilt, to `print` until it returns false.
+    fn print_in_order(mut self, print: &mut dyn FnMut(&DirEntryView) -> bool) {
+        let listed = std::mem::take(&mut self.listed);
+        let mut names: Vec<u32> = Vec::new();
+        for i in listed {
+            names.clear();
+            let mut at = Some(i);
+            while let Some(n) = at {
+                names.push(n);
+                at = self.nodes[n as usize].parent;
+            }
+            let mut path = self.base.clone();
+            for &n in names.iter().rev() {
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str(&self.nodes[n as usize].row.name);
+            }
+            let row = &mut self.nodes[i as usize].row;
+            row.path = path;
+            let go_on = print(row);
+            row.path = String::new();
+            if !go_on {
+                return;
+            }
+        }
+    }
 }
 
 /// One line of `ls`: the name (`dir/` for directories), or with `long` the `ls -l` row.
