@@ -64,6 +64,7 @@ async function stepReady(page, step) {
 async function wholeTree(page) {
   return page.evaluate(async () => {
     for (let round = 0; round < 100; round++) {
+      for (const more of document.querySelectorAll('#lesson-step .lesson-more')) more.click();
       const closed = [...document.querySelectorAll('#lesson-step .lesson-toggle[aria-expanded="false"]')];
       if (!closed.length) break;
       for (const b of closed) b.click();

@@ -9,13 +9,13 @@ import { h, clear, shortId } from '../util.js';
 import { t, onLangChange, formatSize, formatNumber, has, initI18n } from '../i18n.js';
 
 /** Rows shown per directory of the step's tree; a bigger directory says how many more. */
-const DIR_ROW_LIMIT = 400;
+const DIR_ROW_LIMIT = 150;
 /** Changed paths asked for per step: their directories open by themselves. */
 const CHANGE_LIMIT = 200;
 /** Directories opened by themselves per step (the rest stay closed, one click away). */
-const AUTO_OPEN_LIMIT = 60;
+const AUTO_OPEN_LIMIT = 16;
 /** Modified rows whose lower copy is looked up (one path story each). */
-const COVER_LIMIT = 30;
+const COVER_LIMIT = 10;
 const PLAY_MS = 2500;
 
 // ---------- projector mode: ?projector=1 or the header toggle ----------
@@ -261,7 +261,6 @@ class LessonView {
 
   render(full) {
     if (!this.ready) return;
-    const started = performance.now();
     if (full || !this.element.firstChild) {
       const hadFocus = this.element.contains(document.activeElement) ? document.activeElement.id : null;
       this.controls = h('div', { class: 'lesson-controls', role: 'group', 'aria-label': t('lesson.controls') });
@@ -280,17 +279,28 @@ class LessonView {
       this.renderStory();
       this.renderExplanations();
       this.renderDocker();
+      this.renderStack();
       if (hadFocus) document.getElementById(hadFocus)?.focus({ preventScroll: true });
+      // The step buttons stick below the page's own sticky header (its height depends on
+      // the language and the window's width).
+      const header = document.querySelector('.topbar');
+      this.controls.style.top = `${header ? header.offsetHeight : 0}px`;
+    } else {
+      // A step: the picture stays, only its marks move (a 120-layer stack is not rebuilt).
+      this.markStack();
     }
     this.renderControls();
-    this.renderStack();
     this.renderStep();
-    this.lastDrawMs = performance.now() - started;
   }
 
   renderVerdictsOnly() {
-    // Verdicts arrived: the digest chain's ticks change, nothing else.
+    // Verdicts arrived: the digest chain's ticks change, and a compressed archive's layer
+    // sizes are known once its layers are read. The step's tree stays as it is.
+    const focused = this.element.contains(document.activeElement) ? document.activeElement.id : '';
     this.renderExplanations();
+    this.renderDocker();
+    this.renderStack();
+    if (focused && !this.element.contains(document.activeElement)) document.getElementById(focused)?.focus({ preventScroll: true });
   }
 
   renderControls() {
@@ -321,6 +331,7 @@ class LessonView {
   /** The stack, bottom up: history entries in order, a slab per layer, thin markers for
    * steps that made no layer, the merged view on top. */
   renderStack() {
+    const started = performance.now();
     const image = this.image;
     const report = this.ctx.report;
     const sizes = image.layers.map((l) => l.uncompressed_size ?? l.stored_size ?? 0);
@@ -382,14 +393,36 @@ class LessonView {
     clear(this.stack).append(h('h3', { class: 'lesson-stack-title' }, t('lesson.stackTitle')), list);
     if (scroll !== undefined) list.scrollTop = scroll;
     if (hadFocus !== null && hadFocus !== undefined) this.stack.querySelector(`[data-step="${hadFocus}"]`)?.focus({ preventScroll: true });
-    // The current slab in sight inside the stack's own scroll box (never the page's).
-    const current = list.querySelector('.lesson-slab.current');
-    if (current && list.scrollHeight > list.clientHeight) {
-      const top = current.offsetTop;
-      const bottom = top + current.offsetHeight;
-      if (top < list.scrollTop) list.scrollTop = Math.max(0, top - 8);
-      else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight + 8;
+    this.scrollStackToCurrent(list);
+    // How long the picture took to build (for the benchmark; issue 22 asks ≤ 200 ms at 120 layers).
+    this.stack.dataset.ms = (performance.now() - started).toFixed(1);
+  }
+
+  /** Move the stack's marks to the current step: current, below it, aria-current. */
+  markStack() {
+    const list = this.stack.querySelector('.lesson-stack-list');
+    if (!list) return;
+    for (const button of list.querySelectorAll('.lesson-slab-button')) {
+      const k = Number(button.dataset.step);
+      const current = k === this.step;
+      const li = button.parentElement;
+      li.classList.toggle('current', current);
+      li.classList.toggle('below', k < this.step && k < this.lastStep);
+      if (current) button.setAttribute('aria-current', 'step');
+      else button.removeAttribute('aria-current');
     }
+    list.querySelector('.lesson-writable')?.classList.toggle('current', this.step === this.lastStep);
+    this.scrollStackToCurrent(list);
+  }
+
+  /** The current slab in sight inside the stack's own scroll box (never the page's). */
+  scrollStackToCurrent(list) {
+    const current = list.querySelector('.lesson-slab.current');
+    if (!current || list.scrollHeight <= list.clientHeight) return;
+    const top = current.offsetTop;
+    const bottom = top + current.offsetHeight;
+    if (top < list.scrollTop) list.scrollTop = Math.max(0, top - 8);
+    else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight + 8;
   }
 
   async renderStep() {
@@ -426,6 +459,7 @@ class LessonView {
     clear(panel).append(...[...head, markersBox, h('h4', null, container ? t('lesson.treeMerged') : t('lesson.treeAsOf', { k })), legend, treeBox].filter(Boolean));
     panel.dataset.step = String(step);
     panel.dataset.ready = 'false';
+    const started = performance.now();
     try {
       // K's changed paths (their directories open by themselves) and K's own markers, at once.
       const [changes, markers, rootListing] = await Promise.all([
@@ -434,6 +468,7 @@ class LessonView {
         this.list('/', k),
       ]);
       if (this.stepToken !== token) return;
+      panel.dataset.msCore = (performance.now() - started).toFixed(1);
       this.renderMarkers(markersBox, markers, k);
       const open = new Set();
       for (const row of changes?.entries || []) {
@@ -447,8 +482,9 @@ class LessonView {
       treeBox.append(tree);
       if (changes?.truncated) treeBox.append(h('p', { class: 'muted' }, t('lesson.manyChanges', { n: CHANGE_LIMIT })));
       this.failed = false;
+      // From the step's start to its tree on screen (issue 22 asks ≤ 100 ms on a 27k-entry image).
+      panel.dataset.ms = (performance.now() - started).toFixed(1);
       panel.dataset.ready = 'true';
-      this.lastStepMs = performance.now();
     } catch (error) {
       if (this.stepToken !== token) return;
       // (Layers not indexed yet: the page refreshes the view when they are, and it tries again.)
@@ -480,15 +516,28 @@ class LessonView {
   /** Rows of one directory into `ul`; directories in `open` are listed too (lazily otherwise). */
   async fillDir(ul, path, listing, k, open, token) {
     const rows = [...listing.entries].sort((a, b) => (a.kind === 'dir' ? 0 : 1) - (b.kind === 'dir' ? 0 : 1) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const shown = rows.slice(0, DIR_ROW_LIMIT);
+    const childPath = (row) => (path === '/' ? `/${row.name}` : `${path}/${row.name}`);
+    // The first rows, and past them what this layer changed (or leads to it): a big
+    // directory shows its lesson without thousands of rows.
+    const shown = [];
+    const rest = [];
+    rows.forEach((row, i) => {
+      const wanted = i < DIR_ROW_LIMIT || ((row.change || open.has(childPath(row))) && shown.length < 2 * DIR_ROW_LIMIT);
+      (wanted ? shown : rest).push(row);
+    });
     const children = [];
     for (const row of shown) {
       const li = this.treeRow(row, path, k);
       ul.append(li);
-      const childPath = path === '/' ? `/${row.name}` : `${path}/${row.name}`;
-      if (row.kind === 'dir' && row.change !== 'deleted' && open.has(childPath)) children.push([li, childPath]);
+      if (row.kind === 'dir' && row.change !== 'deleted' && open.has(childPath(row))) children.push([li, childPath(row)]);
     }
-    if (rows.length > shown.length) ul.append(h('li', { class: 'muted' }, t('lesson.moreRows', { n: rows.length - shown.length })));
+    if (rest.length) {
+      const more = h('li', null, h('button', { type: 'button', class: 'link lesson-more' }, t('lesson.moreRows', { n: rest.length })));
+      more.firstChild.addEventListener('click', () => {
+        more.replaceWith(...rest.map((row) => this.treeRow(row, path, k)));
+      });
+      ul.append(more);
+    }
     // Open the directories that lead to this layer's changes, in parallel.
     await Promise.all(children.map(([li, childPath]) => this.expand(li, childPath, k, open, token)));
   }
