@@ -300,7 +300,13 @@ for (const lang of ['en', 'zh-CN']) {
       assert.doesNotMatch(text, /lesson\.[a-z]/);
       if (lang === 'zh-CN') assert.match(text, /第 5 步/);
       for (const d of await page.$$('#lesson details')) await d.evaluate((el) => { el.open = false; });
-      await page.evaluate(() => window.scrollTo(0, document.querySelector('.lesson-controls').getBoundingClientRect().top + window.scrollY - 8));
+      // The stack and the step just below the sticky step buttons, as a class would see them.
+      await page.evaluate(() => {
+        const below = document.querySelector('.lesson-controls').getBoundingClientRect().bottom;
+        window.scrollTo(0, document.querySelector('.lesson-split').getBoundingClientRect().top + window.scrollY - below - 4);
+      });
+      // (Once more: the buttons stick, and so change where they end, only after the first scroll.)
+      await page.evaluate(() => window.scrollBy(0, document.querySelector('.lesson-split').getBoundingClientRect().top - document.querySelector('.lesson-controls').getBoundingClientRect().bottom - 4));
       await shot(page, `lesson-projector-${lang}`);
       // The header toggle turns it off and on.
       await page.click('#projector-toggle');
