@@ -87,7 +87,7 @@ export async function openPage(browser, base, { colorScheme = 'light', viewport 
 
 /** The page's catalogs are loaded and its static text filled (after a load or a reload). */
 export async function waitTexts(page) {
-  await page.waitForFunction(() => document.documentElement.dataset.i18n === 'ready');
+  await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
 }
 
 /** Open a file on disk through the hidden file input (as a person would with the picker). */

@@ -55,7 +55,7 @@ window.strata = { state, timings: state.timings };
 const i18nReady = initI18n().catch((error) => console.error(`strata: the page's texts could not be loaded: ${error.message}`)).then(() => {
   translateStatic();
   renderLangSwitch();
-  document.documentElement.dataset.i18n = 'ready';
+  document.documentElement.dataset.texts = 'ready'; // (not data-i18n: that attribute names a key)
 });
 
 // ---------- opening archives ----------

@@ -161,6 +161,7 @@ function markup(text, params) {
     } else {
       const value = params[m[3]];
       if (value instanceof Node) fragment.append(value);
+      else if (isMessage(value)) fragment.append(tCodeNode(value));
       else if (typeof value === 'number') fragment.append(formatNumber(value));
       else {
         const node = document.createElement('span');
@@ -174,7 +175,12 @@ function markup(text, params) {
   return fragment;
 }
 
+// A parameter is a number, a string (archive data) or, from the core, another coded
+// message ({code, params, message}: a reason inside a sentence), worded in turn.
+const isMessage = (v) => v !== null && typeof v === 'object' && !(v instanceof Node) && 'code' in v;
+
 function fmtParam(v) {
+  if (isMessage(v)) return tCode(v);
   return typeof v === 'number' ? formatNumber(v) : v;
 }
 

@@ -175,13 +175,14 @@ export function worstVerdict(checks) {
 /** What a check checked ("blob digest"), in the page's language: by the core's code when
  * it sends one, else by the English item the catalogs know, else as sent. */
 export function checkItem(check) {
-  if (check.item_code && has(`item.${check.item_code}`)) return t(`item.${check.item_code}`, check.item_params || {});
-  const slug = `item.${String(check.item || '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
-  return has(slug) ? t(slug) : String(check.item || '');
+  const key = itemKey(check);
+  return key ? t(key) : String(check.item || '');
 }
 
+// The core names a check's item by its code (`code.blob_digest` in core.json); the page's
+// own item.* keys cover a report without codes (an older core).
 function itemKey(check) {
-  if (check.item_code && has(`item.${check.item_code}`)) return `item.${check.item_code}`;
+  if (check.code && has(`code.${check.code}`)) return `code.${check.code}`;
   const slug = `item.${String(check.item || '').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '')}`;
   return has(slug) ? slug : null;
 }
@@ -189,7 +190,7 @@ function itemKey(check) {
 /** checkItem as DOM nodes (its English file and field names marked lang="en"). */
 export function checkItemNode(check) {
   const key = itemKey(check);
-  return key ? tNode(key, check.item_params || {}) : data(String(check.item || ''));
+  return key ? tNode(key) : data(String(check.item || ''));
 }
 
 /** describeCheck as DOM nodes: digests and reasons from the archive drawn as data. */
