@@ -328,6 +328,14 @@ test('both languages: the lesson in Chinese, unionfs step 2 shows its whiteouts'
     assert.doesNotMatch(text, /lesson\.[a-z]/);
     assert.equal(await page.getAttribute('#lesson-step .lesson-marker-list code', 'translate'), 'no');
     await shot(page, 'lesson-zh-CN');
+    // The header's switch redraws the lesson in place, at the same step (after the verdicts,
+    // whose redraws replace the switch's buttons).
+    await waitVerified(page);
+    await page.click('#lang-switch [data-lang="en"]');
+    await page.waitForFunction(() => /Next/.test(document.getElementById('lesson-next')?.textContent || ''));
+    await stepReady(page, 2);
+    assert.match(await page.textContent('#lesson-step'), /whiteout: deletes \/demo\/b\.txt/);
+    assert.equal((await hashParams(page)).step, '2');
   }, { url: '?lang=zh-CN', viewport: { width: 1280, height: 720 } });
 });
 
