@@ -698,7 +698,9 @@ class LessonView {
       ? h('span', { class: 'badge ok' }, `✓ ${t('lesson.verified')}`)
       : verdict ? h('span', { class: verdict === 'pending' ? 'badge pending' : 'badge bad' }, t(`lesson.verdict.${verdict}`, {}))
         : h('span', { class: 'badge neutral' }, t('lesson.notApplicable'));
-    const row = (label, value, verdict) => h('li', null, h('span', { class: 'lesson-chain-label' }, label), ' ', code(value || '—'), ' ', tick(verdict));
+    // `value` is archive data (a tag, a digest), or words of ours in `{ words }`.
+    const row = (label, value, verdict) => h('li', null, h('span', { class: 'lesson-chain-label' }, label), ' ',
+      typeof value === 'object' && value ? value.words : code(value || '—'), ' ', tick(verdict));
     const layersOk = image.layers.map((l) => [check(l.checks, 'blob digest'), check(l.checks, 'diff_id')]);
     const all = (i) => {
       const vs = layersOk.map((p) => p[i]).filter(Boolean);
@@ -709,8 +711,8 @@ class LessonView {
       row(t('lesson.chain.tag'), (image.repo_tags || []).join(', ') || '<none>', undefined),
       row(t('lesson.chain.manifest'), image.manifest_digest, check(image.checks, 'manifest digest')),
       row(t('lesson.chain.config'), image.id, check(image.checks, 'config digest')),
-      row(t('lesson.chain.diffIds'), t('lesson.chain.nLayers', { n: image.layers.length }), all(1)),
-      row(t('lesson.chain.blobs'), t('lesson.chain.nLayers', { n: image.layers.length }), all(0)));
+      row(t('lesson.chain.diffIds'), { words: t('lesson.chain.nLayers', { n: image.layers.length }) }, all(1)),
+      row(t('lesson.chain.blobs'), { words: t('lesson.chain.nLayers', { n: image.layers.length }) }, all(0)));
   }
 
   // ---------- what docker would print ----------
