@@ -6,6 +6,7 @@
 mod escape;
 mod fs;
 mod output;
+mod packages;
 mod reference;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,32 @@ enum Command {
     // -- filesystem commands (src/bin/strata/fs.rs) are added below this line --
     #[command(flatten)]
     Fs(fs::FsCommand),
+    /// The packages of an image (dpkg, apk, Python, npm) and the layer that installed each.
+    Packages {
+        archive: PathBuf,
+        /// Image by tag, ID prefix or index (default: the first image).
+        #[arg(long)]
+        image: Option<String>,
+        /// The packages as of this layer (0 = bottom).
+        #[arg(long)]
+        layer: Option<usize>,
+        /// Print {os, packages, layers, findings} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write an SBOM of an image: SPDX 2.3 or CycloneDX 1.6 JSON.
+    Sbom {
+        archive: PathBuf,
+        /// Image by tag, ID prefix or index (default: the first image).
+        #[arg(long)]
+        image: Option<String>,
+        /// `spdx-json` or `cyclonedx-json`.
+        #[arg(long)]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
     /// Write one of the built-in fixture archives (the web page's sample) to a file.
     #[command(hide = true)]
     Fixture {
@@ -84,6 +111,8 @@ fn main() -> ExitCode {
         Command::LoadPreview { archive } => with_report(&archive, output::print_load_preview),
         Command::Fixture { name, out } => write_fixture(&name, &out),
         Command::Fs(cmd) => fs::run(cmd),
+        Command::Packages { archive, image, layer, json } => packages::packages_cmd(&archive, image.as_deref(), layer, json),
+        Command::Sbom { archive, image, format, output } => packages::sbom_cmd(&archive, image.as_deref(), &format, output.as_ref()),
     };
     match result {
         Ok(code) => code,

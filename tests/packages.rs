@@ -1,0 +1,599 @@
+//! Packages per layer and SBOMs (issue 25), against real databases made in the test run:
+//! Debian packages built by `dpkg-deb` and installed by `dpkg --root` (checked against
+//! `dpkg-query`), apk from the format, Python by `pip install --target` of a tiny local
+//! package, Node from package.json files; SBOMs validated by `pyspdxtools` and the
+//! CycloneDX schema validator when installed.
+//!
+//! A missing tool skips its test with a message, unless `STRATA_REQUIRE_TOOLS` is set
+//! (CI sets it): then it fails.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use strata::fixture::{docker_archive, ImageSpec, LayerSpec, Options};
+use strata::merge::source::{image_layers, ArchiveSource};
+use strata::packages::{scan_image, ImagePackages, Limits, PackageType};
+use strata::Archive;
+
+fn tool_present(name: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+/// Whether the tools are there; when not, skip (or fail under STRATA_REQUIRE_TOOLS).
+fn tools(names: &[&str], test: &str) -> bool {
+    let missing: Vec<&str> = names.iter().copied().filter(|t| !tool_present(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS is set but {missing:?} not installed (run ./build.sh setup)");
+    eprintln!("SKIPPED {test}: {missing:?} not installed (set STRATA_REQUIRE_TOOLS=1 to make this a failure)");
+    false
+}
+
+fn python_module_present(module: &str) -> bool {
+    Command::new("python3").arg("-c").arg(format!("import {module}")).output().map(|o| o.status.success()).unwrap_or(false)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(o.status.success(), "{cmd:?} failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("packages").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// What a directory holds: files (content) and symlinks (target), by path below it.
+#[derive(Clone, Default)]
+struct Snapshot {
+    files: BTreeMap<String, Vec<u8>>,
+    links: BTreeMap<String, String>,
+}
+
+fn snapshot(root: &Path) -> Snapshot {
+    fn walk(root: &Path, dir: &Path, s: &mut Snapshot) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                s.links.insert(rel, std::fs::read_link(&p).unwrap().to_string_lossy().into_owned());
+            } else if meta.is_dir() {
+                walk(root, &p, s);
+            } else {
+                s.files.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut s = Snapshot::default();
+    walk(root, root, &mut s);
+    s
+}
+
+/// The layer that turns `before` into `after`: new and changed files, whiteouts for the
+/// files gone.
+fn layer_between(before: &Snapshot, after: &Snapshot) -> LayerSpec {
+    let mut layer = LayerSpec::new();
+    for (path, data) in &after.files {
+        if before.files.get(path) != Some(data) {
+            layer = layer.file(path, data);
+        }
+    }
+    for (path, target) in &after.links {
+        if before.links.get(path) != Some(target) {
+            layer = layer.symlink(path, target);
+        }
+    }
+    for path in before.files.keys().chain(before.links.keys()) {
+        if !after.files.contains_key(path) && !after.links.contains_key(path) {
+            layer = layer.whiteout(path);
+        }
+    }
+    layer
+}
+
+/// Scan the first image of an archive, as of `upto` (all layers when None).
+fn scan_archive(bytes: &[u8], upto: Option<usize>, limits: &Limits) -> ImagePackages {
+    let mut src = Cursor::new(bytes.to_vec());
+    let mut ar = Archive::open(&mut src, &mut |_| {}).unwrap();
+    ar.verify(&mut src, &mut |_| {}).unwrap();
+    let img = ar.report().images[0].clone();
+    let layers = image_layers(&ar, &img);
+    let n = upto.map(|k| k + 1).unwrap_or(layers.indexes.len());
+    let mut source = ArchiveSource::new(&ar, &mut src, layers.blobs.clone());
+    scan_image(&layers.indexes[..n], &mut source, limits)
+}
+
+fn strata(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_strata")).args(args).env("SOURCE_DATE_EPOCH", "1764720000").output().expect("run strata");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const DEBIAN_OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n";
+
+/// A tiny binary package made by dpkg-deb (`conffile`: one, so removing it leaves the
+/// package in the `config-files` state, which is not installed).
+fn make_deb(dir: &Path, name: &str, version: &str, conffile: bool) -> PathBuf {
+    let pkg = dir.join(format!("build-{name}-{}", version.replace(':', "_")));
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(pkg.join(format!("usr/share/{name}"))).unwrap();
+    std::fs::write(pkg.join(format!("usr/share/{name}/version")), version).unwrap();
+    let mut control = format!("Package: {name}\nVersion: {version}\nArchitecture: amd64\nMaintainer: Test <t@example.org>\nDescription: {name} for strata's tests\n a continuation line\n");
+    if name.ends_with("-bin") {
+        control.push_str(&format!("Source: {} ({version})\n", name.trim_end_matches("-bin")));
+    }
+    std::fs::write(pkg.join("DEBIAN/control"), control).unwrap();
+    if conffile {
+        std::fs::create_dir_all(pkg.join("etc")).unwrap();
+        std::fs::write(pkg.join(format!("etc/{name}.conf")), "x=1\n").unwrap();
+        std::fs::write(pkg.join("DEBIAN/conffiles"), format!("/etc/{name}.conf\n")).unwrap();
+    }
+    let deb = dir.join(format!("{name}_{}.deb", version.replace(':', "_")));
+    run(Command::new("dpkg-deb").arg("--build").arg("--root-owner-group").arg(&pkg).arg(&deb));
+    deb
+}
+
+fn dpkg(root: &Path, args: &[&str]) {
+    run(Command::new("dpkg")
+        .arg(format!("--root={}", root.display()))
+        .args(["--force-not-root", "--force-script-chrootless", "--log=/dev/null"])
+        .args(args));
+}
+
+/// `dpkg-query -W` of the installed packages: (name, version).
+fn dpkg_query(root: &Path) -> Vec<(String, String)> {
+    let out = run(Command::new("dpkg-query")
+        .arg(format!("--admindir={}", root.join("var/lib/dpkg").display()))
+        .args(["-W", "-f", "${db:Status-Abbrev}|${Package}|${Version}\n"]));
+    let mut v: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, '|');
+            let (status, name, version) = (parts.next()?, parts.next()?, parts.next()?);
+            // `ii`, `iU`, …: the second letter is the state; `n` (not installed) and
+            // `c` (config-files) are not installed.
+            let state = status.chars().nth(1)?;
+            (state != 'n' && state != 'c').then(|| (name.to_string(), version.to_string()))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Three layers made by dpkg: base (tiny-a with an epoch, tiny-b, tiny-c with a conffile),
+/// then tiny-b upgraded and tiny-d-bin added, then tiny-c removed (config-files left).
+struct DebImage {
+    archive: Vec<u8>,
+    /// dpkg-query's answer after each layer.
+    expected: Vec<Vec<(String, String)>>,
+}
+
+fn debian_image(name: &str) -> DebImage {
+    let dir = scratch(name);
+    let root = dir.join("root");
+    for d in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "usr/lib", "etc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    std::fs::write(root.join("var/lib/dpkg/available"), "").unwrap();
+    std::fs::write(root.join("usr/lib/os-release"), DEBIAN_OS_RELEASE).unwrap();
+    std::os::unix::fs::symlink("../usr/lib/os-release", root.join("etc/os-release")).unwrap();
+    std::fs::write(root.join("etc/debian_version"), "12.5\n").unwrap();
+    let debs = dir.join("debs");
+    std::fs::create_dir_all(&debs).unwrap();
+    let a = make_deb(&debs, "tiny-a", "1:2.0-1", false);
+    let b1 = make_deb(&debs, "tiny-b", "1.0-1", false);
+    let c = make_deb(&debs, "tiny-c", "0.9", true);
+    let b2 = make_deb(&debs, "tiny-b", "1.1-1+deb12u1", false);
+    let d = make_deb(&debs, "tiny-d-bin", "3.0~rc1-2", false);
+
+    let empty = Snapshot::default();
+    let mut expected = Vec::new();
+    dpkg(&root, &["-i", a.to_str().unwrap(), b1.to_str().unwrap(), c.to_str().unwrap()]);
+    let s0 = snapshot(&root);
+    expected.push(dpkg_query(&root));
+    dpkg(&root, &["-i", b2.to_str().unwrap(), d.to_str().unwrap()]);
+    let s1 = snapshot(&root);
+    expected.push(dpkg_query(&root));
+    dpkg(&root, &["-r", "tiny-c"]);
+    let s2 = snapshot(&root);
+    expected.push(dpkg_query(&root));
+
+    let spec = ImageSpec::new(&["deb:test"])
+        .layer(layer_between(&empty, &s0), "/bin/sh -c #(nop) ADD file:base in /")
+        .layer(layer_between(&s0, &s1), "RUN apt-get install -y tiny-b tiny-d-bin")
+        .layer(layer_between(&s1, &s2), "RUN apt-get remove -y tiny-c");
+    DebImage { archive: docker_archive(&[spec], &Options::default()).bytes, expected }
+}
+
+fn names_versions(found: &ImagePackages, kind: PackageType) -> Vec<(String, String)> {
+    let mut v: Vec<_> = found.packages.iter().filter(|p| p.kind == kind).map(|p| (p.name.clone(), p.version.clone())).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn dpkg_installed_by_dpkg_matches_dpkg_query_layer_by_layer() {
+    if !tools(&["dpkg", "dpkg-deb", "dpkg-query"], "dpkg test") {
+        return;
+    }
+    let img = debian_image("dpkg");
+    // dpkg itself says what is installed after each step; strata must agree as of each layer.
+    assert!(img.expected[0].iter().any(|(n, v)| n == "tiny-a" && v == "1:2.0-1"), "{:?}", img.expected[0]);
+    assert!(!img.expected[2].iter().any(|(n, _)| n == "tiny-c"), "dpkg still lists tiny-c as installed: {:?}", img.expected[2]);
+    for (k, want) in img.expected.iter().enumerate() {
+        let found = scan_archive(&img.archive, Some(k), &Limits::default());
+        assert_eq!(&names_versions(&found, PackageType::Deb), want, "as of layer {k}");
+        assert!(found.findings.is_empty(), "{:?}", found.findings);
+    }
+    let found = scan_archive(&img.archive, None, &Limits::default());
+    let layer_of = |name: &str| found.packages.iter().find(|p| p.name == name).map(|p| p.layer);
+    // tiny-a never changed: layer 0; tiny-b was upgraded in layer 1; tiny-d-bin came with it.
+    assert_eq!(layer_of("tiny-a"), Some(0));
+    assert_eq!(layer_of("tiny-b"), Some(1));
+    assert_eq!(layer_of("tiny-d-bin"), Some(1));
+    assert_eq!(layer_of("tiny-c"), None);
+    let os = found.os.as_ref().expect("os-release through its symlink");
+    assert_eq!((os.id.as_deref(), os.version_id.as_deref(), os.point_release.as_deref()), (Some("debian"), Some("12"), Some("12.5")));
+    let d = found.packages.iter().find(|p| p.name == "tiny-d-bin").unwrap();
+    assert_eq!(d.source.as_deref(), Some("tiny-d"));
+    assert_eq!(d.purl, "pkg:deb/debian/tiny-d-bin@3.0~rc1-2?arch=amd64&distro=debian-12");
+    let a = found.packages.iter().find(|p| p.name == "tiny-a").unwrap();
+    assert_eq!(a.purl, "pkg:deb/debian/tiny-a@1:2.0-1?arch=amd64&distro=debian-12");
+    // The changes, layer by layer.
+    assert_eq!(found.layers.len(), 3);
+    assert_eq!(found.layers[0].added.len(), 3);
+    let l1 = &found.layers[1];
+    assert_eq!(l1.added.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["tiny-d-bin"]);
+    assert_eq!(l1.upgraded.len(), 1);
+    assert_eq!((l1.upgraded[0].name.as_str(), l1.upgraded[0].from.as_str(), l1.upgraded[0].to.as_str()), ("tiny-b", "1.0-1", "1.1-1+deb12u1"));
+    let l2 = &found.layers[2];
+    assert_eq!(l2.removed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["tiny-c"]);
+    assert!(l2.added.is_empty() && l2.upgraded.is_empty());
+}
+
+#[test]
+fn cli_packages_json_table_and_layer() {
+    if !tools(&["dpkg", "dpkg-deb", "dpkg-query"], "CLI packages test") {
+        return;
+    }
+    let img = debian_image("cli");
+    let path = scratch("cli-archive").join("deb.tar");
+    std::fs::write(&path, &img.archive).unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = strata(&["packages", p, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["os"]["id"], "debian");
+    assert_eq!(v["os"]["version_id"], "12");
+    assert_eq!(v["os"]["pretty_name"], "Debian GNU/Linux 12 (bookworm)");
+    let pkgs = v["packages"].as_array().unwrap();
+    assert_eq!(pkgs.len(), 3);
+    for p in pkgs {
+        for key in ["type", "name", "version", "arch", "layer", "purl", "licenses", "source"] {
+            assert!(p.get(key).is_some(), "package without {key}: {p}");
+        }
+        assert_eq!(p["type"], "deb");
+    }
+    let b = pkgs.iter().find(|p| p["name"] == "tiny-b").unwrap();
+    assert_eq!(b["layer"], 1);
+    assert_eq!(b["version"], "1.1-1+deb12u1");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers[1]["upgraded"][0]["from"], "1.0-1");
+    assert_eq!(layers[1]["created_by"], "RUN apt-get install -y tiny-b tiny-d-bin");
+    assert_eq!(layers[2]["removed"][0]["name"], "tiny-c");
+    assert!(v["findings"].as_array().unwrap().is_empty());
+
+    // As of layer 0: tiny-c is there, the old tiny-b too.
+    let (code, out, _) = strata(&["packages", p, "--layer", "0", "--json"]);
+    assert_eq!(code, 0);
+    let v0: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<String> = v0["packages"].as_array().unwrap().iter().map(|p| format!("{} {}", p["name"].as_str().unwrap(), p["version"].as_str().unwrap())).collect();
+    assert_eq!(names, ["tiny-a 1:2.0-1", "tiny-b 1.0-1", "tiny-c 0.9"]);
+
+    let (code, out, _) = strata(&["packages", p]);
+    assert_eq!(code, 0);
+    assert!(out.contains("TYPE") && out.contains("CREATED BY"), "{out}");
+    let row = out.lines().find(|l| l.split_whitespace().nth(1) == Some("tiny-d-bin")).unwrap();
+    assert!(row.contains("RUN apt-get install -y tiny-b tiny-d-bin") && row.contains("3.0~rc1-2"), "{row}");
+    assert!(out.contains("upgraded tiny-b 1.0-1 -> 1.1-1+deb12u1"), "{out}");
+
+    let (code, _, err) = strata(&["packages", p, "--layer", "9"]);
+    assert_eq!(code, 2, "{err}");
+    // A damaged archive: exit 1 as inspect, packages still listed.
+    let mut bad = img.archive.clone();
+    let at = bad.windows(9).position(|w| w == b"tiny-a_1:").unwrap_or(bad.len() / 2);
+    bad[at] ^= 0x20;
+    let bad_path = path.with_file_name("bad.tar");
+    std::fs::write(&bad_path, &bad).unwrap();
+    let (code, _, _) = strata(&["packages", bad_path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1);
+}
+
+const APK_DB: &str = "C:Q1hdUpqRv5mYgJEqW52UmVsvmeedU=\nP:musl\nV:1.2.4_git20230717-r4\nA:x86_64\nS:407278\nI:663552\nT:the musl c library\nU:https://musl.libc.org/\nL:MIT\no:musl\nm:Natanael Copa <ncopa@alpinelinux.org>\nt:1705059429\nc:ca7f2ab5e88794e4e654b40776f8a92256f50639\np:so:libc.musl-x86_64.so.1=1\nF:lib\nR:ld-musl-x86_64.so.1\na:0:0:755\nZ:Q1fRsd7KyEmgazLVhfPdcWz3vNsGU=\n\nP:busybox\nV:1.36.1-r15\nA:x86_64\nL:GPL-2.0-only\no:busybox\n\n";
+
+fn alpine_base() -> LayerSpec {
+    LayerSpec::new()
+        .file("etc/os-release", "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n")
+        .file("etc/alpine-release", "3.19.1\n")
+        .file("lib/apk/db/installed", APK_DB)
+}
+
+#[test]
+fn apk_python_npm_and_removal_by_whiteout() {
+    let python_layer = python_site_packages();
+    let spec = ImageSpec::new(&["alp:1"])
+        .layer(alpine_base(), "ADD alpine-minirootfs.tar.gz /")
+        .layer(python_layer, "RUN pip install tiny-pkg")
+        .layer(
+            LayerSpec::new()
+                .file("app/node_modules/left-pad/package.json", r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#)
+                .file("app/node_modules/@types/node/package.json", r#"{"name":"@types/node","version":"20.11.5","license":"MIT"}"#)
+                .file("app/node_modules/left-pad/node_modules/x/package.json", r#"{"name":"x","version":"0.1.0"}"#)
+                // Not packages: the project itself, and a package.json deeper in a package.
+                .file("app/package.json", r#"{"name":"app","version":"1.0.0"}"#)
+                .file("app/node_modules/left-pad/test/package.json", r#"{"name":"t","version":"9"}"#),
+            "RUN npm install",
+        )
+        .layer(LayerSpec::new().whiteout("app/node_modules/left-pad").file("lib/apk/db/installed", APK_DB.replace("1.36.1-r15", "1.36.1-r16")), "RUN npm rm left-pad && apk upgrade");
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let found = scan_archive(&archive, None, &Limits::default());
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert_eq!(found.os.as_ref().unwrap().distro().as_deref(), Some("alpine-3.19.1"));
+    assert_eq!(
+        names_versions(&found, PackageType::Apk),
+        [("busybox".to_string(), "1.36.1-r16".to_string()), ("musl".to_string(), "1.2.4_git20230717-r4".to_string())]
+    );
+    let busybox = found.packages.iter().find(|p| p.name == "busybox").unwrap();
+    assert_eq!((busybox.layer, busybox.purl.as_str()), (3, "pkg:apk/alpine/busybox@1.36.1-r16?arch=x86_64&distro=alpine-3.19.1"));
+    let musl = found.packages.iter().find(|p| p.name == "musl").unwrap();
+    assert_eq!((musl.layer, musl.licenses.as_slice()), (0, &["MIT".to_string()][..]));
+    let py: Vec<_> = found.packages.iter().filter(|p| p.kind == PackageType::Pypi).collect();
+    assert_eq!(py.len(), 1, "{py:?}");
+    assert_eq!((py[0].name.as_str(), py[0].version.as_str(), py[0].layer), ("tiny_pkg", "0.3.1", 1));
+    assert_eq!(py[0].purl, "pkg:pypi/tiny-pkg@0.3.1");
+    // left-pad and the x under it went with the whiteout; @types/node stays.
+    assert_eq!(names_versions(&found, PackageType::Npm), [("@types/node".to_string(), "20.11.5".to_string())]);
+    assert_eq!(found.packages.iter().find(|p| p.name == "@types/node").unwrap().purl, "pkg:npm/%40types/node@20.11.5");
+    let l3 = &found.layers[3];
+    let mut removed: Vec<_> = l3.removed.iter().map(|p| p.name.as_str()).collect();
+    removed.sort();
+    assert_eq!(removed, ["left-pad", "x"]);
+    assert_eq!(l3.upgraded.len(), 1);
+    // As of layer 2, the npm packages are all there.
+    let as_of_2 = scan_archive(&archive, Some(2), &Limits::default());
+    assert_eq!(names_versions(&as_of_2, PackageType::Npm).len(), 3);
+}
+
+/// site-packages with one distribution: installed by `pip install --target` of a tiny
+/// local package when pip can do it offline, else a hand-written METADATA.
+fn python_site_packages() -> LayerSpec {
+    let prefix = "usr/lib/python3.11/site-packages";
+    if tool_present("pip") || tool_present("pip3") {
+        let dir = scratch("pip");
+        let src = dir.join("src");
+        std::fs::create_dir_all(src.join("tiny_pkg")).unwrap();
+        std::fs::write(src.join("tiny_pkg/__init__.py"), "X = 1\n").unwrap();
+        std::fs::write(
+            src.join("pyproject.toml"),
+            "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"tiny_pkg\"\nversion = \"0.3.1\"\nlicense = {text = \"MIT\"}\n",
+        )
+        .unwrap();
+        let target = dir.join("target");
+        let pip = if tool_present("pip") { "pip" } else { "pip3" };
+        let o = Command::new(pip)
+            .args(["install", "--quiet", "--no-index", "--no-build-isolation", "--no-deps", "--target"])
+            .arg(&target)
+            .arg(&src)
+            .output();
+        if matches!(&o, Ok(o) if o.status.success()) {
+            let snap = snapshot(&target);
+            let mut layer = LayerSpec::new();
+            for (path, data) in &snap.files {
+                layer = layer.file(format!("{prefix}/{path}"), data);
+            }
+            assert!(snap.files.keys().any(|p| p.ends_with(".dist-info/METADATA")), "pip wrote no METADATA: {:?}", snap.files.keys());
+            return layer;
+        }
+        eprintln!("pip install --target of a local package failed offline; using a hand-written METADATA ({:?})", o.map(|o| String::from_utf8_lossy(&o.stderr).into_owned()));
+    }
+    LayerSpec::new().file(format!("{prefix}/tiny_pkg-0.3.1.dist-info/METADATA"), "Metadata-Version: 2.1\nName: tiny_pkg\nVersion: 0.3.1\nLicense: MIT\n\nA tiny package.\n")
+}
+
+#[test]
+fn distroless_status_d_and_opaque_directory() {
+    let para = |name: &str, version: &str| format!("Package: {name}\nVersion: {version}\nArchitecture: amd64\nSource: {name}-src\n");
+    let spec = ImageSpec::new(&["distroless:1"])
+        .layer(
+            LayerSpec::new()
+                .file("etc/os-release", DEBIAN_OS_RELEASE)
+                .file("var/lib/dpkg/status.d/base-files", para("base-files", "12.4+deb12u5"))
+                .file("var/lib/dpkg/status.d/base-files.md5sums", "d41d8cd98f00b204e9800998ecf8427e  etc/x\n")
+                .file("var/lib/dpkg/status.d/tzdata", para("tzdata", "2024a-0+deb12u1")),
+            "bazel build //base",
+        )
+        .layer(LayerSpec::new().opaque("var/lib/dpkg/status.d").file("var/lib/dpkg/status.d/libc6", para("libc6", "2.36-9+deb12u4")), "bazel build //cc");
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let base = scan_archive(&archive, Some(0), &Limits::default());
+    assert_eq!(names_versions(&base, PackageType::Deb), [("base-files".into(), "12.4+deb12u5".into()), ("tzdata".into(), "2024a-0+deb12u1".into())]);
+    let found = scan_archive(&archive, None, &Limits::default());
+    assert_eq!(names_versions(&found, PackageType::Deb), [("libc6".to_string(), "2.36-9+deb12u4".to_string())]);
+    assert_eq!(found.layers[1].removed.len(), 2);
+    assert_eq!(found.packages[0].layer, 1);
+}
+
+#[test]
+fn damaged_databases_are_findings_never_panics() {
+    let big_npm = format!(r#"{{"name":"big","version":"1.0.0","description":"{}"}}"#, "x".repeat(5000));
+    let spec = ImageSpec::new(&["bad:1"])
+        .layer(
+            LayerSpec::new()
+                .file("var/lib/dpkg/status", "Package: ok\nStatus: install ok installed\nVersion: 1\n\n\u{1}\u{2}garbage without a colon\nVersion: 2\n\nPackage: noversion\nStatus: install ok installed\n\n")
+                .file("lib/apk/db/installed", "P:x\nthis is not apk\n\nV:1\n")
+                .file("usr/lib/python3/site-packages/broken-1.dist-info/METADATA", "Metadata-Version: 2.1\n")
+                .file("srv/node_modules/notjson/package.json", "{\"name\": ")
+                .file("srv/node_modules/big/package.json", &big_npm)
+                .symlink("srv/node_modules/dangling/package.json", "/nowhere")
+                .file("etc/os-release", [0xffu8, 0xfe, 0x00, b'=', b'\n']),
+            "ADD junk /",
+        );
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let limits = Limits { max_manifest_bytes: 4096, ..Limits::default() };
+    let found = scan_archive(&archive, None, &limits);
+    let messages: Vec<String> = found.findings.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
+    let has = |path: &str, words: &str| messages.iter().any(|m| m.starts_with(path) && m.contains(words));
+    assert!(has("/var/lib/dpkg/status", "line 5 is not a field"), "{messages:#?}");
+    assert!(has("/var/lib/dpkg/status", "has no Package field"), "{messages:#?}");
+    assert!(has("/var/lib/dpkg/status", "noversion (line 8) has no Version field"), "{messages:#?}");
+    assert!(has("/lib/apk/db/installed", "line 2 is not an apk field"), "{messages:#?}");
+    assert!(has("/lib/apk/db/installed", "no P: (name) or no V: (version)"), "{messages:#?}");
+    assert!(has("/usr/lib/python3/site-packages/broken-1.dist-info/METADATA", "no Name field"), "{messages:#?}");
+    assert!(has("/srv/node_modules/notjson/package.json", "not JSON"), "{messages:#?}");
+    assert!(has("/srv/node_modules/big/package.json", "more than the 4096 bytes"), "{messages:#?}");
+    // What could be read was read.
+    assert_eq!(names_versions(&found, PackageType::Deb), [("ok".to_string(), "1".to_string())]);
+    assert!(found.findings.iter().all(|f| f.layer == 0));
+
+    // Caps on package counts: a status file of 5000 packages, a cap of 1000.
+    let mut status = String::new();
+    for i in 0..5000 {
+        status.push_str(&format!("Package: p{i}\nStatus: install ok installed\nVersion: 1.{i}\n\n"));
+    }
+    let spec = ImageSpec::new(&["many:1"]).layer(LayerSpec::new().file("var/lib/dpkg/status", &status), "ADD status /");
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let found = scan_archive(&archive, None, &Limits { max_packages: 1000, ..Limits::default() });
+    assert_eq!(found.packages.len(), 1000);
+    assert!(found.findings.iter().any(|f| f.message.contains("more than 1000 packages")), "{:?}", found.findings);
+    // A record over the record cap stops the file there, as a finding.
+    let found = scan_archive(&archive, None, &Limits { max_record_bytes: 40, ..Limits::default() });
+    assert!(found.findings.iter().any(|f| f.message.contains("longer than 40 bytes")), "{:?}", found.findings);
+    // A database over the size cap is not read.
+    let found = scan_archive(&archive, None, &Limits { max_database_bytes: 1000, ..Limits::default() });
+    assert!(found.packages.is_empty());
+    assert!(found.findings.iter().any(|f| f.path == "/var/lib/dpkg/status" && f.message.contains("more than the 1000 bytes")), "{:?}", found.findings);
+}
+
+/// Random bytes in every database a scan reads: findings or nothing, never a panic.
+#[test]
+fn seeded_garbage_in_every_reader() {
+    let mut seed: u64 = 0x5eed_2025;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let base = format!("{APK_DB}");
+    for round in 0..40 {
+        let mut mutate = |text: &[u8]| -> Vec<u8> {
+            let mut v = text.to_vec();
+            for _ in 0..(next() % 16 + 1) {
+                if v.is_empty() {
+                    break;
+                }
+                let i = (next() as usize) % v.len();
+                v[i] = next() as u8;
+            }
+            v
+        };
+        let status = mutate(b"Package: a\nStatus: install ok installed\nVersion: 1:2\nSource: s (1)\n\nPackage: b\nVersion: 2\n");
+        let spec = ImageSpec::new(&["g:1"]).layer(
+            LayerSpec::new()
+                .file("var/lib/dpkg/status", status)
+                .file("var/lib/dpkg/status.d/x", mutate(b"Package: x\nVersion: 1\n"))
+                .file("lib/apk/db/installed", mutate(base.as_bytes()))
+                .file("etc/os-release", mutate(DEBIAN_OS_RELEASE.as_bytes()))
+                .file("p/x-1.dist-info/METADATA", mutate(b"Name: x\nVersion: 1\n\n"))
+                .file("node_modules/q/package.json", mutate(br#"{"name":"q","version":"1","license":{"type":"MIT"}}"#)),
+            &format!("round {round}"),
+        );
+        let archive = docker_archive(&[spec], &Options::default()).bytes;
+        let found = scan_archive(&archive, None, &Limits::default());
+        for p in &found.packages {
+            assert!(p.purl.starts_with("pkg:"), "{p:?}");
+        }
+    }
+}
+
+fn write_sbom(archive: &[u8], dir: &Path, format: &str) -> (PathBuf, serde_json::Value) {
+    let input = dir.join("img.tar");
+    std::fs::write(&input, archive).unwrap();
+    let out = dir.join(format!("sbom-{format}.json"));
+    let (code, stdout, err) = strata(&["sbom", input.to_str().unwrap(), "--format", format, "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.is_empty());
+    let text = std::fs::read_to_string(&out).unwrap();
+    // Without -o it goes to standard output, the same document.
+    let (code, stdout, _) = strata(&["sbom", input.to_str().unwrap(), "--format", format]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout, text);
+    (out, serde_json::from_str(&text).unwrap())
+}
+
+fn mixed_image() -> Vec<u8> {
+    let spec = ImageSpec::new(&["mixed:1.0"])
+        .layer(alpine_base(), "ADD alpine-minirootfs.tar.gz /")
+        .layer(
+            LayerSpec::new()
+                .file("usr/lib/python3.11/site-packages/tiny_pkg-0.3.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: tiny_pkg\nVersion: 0.3.1\nLicense: BSD License\n\n")
+                .file("app/node_modules/@types/node/package.json", r#"{"name":"@types/node","version":"20.11.5","license":"MIT"}"#),
+            "RUN pip install tiny-pkg && npm install",
+        );
+    docker_archive(&[spec], &Options::default()).bytes
+}
+
+#[test]
+fn sbom_spdx_shape_and_pyspdxtools() {
+    let dir = scratch("spdx");
+    let (path, doc) = write_sbom(&mixed_image(), &dir, "spdx-json");
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+    let packages = doc["packages"].as_array().unwrap();
+    let image = packages.iter().find(|p| p["primaryPackagePurpose"] == "CONTAINER").unwrap();
+    assert_eq!(image["name"], "mixed:1.0");
+    let describes = doc["relationships"].as_array().unwrap().iter().find(|r| r["relationshipType"] == "DESCRIBES").unwrap();
+    assert_eq!(describes["relatedSpdxElement"], image["SPDXID"]);
+    let busybox = packages.iter().find(|p| p["name"] == "busybox").unwrap();
+    assert_eq!(busybox["externalRefs"][0]["referenceLocator"], "pkg:apk/alpine/busybox@1.36.1-r15?arch=x86_64&distro=alpine-3.19.1");
+    assert_eq!(busybox["licenseDeclared"], "GPL-2.0-only");
+    assert!(busybox["annotations"][0]["comment"].as_str().unwrap().starts_with("strata:layer=0"));
+    let tiny = packages.iter().find(|p| p["name"] == "tiny_pkg").unwrap();
+    assert_eq!(tiny["licenseDeclared"], "NOASSERTION");
+    assert!(tiny["annotations"][0]["comment"].as_str().unwrap().contains("RUN pip install tiny-pkg"));
+    if !tools(&["pyspdxtools"], "SPDX validation") {
+        return;
+    }
+    let o = Command::new("pyspdxtools").arg("-i").arg(&path).output().unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && !said.to_lowercase().contains("invalid"), "pyspdxtools rejected the SBOM:\n{said}");
+}
+
+#[test]
+fn sbom_cyclonedx_shape_and_schema() {
+    let dir = scratch("cyclonedx");
+    let (path, doc) = write_sbom(&mixed_image(), &dir, "cyclonedx-json");
+    assert_eq!(doc["specVersion"], "1.6");
+    assert_eq!(doc["metadata"]["component"]["type"], "container");
+    assert_eq!(doc["metadata"]["component"]["name"], "mixed:1.0");
+    let components = doc["components"].as_array().unwrap();
+    assert!(components.iter().any(|c| c["type"] == "operating-system" && c["name"] == "alpine"));
+    let node = components.iter().find(|c| c["name"] == "@types/node").unwrap();
+    assert_eq!(node["purl"], "pkg:npm/%40types/node@20.11.5");
+    let props = node["properties"].as_array().unwrap();
+    assert!(props.iter().any(|p| p["name"] == "strata:layer" && p["value"] == "1"), "{props:?}");
+    let required = std::env::var_os("STRATA_REQUIRE_TOOLS").is_some();
+    if !python_module_present("cyclonedx.validation.json") {
+        assert!(!required, "STRATA_REQUIRE_TOOLS is set but cyclonedx-python-lib[json-validation] is not installed");
+        eprintln!("SKIPPED CycloneDX validation: cyclonedx-python-lib not installed");
+        return;
+    }
+    let script = "import sys\nfrom cyclonedx.schema import SchemaVersion\nfrom cyclonedx.validation.json import JsonStrictValidator\n\
+errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read())\nif errors:\n    print(errors)\n    sys.exit(1)\n";
+    let o = Command::new("python3").arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(o.status.success(), "the CycloneDX 1.6 schema rejected the SBOM:\n{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+}
