@@ -1,6 +1,6 @@
 // strata page: opens an archive in workers, keeps the report, routes between views.
 import { CoreWorker } from './client.js';
-import { h, clear, shortId, download, keepState, data } from './util.js';
+import { h, clear, shortId, download, keepState, data, errorReason } from './util.js';
 import {
   initI18n, translateStatic, onLangChange, setLang, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
 } from './i18n.js';
@@ -506,8 +506,7 @@ function hideError() {
 /** An error's words: a page-side key, a core code ({code, params, message}), or the
  * English message (marked lang="en") when neither is known. */
 function errorNode(error) {
-  if (error && error.key && has(error.key)) return tNode(error.key, error.params || {});
-  return tCodeNode({ code: error?.code, params: error?.params, message: error?.message ?? error?.error ?? String(error) });
+  return errorReason(error);
 }
 
 // ---------- layout ----------

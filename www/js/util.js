@@ -212,6 +212,14 @@ export function describeCheckNode(check) {
   }
 }
 
+/** An error's words as DOM nodes: a page-side catalog key (`error.key`), the core's code
+ * (`error.code`, from the worker), or the English message, marked lang="en", when the
+ * catalogs know neither. */
+export function errorReason(error) {
+  if (error && error.key && has(error.key)) return tNode(error.key, error.params || {});
+  return tCodeNode({ code: error?.code, params: error?.params, message: error?.message ?? error?.error ?? String(error) });
+}
+
 /** Why a check could not be made, in the page's language (a code when the core sends one). */
 export function checkReason(check) {
   if (check.reason && typeof check.reason === 'object') return tCode(check.reason);

@@ -1,6 +1,6 @@
 // Diff: two images of this archive, or an image of this archive against one of a second
 // archive dropped here. Files, config and history differences, and shared layers.
-import { h, clear, shortId, platformOf } from '../util.js';
+import { h, clear, shortId, platformOf, errorReason } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 export function renderDiff(ctx) {
@@ -50,7 +50,7 @@ export function renderDiff(ctx) {
       const diff = await ctx.core('diff', args);
       showResult(() => renderResult(diff));
     } catch (error) {
-      showResult(() => h('p', { class: 'inline-error' }, t('diff.failed', { reason: error.message })));
+      showResult(() => h('p', { class: 'inline-error' }, tNode('diff.failed', { reason: errorReason(error) })));
     }
   };
   const fileInput = h('input', { type: 'file', id: 'diff-file', class: 'visually-hidden' });
@@ -71,7 +71,7 @@ export function renderDiff(ctx) {
       selectB.value = '1:0';
       run();
     } catch (error) {
-      setStatus(() => tNode('diff.second_failed', { name: file.name, reason: error.message }));
+      setStatus(() => tNode('diff.second_failed', { name: file.name, reason: errorReason(error) }));
     }
   };
   fileInput.addEventListener('change', () => {

@@ -1,7 +1,7 @@
 // Files: the merged filesystem of an image, or one layer alone, as an ARIA tree.
 // Directories load lazily (one list_dir call each) and only the rows in view exist in
 // the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
-import { h, clear, download, shortId, visibleString } from '../util.js';
+import { h, clear, download, shortId, visibleString, errorReason } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 import { FileViewer, shadowText } from './viewer.js';
 
@@ -122,6 +122,7 @@ export class FilesView {
   retranslate() {
     this.labels();
     if (this.filterResults || !this.root.error) this.updateStatus();
+    else this.status.replaceChildren(tNode('files.list_failed', { reason: errorReason(this.root.error) }));
     this.renderedKey = null;
     this.renderRows();
     this.viewer.retranslate();
@@ -140,10 +141,10 @@ export class FilesView {
         this.sortChildren(node);
       } catch (error) {
         node.children = [];
-        node.error = error.message;
+        node.error = error;
         if (node === this.root) {
           this.failed = true;
-          this.status.textContent = t('files.list_failed', { reason: error.message });
+          this.status.replaceChildren(tNode('files.list_failed', { reason: errorReason(error) }));
         }
       } finally {
         node.loading = null;
@@ -247,7 +248,7 @@ export class FilesView {
       this.scrollTo(0);
       this.relayout();
     } catch (error) {
-      this.status.textContent = t('files.filter_failed', { reason: error.message });
+      this.status.replaceChildren(tNode('files.filter_failed', { reason: errorReason(error) }));
     }
   }
 
@@ -295,7 +296,7 @@ export class FilesView {
     for (let i = first; i < last; i++) fragment.append(this.renderRow(this.rows[i], i));
     clear(this.spacer).append(fragment);
     if (this.rows.length === 0 && !this.root.loading && this.root.children !== null) {
-      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? t('files.no_match') : this.root.error ? this.root.error : t('files.empty')));
+      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? t('files.no_match') : this.root.error ? errorReason(this.root.error) : t('files.empty')));
     }
     if (this.rows.length) this.scroller.setAttribute('aria-activedescendant', `${this.id}-r${this.active}`);
     else this.scroller.removeAttribute('aria-activedescendant');
@@ -585,7 +586,7 @@ export class FilesView {
         download(blob, `${name}-layer-${this.layer}.tar`, 'application/x-tar');
       }
     } catch (error) {
-      this.status.textContent = t('files.export_failed', { reason: error.message });
+      this.status.replaceChildren(tNode('files.export_failed', { reason: errorReason(error) }));
     } finally {
       button.disabled = false;
       // (The words of the moment: the language may have changed while it ran.)

@@ -1,6 +1,6 @@
 // `docker history`: newest first, <missing> IDs, sizes; each row links to its layer.
 // A Dockerfile reconstructed from the same history sits beside it.
-import { h, clear, shortId, keepState, visible } from '../util.js';
+import { h, clear, shortId, keepState, visible, errorReason } from '../util.js';
 import { t, tNode, formatSize, formatAgo, formatDateTime } from '../i18n.js';
 import { dockerHeader } from './images.js';
 
@@ -82,7 +82,7 @@ function dockerfileView(ctx) {
         pre.textContent = t('history.dockerfile_none');
       }
     },
-    (error) => { pre.textContent = t('history.dockerfile_failed', { reason: error.message }); },
+    (error) => { pre.replaceChildren(tNode('history.dockerfile_failed', { reason: errorReason(error) })); },
   );
   return h('section', { class: 'card' },
     h('p', { class: 'muted' }, tNode('history.dockerfile_note')),

@@ -1,6 +1,6 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
-import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId } from '../util.js';
+import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
@@ -88,7 +88,7 @@ async function exportLayer(ctx, layer, button) {
     const blob = await ctx.core('exportLayer', { image: ctx.index, layer: layer.index });
     download(blob, `layer-${layer.index}-${shortId(layer.diff_id || layer.digest)}.tar`, 'application/x-tar');
   } catch (error) {
-    button.after(h('span', { class: 'inline-error' }, ` ${error.message}`));
+    button.after(h('span', { class: 'inline-error' }, ' ', errorReason(error)));
   } finally {
     button.replaceChildren(...old);
     button.disabled = false;
@@ -119,7 +119,7 @@ function wasteSection(ctx) {
       box.append(h('p', { class: 'muted' }, t('waste.nothing')));
     }
   }, (error) => {
-    box.lastChild.textContent = t('waste.failed', { reason: error.message });
+    box.lastChild.replaceChildren(tNode('waste.failed', { reason: errorReason(error) }));
   });
   return box;
 }

@@ -64,7 +64,7 @@ function verdictPanel(image, report, verdict, navigate, cancelled) {
     x.layer !== undefined
       ? h('a', { href: '#', onclick: (e) => { e.preventDefault(); navigate({ tab: 'layers', layerFocus: x.layer }); } }, x.where)
       : h('span', null, x.where),
-    ': ', checkText(x.c))));
+    t('punct.colon'), checkText(x.c))));
   return h('section', { class: `card verdict-panel ${cls}`, id: 'verdict-panel' },
     h('h3', null, title), h('p', null, summary),
     failed.length ? list : h('details', { id: 'all-checks' }, h('summary', null, tCount('overview.show_all', total)), list));

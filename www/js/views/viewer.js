@@ -1,6 +1,6 @@
 // The file viewer: facts about one entry, then its content as text, hex or a picture.
 // Bytes come from the worker on demand; nothing is read until a file is opened.
-import { h, clear, data, formatMode, download, safeFileName, copyButton, keepState } from '../util.js';
+import { h, clear, data, formatMode, download, safeFileName, copyButton, keepState, errorReason } from '../util.js';
 import { t, tNode, formatSize, formatNumber, formatDateTime } from '../i18n.js';
 
 const TEXT_STEP = 64 * 1024;
@@ -167,7 +167,7 @@ export class FileViewer {
       bytes = await this.firstBytes(path);
     } catch (error) {
       if (token !== this.token) return;
-      clear(this.content).append(h('p', { class: 'inline-error' }, t('viewer.read_failed', { reason: error.message })));
+      clear(this.content).append(h('p', { class: 'inline-error' }, tNode('viewer.read_failed', { reason: errorReason(error) })));
       return;
     }
     if (token !== this.token) return;
@@ -223,7 +223,7 @@ export class FileViewer {
       if (state.mode === 'hex') state.hexShown = (state.hexShown || HEX_STEP) * 4;
       draw();
     } catch (error) {
-      this.content.append(h('p', { class: 'inline-error' }, t('viewer.more_failed', { reason: error.message })));
+      this.content.append(h('p', { class: 'inline-error' }, tNode('viewer.more_failed', { reason: errorReason(error) })));
     }
   }
 
@@ -237,7 +237,7 @@ export class FileViewer {
       try {
         bytes = await this.read(path, 0, size);
       } catch (error) {
-        this.content.append(h('p', { class: 'inline-error' }, t('viewer.picture_failed', { reason: error.message })));
+        this.content.append(h('p', { class: 'inline-error' }, tNode('viewer.picture_failed', { reason: errorReason(error) })));
         return;
       }
       if (token !== this.token) return;
@@ -254,7 +254,7 @@ export class FileViewer {
       const blob = await this.core('exportFile', { image: this.image, layer: this.layer, path });
       download(blob, safeFileName(path));
     } catch (error) {
-      this.content.prepend(h('p', { class: 'inline-error' }, t('viewer.download_failed', { reason: error.message })));
+      this.content.prepend(h('p', { class: 'inline-error' }, tNode('viewer.download_failed', { reason: errorReason(error) })));
     }
   }
 }
