@@ -245,14 +245,9 @@ fn ls(
         output::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = BufWriter::new(std::io::stdout().lock());
-    for r in &rows {
-        let shown = if recursive { &r.path } else { &r.name };
-        if writeln!(out, "{}", ls_line(r, shown, long, view_layer.is_some())).is_err() {
-            break; // a closed pipe (`| head`) is not an error
-        }
-    }
-    let _ = out.flush();
+    let mut out = WatchedWriter::new(BufWriter::new(std::io::stdout().lock()));
+    let written = rows.iter().try_for_each(|r| writeln!(out, "{}", ls_line(r, &r.name, long, view_layer.is_some()))).and_then(|()| out.flush());
+    finish_output(written, &out, "standard output", "the listing")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -299,8 +294,10 @@ struct SizeSortedWalk {
 struct WalkedNode {
     /// The parent's index in `nodes`; None for a child of the listed directory.
     parent: Option<u32>,
-    /// The row with an empty `path`.
-    row: DirEntryView,
+    name: String,
+    /// The row with an empty `path`, when it is listed (a directory the filter left out is
+    /// kept only as a name on the way to the rows below it).
+    row: Option<DirEntryView>,
 }
 
 impl SizeSortedWalk {
@@ -320,21 +317,24 @@ impl SizeSortedWalk {
             }
             let parent = ancestors.last().filter(|&&(_, len)| len == parent_len && r.path.len() > r.name.len()).map(|&(i, _)| i);
             let wanted = opts.filter.as_ref().is_none_or(|f| f.matches(&parse_display_path(&r.path))) && (!opts.only_changes || r.change.is_some());
-            let index = nodes.len() as u32;
-            if wanted {
-                listed.push(index);
+            if !wanted && r.kind != EntryKind::Dir {
+                return true; // neither listed nor anyone's parent
             }
+            let index = nodes.len() as u32;
             ancestors.push((index, r.path.len()));
             r.path = String::new();
-            nodes.push(WalkedNode { parent, row: r });
+            let node = if wanted {
+                listed.push(index);
+                WalkedNode { parent, name: r.name.clone(), row: Some(r) }
+            } else {
+                WalkedNode { parent, name: std::mem::take(&mut r.name), row: None }
+            };
+            nodes.push(node);
             true
         })?;
         let mut walk = SizeSortedWalk { nodes, base, listed };
         let rank = walk.path_order();
-        let size = |i: u32| {
-            let r = &walk.nodes[i as usize].row;
-            r.cumulative_size.unwrap_or(r.size)
-        };
+        let size = |i: u32| walk.nodes[i as usize].row.as_ref().map_or(0, |r| r.cumulative_size.unwrap_or(r.size));
         let mut listed = std::mem::take(&mut walk.listed);
         listed.sort_by(|&a, &b| size(b).cmp(&size(a)).then_with(|| rank[a as usize].cmp(&rank[b as usize])));
         walk.listed = listed;
@@ -360,7 +360,7 @@ impl SizeSortedWalk {
         let sorted_items = |kids: &[u32]| -> Vec<Item> {
             let mut items: Vec<(String, Item)> = Vec::new();
             for &k in kids {
-                let name = &self.nodes[k as usize].row.name;
+                let name = &self.nodes[k as usize].name;
                 items.push((name.clone(), Item::Node(k)));
                 if !children[k as usize].is_empty() {
                     items.push((format!("{name}/"), Item::Below(k)));
@@ -400,9 +400,9 @@ impl SizeSortedWalk {
                 if !path.is_empty() {
                     path.push('/');
                 }
-                path.push_str(&self.nodes[n as usize].row.name);
+                path.push_str(&self.nodes[n as usize].name);
             }
-            let row = &mut self.nodes[i as usize].row;
+            let Some(row) = self.nodes[i as usize].row.as_mut() else { continue };
             row.path = path;
             let go_on = print(row);
             row.path = String::new();
