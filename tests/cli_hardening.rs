@@ -437,6 +437,7 @@ fn types_trailing_slashes_and_dangling_symlinks_in_plain_words() {
             .dir("etc")
             .symlink("etc/gone", "/nowhere/file")
             .symlink("usr/escape", "../../../../outside/secret")
+            .symlink("etc/bin", "/usr/bin")
             .entry(Entry::new("dev/null", Kind::Char { major: 1, minor: 3 }))
             .entry(Entry::new("weird", Kind::Other(b'Z'))),
         "x",
@@ -466,6 +467,11 @@ fn types_trailing_slashes_and_dangling_symlinks_in_plain_words() {
     assert!(err.contains("/etc/gone points to /nowhere/file, which is not in the image"), "{err}");
     let (_, _, err) = cat("/usr/escape");
     assert!(err.contains("points to ../../../../outside/secret") && err.contains("leaves the image"), "{err}");
+    // A link whose target is there: what is missing is past it, and the link is not blamed.
+    let (code, _, err) = cat("/etc/bin/missing");
+    assert_eq!(code, 2);
+    assert!(err.contains("path /etc/bin/missing") && !err.contains("points to"), "{err}");
+    assert_eq!(cat("/etc/bin/app").1, "#!/bin/sh\n");
 }
 
 #[test]

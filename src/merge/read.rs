@@ -32,16 +32,17 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
     let mut todo: Vec<Vec<u8>> = split_rev(path);
     let mut cur = ROOT;
     let mut hops = 0usize;
-    // The last symlink followed (its path, its target), and whether a `..` then tried to
-    // climb above `/`: a path that is not found after a symlink says where the link led.
-    let mut last_link: Option<(NodeId, Vec<u8>)> = None;
-    let mut climbed_above_root = false;
+    // The last symlink followed: a component of its target that is not there is reported
+    // with where the link points (and whether its `..` tried to climb above `/`).
+    let mut last_link: Option<FollowedLink> = None;
     while let Some(c) = todo.pop() {
         if c.as_slice() == b"." {
             continue;
         }
         if c.as_slice() == b".." {
-            climbed_above_root |= cur == ROOT && last_link.is_some();
+            if let Some(link) = last_link.as_mut().filter(|l| todo.len() >= l.rest) {
+                link.climbed_above_root |= cur == ROOT;
+            }
             cur = tree.node(cur).map(|n| n.parent).unwrap_or(ROOT);
             continue;
         }
@@ -49,13 +50,13 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
             return Err(Error::NotFound { what: format!("{}: a path component is not a directory", shown(path)) });
         }
         let Some(next) = tree.child(cur, &c) else {
-            let what = match &last_link {
-                Some((link, target)) => format!(
+            let what = match last_link.as_ref().filter(|l| todo.len() >= l.rest) {
+                Some(link) => format!(
                     "path {}: the symbolic link /{} points to {}, {}",
                     shown(path),
-                    display_path(&tree.path(*link)),
-                    display_path(target),
-                    if climbed_above_root {
+                    display_path(&tree.path(link.node)),
+                    display_path(&link.target),
+                    if link.climbed_above_root {
                         "which leaves the image (its `..` climbs above /; in a container it stops at /) and is not in the image"
                     } else {
                         "which is not in the image"
@@ -67,7 +68,7 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
         };
         let is_last = todo.is_empty();
         if let Some(target) = symlink_target(tree, layers, next).filter(|_| !is_last || follow_last) {
-            last_link = Some((next, target.to_vec()));
+            last_link = Some(FollowedLink { node: next, target: target.to_vec(), rest: todo.len(), climbed_above_root: false });
             hops += 1;
             if hops > MAX_SYMLINKS {
                 return Err(Error::NotFound {
@@ -85,6 +86,15 @@ pub fn resolve(tree: &MergedTree, layers: &[&LayerIndex], path: &[u8], follow_la
         cur = next;
     }
     Ok(cur)
+}
+
+/// A symlink [`resolve`] followed. While more than `rest` components are left to walk, the
+/// walk is inside its target.
+struct FollowedLink {
+    node: NodeId,
+    target: Vec<u8>,
+    rest: usize,
+    climbed_above_root: bool,
 }
 
 /// Where a symlink points: a symlink's own target, or, for a hardlink to a symlink, the
