@@ -449,6 +449,18 @@ test('zh-CN: a damaged archive\'s verdicts, and the finding list', async () => {
     assert.match(panel, /数据块摘要不匹配|diff_id（解压后的摘要）不匹配/);
     assert.match(panel, /实际\s*sha256:[0-9a-f]{64}/);
     assert.match(await page.textContent('#images-table'), /校验失败/);
+    // The finding list: its summary and severities in Chinese; each finding worded from its
+    // code (or, for a code the catalogs lack, the core's English marked lang="en"); where it
+    // was found is archive data.
+    assert.match(await page.textContent('#findings summary'), /关于这个归档的 \d+ 条发现/);
+    assert.match(await page.textContent('#findings .sev'), /^(错误|警告|提示)$/);
+    for (const item of await page.$$eval('#findings li', (lis) => lis.map((li) => ({
+      english: [...li.childNodes].some((n) => n.nodeType === 3 && /[A-Za-z]{3}/.test(n.textContent)),
+      location: li.querySelector('.muted [translate="no"]')?.textContent || '',
+    })))) {
+      assert.equal(item.english, false, 'no bare English in a finding');
+      assert.match(item.location, /layer\.tar|\S/);
+    }
     await page.click('#tab-layers');
     assert.match(await page.textContent('.layer-row[data-layer="1"]'), /摘要不匹配/);
     await shot(page, 'zh-CN-tampered-layers');
