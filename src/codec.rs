@@ -204,7 +204,9 @@ pub fn encode_facts(f: &BlobFacts) -> Vec<u8> {
     o.u8(f.is_tar as u8);
     o.opt_bytes(f.diff_id.as_deref().map(str::as_bytes));
     o.opt_u64(f.uncompressed_size);
-    o.opt_bytes(f.problem.as_deref().map(str::as_bytes));
+    // The problem is a coded message: it crosses as its JSON (`{code, params, message}`).
+    let problem = f.problem.as_ref().map(|m| serde_json::to_vec(m).unwrap_or_default());
+    o.opt_bytes(problem.as_deref());
     o.u8(f.stream_complete as u8);
     match &f.layer {
         Some(ix) => {
@@ -259,7 +261,10 @@ pub fn decode_facts(data: &[u8]) -> R<BlobFacts> {
         is_tar: i.u8()? == 1,
         diff_id: i.opt_string()?,
         uncompressed_size: i.opt_u64()?,
-        problem: i.opt_string()?,
+        problem: match i.opt_string()? {
+            Some(json) => Some(serde_json::from_str(&json).map_err(|_| "bad problem".to_string())?),
+            None => None,
+        },
         stream_complete: i.u8()? == 1,
         layer: if i.u8()? == 1 { Some(get_index(&mut i)?) } else { None },
         access: if i.u8()? == 1 { Some(get_access(&mut i)?) } else { None },
@@ -308,7 +313,9 @@ mod tests {
             diff_id: Some(format!("sha256:{}", "cd".repeat(32))),
             uncompressed_size: Some(123_456_789),
             layer: Some(index()),
-            problem: Some("bad tar header (at byte 7 of the uncompressed layer)".into()),
+            problem: Some(
+                crate::codes::Message::new(crate::codes::Code::LayerBadHeader).with("detail", "bad").with("offset", 7u64),
+            ),
             stream_complete: true,
             // Never crosses workers: helpers hash layers, and layers are never kept.
             kept: None,

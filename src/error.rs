@@ -1,5 +1,6 @@
 //! Errors for input that cannot be read at all. Everything else is a finding in the report.
 
+use crate::codes::{Code, Message, Params};
 use std::fmt;
 
 /// Why an archive could not be read. Each variant says what and where, in one sentence.
@@ -21,23 +22,54 @@ pub enum Error {
     NotFound { what: String },
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// The error as a code with named parameters (its English text is the `Display`).
+    pub fn message(&self) -> Message {
         match self {
-            Error::NotTar { detail } => write!(f, "not a tar archive: {detail}"),
-            Error::NotImageArchive { detail } => write!(f, "not an image archive: {detail}"),
+            Error::NotTar { detail } => Message::new(Code::NotTar).with("detail", detail),
+            Error::NotImageArchive { detail } => Message::new(Code::NotImageArchive).with("detail", detail),
             Error::Truncated { entry: Some(e), offset, detail } => {
-                write!(f, "archive is truncated in entry {e:?} at byte {offset}: {detail}")
+                Message::new(Code::TruncatedInEntry).with("entry", e).with("offset", *offset).with("detail", detail)
             }
             Error::Truncated { entry: None, offset, detail } => {
-                write!(f, "archive is truncated at byte {offset}: {detail}")
+                Message::new(Code::Truncated).with("offset", *offset).with("detail", detail)
             }
-            Error::Unsupported { detail } => write!(f, "unsupported: {detail}"),
-            Error::Limit { detail } => write!(f, "limit exceeded: {detail}"),
-            Error::Io { offset: Some(o), source } => write!(f, "read error at byte {o}: {source}"),
-            Error::Io { offset: None, source } => write!(f, "read error: {source}"),
-            Error::NotFound { what } => write!(f, "not found: {what}"),
+            Error::Unsupported { detail } => Message::new(Code::Unsupported).with("detail", detail),
+            Error::Limit { detail } => Message::new(Code::LimitExceeded).with("detail", detail),
+            Error::Io { offset: Some(o), source } => {
+                Message::new(Code::ReadErrorAt).with("offset", *o).with("detail", source.to_string())
+            }
+            Error::Io { offset: None, source } => Message::new(Code::ReadError).with("detail", source.to_string()),
+            Error::NotFound { what } => Message::new(Code::NotFound).with("what", what),
         }
+    }
+
+    /// The stable machine code (`not_tar`, `truncated_in_entry`, `limit_exceeded`, ...).
+    pub fn code(&self) -> Code {
+        self.message().code
+    }
+
+    /// The named parameters of [`Error::code`]'s template.
+    pub fn params(&self) -> Params {
+        self.message().params
+    }
+}
+
+impl From<&Error> for Message {
+    fn from(e: &Error) -> Message {
+        e.message()
+    }
+}
+
+impl From<Error> for Message {
+    fn from(e: Error) -> Message {
+        e.message()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message().english())
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod chunk_index;
 pub mod codec;
+pub mod codes;
 pub mod decompress;
 pub mod detect;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod verify;
 pub mod wasm;
 
 pub use archive::{Archive, Phase, Progress};
+pub use codes::{Code, Message};
 pub use error::Error;
 pub use io::ReadSeek;
 pub use report::Report;

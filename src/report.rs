@@ -4,6 +4,7 @@
 //! reader needs to know about problems in the input lives here as data (verdicts and
 //! findings), never as a panic or an early return.
 
+use crate::codes::{Code, Message, Params};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -132,10 +133,19 @@ pub struct Layer {
 /// One verifiable claim and what strata found.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Check {
-    /// What was checked: `blob digest`, `blob size`, `diff_id`, `config digest`, ...
+    /// What was checked, in English: `blob digest`, `blob size`, `diff_id`, `config digest`, ...
     pub item: String,
+    /// The same as a code: `blob_digest`, `blob_size`, `diff_id`, `config_digest`, ...
+    pub code: Code,
     #[serde(flatten)]
     pub verdict: Verdict,
+}
+
+impl Check {
+    /// A check of `what` (a check-item code); `item` is its English name.
+    pub fn new(what: Code, verdict: Verdict) -> Check {
+        Check { item: what.english(&Params::new()), code: what, verdict }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -145,12 +155,18 @@ pub enum Verdict {
     Mismatch { expected: String, actual: String },
     SizeMismatch { expected: u64, actual: u64 },
     Missing,
-    NotCheckable { why: String },
+    /// `why` is the English reason; `why_code` and `why_params` the same as a code.
+    NotCheckable { why: String, why_code: Code, why_params: Params },
     /// Known, but not hashed yet (metadata-only report).
     Pending,
 }
 
 impl Verdict {
+    /// Not checkable, for the coded reason `why`.
+    pub fn not_checkable(why: Message) -> Verdict {
+        Verdict::NotCheckable { why: why.english(), why_code: why.code, why_params: why.params }
+    }
+
     pub fn is_ok(&self) -> bool {
         matches!(self, Verdict::Ok)
     }
@@ -201,9 +217,19 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
     pub severity: Severity,
+    /// What was found, as a code (`layer_missing`) and its named parameters.
+    pub code: Code,
+    pub params: Params,
+    /// The same in English, generated from the code's template and the parameters.
     pub message: String,
     /// Where in the archive: an entry name, `manifest.json[1]`, a byte offset.
     pub location: Option<String>,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, what: Message, location: Option<String>) -> Finding {
+        Finding { severity, message: what.english(), code: what.code, params: what.params, location }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -227,8 +253,8 @@ impl Image {
 }
 
 impl Report {
-    pub fn finding(&mut self, severity: Severity, message: impl Into<String>, location: Option<String>) {
-        self.findings.push(Finding { severity, message: message.into(), location });
+    pub fn finding(&mut self, severity: Severity, what: Message, location: Option<String>) {
+        self.findings.push(Finding::new(severity, what, location));
     }
 
     /// True when there is at least one image, every image verified and no finding is an error.

@@ -4,6 +4,7 @@
 //! what digests and sizes the metadata claims for them. Nothing is hashed here except
 //! the small metadata files themselves; claims are checked later against blob facts.
 
+use crate::codes::{Code, Message};
 use crate::io::sha256_of;
 use crate::report::{ArchiveFormat, Finding, HistoryEntry, Severity};
 use crate::scan::{normalize, OuterIndex};
@@ -24,7 +25,7 @@ const ATTESTATION: &str = "attestation-manifest";
 pub trait Files {
     fn index(&self) -> &OuterIndex;
     /// The whole content of a regular file entry, refusing more than `cap` bytes.
-    fn read(&mut self, entry: usize, cap: u64) -> Result<Vec<u8>, String>;
+    fn read(&mut self, entry: usize, cap: u64) -> Result<Vec<u8>, Message>;
 }
 
 /// What the archive claims.
@@ -76,7 +77,7 @@ pub struct LayerPlan {
     pub path: Option<String>,
     /// The outer entry holding the bytes (links followed), or why there is none.
     pub entry: Option<usize>,
-    pub missing_why: Option<String>,
+    pub missing_why: Option<Message>,
     /// Descriptor digest / size (what the stored bytes must hash to / weigh).
     pub digest: Option<String>,
     pub size: Option<u64>,
@@ -97,8 +98,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn finding(&mut self, severity: Severity, message: impl Into<String>, location: impl Into<String>) {
-        self.findings.push(Finding { severity, message: message.into(), location: Some(location.into()) });
+    fn finding(&mut self, severity: Severity, what: impl Into<Message>, location: impl Into<String>) {
+        self.findings.push(Finding::new(severity, what.into(), Some(location.into())));
     }
 
     /// Read and parse a JSON file by archive path (links followed). Problems become findings.
@@ -106,14 +107,14 @@ impl Ctx<'_> {
         let entry = match self.files.index().resolve_file(path) {
             Ok(e) => e,
             Err(why) => {
-                self.finding(Severity::Error, format!("cannot open {path}: {why}"), path);
+                self.finding(Severity::Error, Message::new(Code::CannotOpen).with("path", path).with("why", why), path);
                 return None;
             }
         };
         let bytes = match self.files.read(entry, MAX_JSON_BYTES) {
             Ok(b) => b,
             Err(why) => {
-                self.finding(Severity::Error, format!("cannot read {path}: {why}"), path);
+                self.finding(Severity::Error, Message::new(Code::CannotRead).with("path", path).with("why", why), path);
                 return None;
             }
         };
@@ -121,7 +122,7 @@ impl Ctx<'_> {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) => Some((v, digest)),
             Err(e) => {
-                self.finding(Severity::Error, format!("{path} is not valid JSON: {e}"), path);
+                self.finding(Severity::Error, Message::new(Code::InvalidJson).with("path", path).with("detail", e.to_string()), path);
                 None
             }
         }
@@ -131,11 +132,11 @@ impl Ctx<'_> {
         self.files.index().get(&normalize(path)).is_some()
     }
 
-    /// A descriptor's `size` (`what` is "manifest", "config") against the file at `path`
+    /// A descriptor's `size` (`what` is [`Code::ManifestSize`] or [`Code::ConfigSize`]) against the file at `path`
     /// as stored: a mismatch means the content cannot be trusted (OCI descriptor spec), so it
     /// is an error finding and a check that fails verification like a digest mismatch.
     /// `None` when the descriptor gives no size or the file is not there.
-    fn check_size(&mut self, what: &str, desc: Option<&Map<String, Value>>, path: &str) -> Option<crate::report::Check> {
+    fn check_size(&mut self, what: Code, desc: Option<&Map<String, Value>>, path: &str) -> Option<crate::report::Check> {
         use crate::report::Verdict;
         let claimed = desc?.get("size").and_then(Value::as_u64)?;
         let index = self.files.index();
@@ -143,10 +144,11 @@ impl Ctx<'_> {
         let verdict = if claimed == stored {
             Verdict::Ok
         } else {
-            self.finding(Severity::Error, format!("{what} size mismatch: descriptor says {claimed}, blob has {stored}"), path);
+            let mismatch = if what == Code::ConfigSize { Code::ConfigSizeMismatch } else { Code::ManifestSizeMismatch };
+            self.finding(Severity::Error, Message::new(mismatch).with("expected", claimed).with("actual", stored), path);
             Verdict::SizeMismatch { expected: claimed, actual: stored }
         };
-        Some(crate::report::Check { item: format!("{what} size"), verdict })
+        Some(crate::report::Check::new(what, verdict))
     }
 }
 
@@ -253,7 +255,7 @@ pub fn resolve(files: &mut dyn Files) -> Plan {
         format = ArchiveFormat::OciArchive;
         images = oci_images(&mut ctx);
         if !ctx.exists("oci-layout") {
-            ctx.finding(Severity::Warning, "index.json without an oci-layout file", "oci-layout");
+            ctx.finding(Severity::Warning, Code::NoOciLayout, "oci-layout");
         }
     } else if has_repositories {
         format = ArchiveFormat::DockerPre110;
@@ -269,17 +271,18 @@ pub fn resolve(files: &mut dyn Files) -> Plan {
 fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
     let Some((doc, _)) = ctx.json("manifest.json") else { return Vec::new() };
     let Some(list) = doc.as_array() else {
-        ctx.finding(Severity::Error, "manifest.json is not a JSON array", "manifest.json");
+        ctx.finding(Severity::Error, Code::ManifestJsonNotArray, "manifest.json");
         return Vec::new();
     };
     if list.len() > MAX_IMAGES {
-        ctx.finding(Severity::Error, format!("manifest.json lists {} images; only the first {MAX_IMAGES} are read", list.len()), "manifest.json");
+        let too_many = Message::new(Code::TooManyImages).with("count", list.len()).with("max", MAX_IMAGES);
+        ctx.finding(Severity::Error, too_many, "manifest.json");
     }
     let mut images = Vec::new();
     for (i, item) in list.iter().take(MAX_IMAGES).enumerate() {
         let loc = format!("manifest.json[{i}]");
         let Some(obj) = item.as_object() else {
-            ctx.finding(Severity::Error, "entry is not a JSON object", loc);
+            ctx.finding(Severity::Error, Code::EntryNotObject, loc);
             continue;
         };
         let mut image = ImagePlan { source: loc.clone(), ..Default::default() };
@@ -288,7 +291,7 @@ fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
         // load` and `docker images` show them short (`app:v1`), and so does strata.
         image.repo_tags = strings(field(obj, "RepoTags")).iter().map(|t| short_reference(t)).collect();
         let Some(config_path) = string(field(obj, "Config")) else {
-            ctx.finding(Severity::Error, "entry has no Config", loc);
+            ctx.finding(Severity::Error, Code::EntryNoConfig, loc);
             continue;
         };
         load_config(ctx, &mut image, &config_path, name_digest(&config_path).map(|(d, _)| d));
@@ -296,7 +299,7 @@ fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
         let diff_ids = diff_ids(&image.config);
         let layer_paths = strings(field(obj, "Layers"));
         if layer_paths.len() > MAX_LAYERS {
-            ctx.finding(Severity::Error, format!("more than {MAX_LAYERS} layers"), loc.clone());
+            ctx.finding(Severity::Error, Message::new(Code::TooManyLayers).with("max", MAX_LAYERS), loc.clone());
         }
         for (k, path) in layer_paths.iter().take(MAX_LAYERS).enumerate() {
             let mut layer = LayerPlan { path: Some(path.clone()), ..Default::default() };
@@ -324,13 +327,15 @@ fn docker_manifest(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
                         layer.media_type = string(desc.get("mediaType"));
                         ctx.finding(
                             Severity::Info,
-                            format!("layer {k} is a foreign layer (LayerSources), not included in the archive"),
+                            Message::new(Code::ForeignLayerSources).with("layer", k),
                             format!("{loc}.Layers[{k}]"),
                         );
+                        layer.missing_why = Some(Message::new(Code::ForeignLayerReason));
                     } else {
-                        ctx.finding(Severity::Error, format!("layer {k} is missing: {why}"), format!("{loc}.Layers[{k}]"));
+                        let missing = Message::new(Code::LayerMissing).with("layer", k).with("why", why.clone());
+                        ctx.finding(Severity::Error, missing, format!("{loc}.Layers[{k}]"));
+                        layer.missing_why = Some(why);
                     }
-                    layer.missing_why = Some(why);
                 }
             }
             image.layers.push(layer);
@@ -353,16 +358,16 @@ fn load_config(ctx: &mut Ctx<'_>, image: &mut ImagePlan, path: &str, expected: O
                 variant: string(config.get("variant")),
             };
             image.config = config;
-            image.checks.push(check_digest("config digest", expected.as_deref(), Some(&actual)));
+            image.checks.push(check_digest(Code::ConfigDigest, expected.as_deref(), Some(&actual)));
         }
         None => {
             image.id = expected.clone().unwrap_or_default();
-            image.checks.push(crate::report::Check { item: "config digest".into(), verdict: crate::report::Verdict::Missing });
+            image.checks.push(crate::report::Check::new(Code::ConfigDigest, crate::report::Verdict::Missing));
         }
     }
 }
 
-fn check_digest(item: &str, expected: Option<&str>, actual: Option<&str>) -> crate::report::Check {
+fn check_digest(item: Code, expected: Option<&str>, actual: Option<&str>) -> crate::report::Check {
     use crate::report::Verdict;
     let verdict = match (expected, actual) {
         (Some(e), Some(a)) if e == a => Verdict::Ok,
@@ -370,7 +375,7 @@ fn check_digest(item: &str, expected: Option<&str>, actual: Option<&str>) -> cra
         (None, Some(_)) => Verdict::Ok,
         (_, None) => Verdict::Missing,
     };
-    crate::report::Check { item: item.into(), verdict }
+    crate::report::Check::new(item, verdict)
 }
 
 pub fn diff_ids(config: &Value) -> Vec<String> {
@@ -381,7 +386,7 @@ pub fn diff_ids(config: &Value) -> Vec<String> {
 fn check_repositories(ctx: &mut Ctx<'_>, images: &[ImagePlan]) {
     let Some((doc, _)) = ctx.json("repositories") else { return };
     let Some(repos) = doc.as_object() else {
-        ctx.finding(Severity::Warning, "repositories is not a JSON object", "repositories");
+        ctx.finding(Severity::Warning, Code::RepositoriesNotObject, "repositories");
         return;
     };
     let known: HashSet<&str> = images.iter().flat_map(|i| i.repo_tags.iter().map(String::as_str)).collect();
@@ -389,7 +394,7 @@ fn check_repositories(ctx: &mut Ctx<'_>, images: &[ImagePlan]) {
         for tag in tags.as_object().map(|t| t.keys().collect::<Vec<_>>()).unwrap_or_default() {
             let name = short_reference(&format!("{repo}:{tag}"));
             if !known.contains(name.as_str()) {
-                ctx.finding(Severity::Warning, format!("{name} is in repositories but not in manifest.json"), "repositories");
+                ctx.finding(Severity::Warning, Message::new(Code::RepositoriesExtraTag).with("tag", name), "repositories");
             }
         }
     }
@@ -424,7 +429,7 @@ fn walk_index(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
     let mut visited = HashSet::new();
     walk_manifests(ctx, &index, "index.json", None, 0, &mut visited, &mut out);
     if out.is_empty() && index.get("manifests").is_some_and(Value::is_null) {
-        ctx.finding(Severity::Warning, "index.json has \"manifests\": null (a Docker 25.0 bug)", "index.json");
+        ctx.finding(Severity::Warning, Code::ManifestsNull, "index.json");
     }
     out
 }
@@ -441,7 +446,7 @@ fn walk_manifests(
 ) {
     let Some(manifests) = index.get("manifests").and_then(Value::as_array) else {
         if !index.get("manifests").is_some_and(Value::is_null) {
-            ctx.finding(Severity::Error, format!("{location} has no manifests array"), location);
+            ctx.finding(Severity::Error, Message::new(Code::NoManifestsArray).with("path", location), location);
         }
         return;
     };
@@ -449,11 +454,11 @@ fn walk_manifests(
         let loc = format!("{location}.manifests[{i}]");
         let Some(desc) = desc.as_object() else { continue };
         let Some(digest) = string(desc.get("digest")) else {
-            ctx.finding(Severity::Error, "descriptor without a digest", loc);
+            ctx.finding(Severity::Error, Code::DescriptorNoDigest, loc);
             continue;
         };
         let Some(hex) = digest_hex(&digest) else {
-            ctx.finding(Severity::Error, format!("unsupported digest {digest:?}"), loc);
+            ctx.finding(Severity::Error, Message::new(Code::UnsupportedDigest).with("digest", digest), loc);
             continue;
         };
         let media = string(desc.get("mediaType")).unwrap_or_default();
@@ -465,23 +470,24 @@ fn walk_manifests(
             .and_then(Value::as_str)
             .unwrap_or("");
         if reference_type == ATTESTATION || plat_os == "unknown" {
-            ctx.finding(Severity::Info, format!("{digest} is an attestation manifest, not an image"), loc);
+            ctx.finding(Severity::Info, Message::new(Code::AttestationManifest).with("digest", digest), loc);
             continue;
         }
         let tag = descriptor_tag(desc);
         let tag = tag.as_deref().or(inherited_tag);
         let path = format!("blobs/sha256/{hex}");
         if !ctx.exists(&path) {
-            let what = platform
-                .map(|p| {
+            let absent = match platform {
+                Some(p) => {
                     let arch = p.get("architecture").and_then(Value::as_str).unwrap_or("?");
-                    format!("platform {plat_os}/{arch}")
-                })
-                .unwrap_or_else(|| "manifest".into());
+                    Message::new(Code::PlatformManifestAbsent).with("platform", format!("{plat_os}/{arch}"))
+                }
+                None => Message::new(Code::ManifestAbsent),
+            };
             // Inside a multi-platform index, absent platforms are normal (docker saves one);
             // a manifest index.json names directly must be there.
             let severity = if depth == 0 { Severity::Error } else { Severity::Info };
-            ctx.finding(severity, format!("{what} ({digest}) is listed but its manifest is not in the archive"), loc);
+            ctx.finding(severity, absent.with("digest", digest), loc);
             continue;
         }
         if !visited.insert(digest.clone()) && depth > 0 {
@@ -489,17 +495,14 @@ fn walk_manifests(
         }
         let Some((doc, actual)) = ctx.json(&path) else { continue };
         if actual != digest {
-            ctx.finding(
-                Severity::Error,
-                format!("manifest digest mismatch: descriptor says {digest}, bytes hash to {actual}"),
-                path.clone(),
-            );
+            let mismatch = Message::new(Code::ManifestDigestMismatch).with("expected", &digest).with("actual", &actual);
+            ctx.finding(Severity::Error, mismatch, path.clone());
         }
-        let size_check = ctx.check_size("manifest", Some(desc), &path);
+        let size_check = ctx.check_size(Code::ManifestSize, Some(desc), &path);
         let is_index = media.contains("index") || media.contains("manifest.list") || doc.get("manifests").is_some();
         if is_index {
             if depth >= MAX_INDEX_DEPTH {
-                ctx.finding(Severity::Error, format!("indexes nested deeper than {MAX_INDEX_DEPTH}"), path);
+                ctx.finding(Severity::Error, Message::new(Code::IndexTooDeep).with("max", MAX_INDEX_DEPTH), path);
                 continue;
             }
             walk_manifests(ctx, &doc, &path, tag, depth + 1, visited, out);
@@ -522,15 +525,15 @@ fn walk_manifests(
 /// One OCI (or Docker schema 2) image manifest → an image plan.
 fn oci_manifest(ctx: &mut Ctx<'_>, doc: &Value, path: &str, descriptor_digest: &str, actual: &str) -> ImagePlan {
     let mut image = ImagePlan { source: path.to_owned(), ..Default::default() };
-    image.checks.push(check_digest("manifest digest", Some(descriptor_digest), Some(actual)));
+    image.checks.push(check_digest(Code::ManifestDigest, Some(descriptor_digest), Some(actual)));
     let config = doc.get("config").and_then(Value::as_object);
     match config.and_then(|c| string(c.get("digest"))) {
         Some(cd) => {
             let cpath = digest_hex(&cd).map(|h| format!("blobs/sha256/{h}")).unwrap_or_default();
             load_config(ctx, &mut image, &cpath, Some(cd));
-            image.checks.extend(ctx.check_size("config", config, &cpath));
+            image.checks.extend(ctx.check_size(Code::ConfigSize, config, &cpath));
         }
-        None => ctx.finding(Severity::Error, "manifest has no config descriptor", path),
+        None => ctx.finding(Severity::Error, Code::ManifestNoConfig, path),
     }
     let layers = doc.get("layers").and_then(Value::as_array).cloned().unwrap_or_default();
     for (k, desc) in layers.iter().take(MAX_LAYERS).enumerate() {
@@ -552,16 +555,18 @@ fn oci_manifest(ctx: &mut Ctx<'_>, doc: &Value, path: &str, descriptor_digest: &
             }
             _ if is_foreign => {
                 layer.foreign = true;
-                layer.missing_why = Some("foreign layer: not included in the archive".into());
-                ctx.finding(Severity::Info, format!("layer {k} is a foreign layer, not included in the archive"), format!("{path}.layers[{k}]"));
+                layer.missing_why = Some(Message::new(Code::ForeignLayerReason));
+                ctx.finding(Severity::Info, Message::new(Code::ForeignLayer).with("layer", k), format!("{path}.layers[{k}]"));
             }
             Some(Err(why)) => {
-                ctx.finding(Severity::Error, format!("layer {k} is missing: {why}"), format!("{path}.layers[{k}]"));
+                let missing = Message::new(Code::LayerMissing).with("layer", k).with("why", why.clone());
+                ctx.finding(Severity::Error, missing, format!("{path}.layers[{k}]"));
                 layer.missing_why = Some(why);
             }
             None => {
-                ctx.finding(Severity::Error, format!("layer {k} has no usable digest"), format!("{path}.layers[{k}]"));
-                layer.missing_why = Some("no usable digest".into());
+                let no_digest = Message::new(Code::LayerNoDigest).with("layer", k);
+                ctx.finding(Severity::Error, no_digest.clone(), format!("{path}.layers[{k}]"));
+                layer.missing_why = Some(no_digest);
             }
         }
         layer.path = lpath;
@@ -579,11 +584,7 @@ fn cross_check(ctx: &mut Ctx<'_>, images: &mut Vec<ImagePlan>, oci: Vec<ImagePla
         let found = oci.iter().position(|o| !o.id.is_empty() && o.id == image.id);
         let Some(j) = found else {
             let name = image.repo_tags.first().cloned().unwrap_or_else(|| image.id.clone());
-            ctx.finding(
-                Severity::Warning,
-                format!("{name} is in manifest.json but not in index.json (Docker 25.0 omits untagged images)"),
-                image.source.clone(),
-            );
+            ctx.finding(Severity::Warning, Message::new(Code::NotInIndex).with("image", name), image.source.clone());
             continue;
         };
         matched[j] = true;
@@ -591,22 +592,22 @@ fn cross_check(ctx: &mut Ctx<'_>, images: &mut Vec<ImagePlan>, oci: Vec<ImagePla
         image.manifest = o.manifest.clone();
         // What the OCI side alone can check: its manifest's bytes, and the config's size
         // (manifest.json gives no sizes).
-        let oci_only = ["manifest digest", "manifest size", "config size"];
-        image.checks.extend(o.checks.iter().filter(|c| oci_only.contains(&c.item.as_str())).cloned());
+        let oci_only = [Code::ManifestDigest, Code::ManifestSize, Code::ConfigSize];
+        image.checks.extend(o.checks.iter().filter(|c| oci_only.contains(&c.code)).cloned());
         // Same layers, in the same order?
         let ours: Vec<Option<String>> = image.layers.iter().map(|l| l.name_digest.clone()).collect();
         let theirs: Vec<Option<String>> = o.layers.iter().map(|l| l.digest.clone()).collect();
         let agrees = ours == theirs;
-        image.checks.push(Check {
-            item: "index.json agrees with manifest.json".into(),
-            verdict: if agrees {
+        image.checks.push(Check::new(
+            Code::IndexAgrees,
+            if agrees {
                 Verdict::Ok
             } else {
                 Verdict::Mismatch { expected: format!("{} layers {:?}", theirs.len(), short(&theirs)), actual: format!("{} layers {:?}", ours.len(), short(&ours)) }
             },
-        });
+        ));
         if !agrees {
-            ctx.finding(Severity::Error, "manifest.json and index.json list different layers for this image", image.source.clone());
+            ctx.finding(Severity::Error, Code::LayersDisagree, image.source.clone());
         } else {
             // Descriptor claims (digest, size, media type) come from the OCI manifest.
             for (l, d) in image.layers.iter_mut().zip(&o.layers) {
@@ -617,17 +618,14 @@ fn cross_check(ctx: &mut Ctx<'_>, images: &mut Vec<ImagePlan>, oci: Vec<ImagePla
         }
         for t in &o.repo_tags {
             if !t.starts_with("<none>") && !image.repo_tags.contains(t) {
-                ctx.finding(Severity::Info, format!("index.json also names {t} for this image"), image.source.clone());
+                ctx.finding(Severity::Info, Message::new(Code::IndexAlsoNames).with("tag", t), image.source.clone());
             }
         }
     }
     for (o, m) in oci.into_iter().zip(matched) {
         if !m {
-            ctx.finding(
-                Severity::Info,
-                format!("index.json lists {} which manifest.json does not; shown as well", o.repo_tags.first().cloned().unwrap_or_else(|| o.id.clone())),
-                o.source.clone(),
-            );
+            let name = o.repo_tags.first().cloned().unwrap_or_else(|| o.id.clone());
+            ctx.finding(Severity::Info, Message::new(Code::IndexExtraImage).with("image", name), o.source.clone());
             images.push(o);
         }
     }
@@ -644,7 +642,7 @@ fn short(list: &[Option<String>]) -> Vec<String> {
 fn pre_110(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
     let Some((doc, _)) = ctx.json("repositories") else { return Vec::new() };
     let Some(repos) = doc.as_object() else {
-        ctx.finding(Severity::Error, "repositories is not a JSON object", "repositories");
+        ctx.finding(Severity::Error, Code::RepositoriesNotObject, "repositories");
         return Vec::new();
     };
     // Several tags may point at the same top layer: one image, several tags.
@@ -660,7 +658,7 @@ fn pre_110(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
             }
         }
     }
-    ctx.finding(Severity::Info, "pre-1.10 archive: its layers carry no content digests, so only readability is checked", "repositories");
+    ctx.finding(Severity::Info, Code::Pre110NoDigests, "repositories");
     let mut images = Vec::new();
     for (top, tags) in by_top.into_iter().take(MAX_IMAGES) {
         let mut chain = Vec::new(); // top → bottom
@@ -668,7 +666,7 @@ fn pre_110(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
         let mut next = Some(top.clone());
         while let Some(id) = next.take() {
             if !seen.insert(id.clone()) || chain.len() >= MAX_LAYERS {
-                ctx.finding(Severity::Error, format!("parent chain of {top} loops or is too long"), format!("{id}/json"));
+                ctx.finding(Severity::Error, Message::new(Code::ParentChainLoop).with("image", &top), format!("{id}/json"));
                 break;
             }
             let Some((json, _)) = ctx.json(&format!("{id}/json")) else { break };
@@ -696,7 +694,8 @@ fn pre_110(ctx: &mut Ctx<'_>) -> Vec<ImagePlan> {
             match ctx.files.index().resolve_file(&path) {
                 Ok(e) => layer.entry = Some(e),
                 Err(why) => {
-                    ctx.finding(Severity::Error, format!("layer {i} is missing: {why}"), path);
+                    let missing = Message::new(Code::LayerMissing).with("layer", i).with("why", why.clone());
+                    ctx.finding(Severity::Error, missing, path);
                     layer.missing_why = Some(why);
                 }
             }

@@ -2,6 +2,7 @@
 //! by seeking); a compressed archive is scanned in one streaming pass by `archive.rs`,
 //! which feeds each entry's bytes to the blob analysis as they pass.
 
+use crate::codes::{Code, Message};
 use crate::error::Error;
 use crate::io::ReadSeek;
 use std::collections::HashMap;
@@ -43,7 +44,7 @@ pub struct OuterIndex {
     pub entries: Vec<OuterEntry>,
     /// Set when the tar has no end-of-archive marker after its last entry: a file cut at
     /// an entry boundary reads as a shorter, valid-looking tar, so say it may be truncated.
-    pub missing_end_marker: Option<String>,
+    pub missing_end_marker: Option<Message>,
     /// Names that occur more than once (the last one is used, as `tar -x` would; readers
     /// that take the first would see other bytes, so this is worth saying).
     pub duplicates: Vec<String>,
@@ -67,11 +68,11 @@ impl OuterIndex {
 
     /// Find a file by name, following symlinks (relative to the link's directory) and
     /// hardlinks (archive paths). `Err` says why it could not be resolved.
-    pub fn resolve_file(&self, name: &str) -> Result<usize, String> {
+    pub fn resolve_file(&self, name: &str) -> Result<usize, Message> {
         let mut current = normalize(name);
         for _ in 0..=MAX_LINK_HOPS {
             let Some(i) = self.get(&current) else {
-                return Err(format!("{current} is not in the archive"));
+                return Err(Message::new(Code::PathNotInArchive).with("path", current));
             };
             let e = &self.entries[i];
             match (e.kind, &e.link) {
@@ -85,10 +86,10 @@ impl OuterIndex {
                     };
                 }
                 (OuterKind::Hardlink, Some(target)) => current = normalize(target),
-                _ => return Err(format!("{current} is not a regular file")),
+                _ => return Err(Message::new(Code::PathNotAFile).with("path", current)),
             }
         }
-        Err(format!("{} is a chain of more than {MAX_LINK_HOPS} links (a cycle?)", normalize(name)))
+        Err(Message::new(Code::LinkChainTooLong).with("path", normalize(name)).with("max", MAX_LINK_HOPS))
     }
 }
 
@@ -181,7 +182,7 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
 }
 
 /// Two zero blocks must follow the last entry's data.
-fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -> Result<Option<String>, Error> {
+fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -> Result<Option<Message>, Error> {
     let Some(last) = index.entries.last() else { return Ok(None) };
     let end = (last.offset + last.size).div_ceil(512) * 512;
     let mut marker = Vec::with_capacity(1024);
@@ -190,10 +191,7 @@ fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -
     if marker.len() == 1024 && marker.iter().all(|&b| b == 0) {
         return Ok(None);
     }
-    Ok(Some(format!(
-        "the archive has no end-of-archive marker after its last entry {:?} (byte {end}): it may be truncated",
-        last.name
-    )))
+    Ok(Some(Message::new(Code::NoEndMarker).with("entry", &last.name).with("offset", end)))
 }
 
 /// Turn a tar crate error into ours, naming the last good entry.

@@ -2,6 +2,7 @@
 //! and size of the stored bytes, the compression (from bytes), and for a layer the
 //! diff_id (digest of the whole uncompressed stream) and its entry index.
 
+use crate::codes::{Code, Message};
 use crate::detect;
 use crate::io::HashingReader;
 use crate::layer::{self, LayerIndex};
@@ -23,7 +24,7 @@ pub struct BlobFacts {
     pub uncompressed_size: Option<u64>,
     pub layer: Option<LayerIndex>,
     /// Why the blob could not be read in full (decompression error, bad tar, ...).
-    pub problem: Option<String>,
+    pub problem: Option<Message>,
     /// The (uncompressed) stream was read to its end, so `diff_id` covers all of it.
     pub stream_complete: bool,
     /// The bytes themselves, when the caller asked to keep small non-layer blobs.
@@ -187,7 +188,7 @@ fn analyze_stored(
     let mut facts = BlobFacts::default();
     let mut head = Vec::with_capacity(512);
     if let Err(e) = (&mut stored).take(512).read_to_end(&mut head) {
-        facts.problem = Some(format!("read failed: {e}"));
+        facts.problem = Some(Message::new(Code::ReadFailed).with("detail", e.to_string()));
         finish_stored(stored, &mut facts);
         return facts;
     }
@@ -216,7 +217,7 @@ fn keep_or_hash(mut stored: HashingReader<&mut dyn Read>, head: Vec<u8>, keep_up
         match (&mut stored).take(limit).read_to_end(&mut bytes) {
             Ok(_) if (bytes.len() as u64) <= keep_up_to => facts.kept = Some(bytes),
             Ok(_) => {}
-            Err(e) => facts.problem = Some(format!("read failed: {e}")),
+            Err(e) => facts.problem = Some(Message::new(Code::ReadFailed).with("detail", e.to_string())),
         }
     }
     finish_stored(stored, facts);
@@ -224,7 +225,7 @@ fn keep_or_hash(mut stored: HashingReader<&mut dyn Read>, head: Vec<u8>, keep_up
 
 fn finish_stored(mut stored: HashingReader<&mut dyn Read>, facts: &mut BlobFacts) {
     if let Err(e) = io::copy(&mut stored, &mut io::sink()) {
-        facts.problem.get_or_insert(format!("read failed at byte {}: {e}", stored.count));
+        facts.problem.get_or_insert(Message::new(Code::ReadFailedAt).with("offset", stored.count).with("detail", e.to_string()));
     }
     let (digest, size) = stored.finish();
     facts.digest = digest;
@@ -235,7 +236,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
     let mut decoded = match crate::decompress::recording_decoder(facts.compression, whole) {
         Ok(d) => d,
         Err(e) => {
-            facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
+            facts.problem = Some(cannot_decompress(facts.compression, &e));
             return;
         }
     };
@@ -249,13 +250,13 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
         let mut uncompressed = if hash_here { HashingReader::new(&mut tee) } else { HashingReader::counting(&mut tee) };
         let mut head = Vec::with_capacity(512);
         if let Err(e) = (&mut uncompressed).take(512).read_to_end(&mut head) {
-            facts.problem = Some(format!("cannot decompress ({}): {e}", facts.compression.as_str()));
+            facts.problem = Some(cannot_decompress(facts.compression, &e));
             return;
         }
         if !head.is_empty() && !detect::looks_like_tar(&head) {
             // Compressed, but not a tar inside: not a layer. Do not inflate the rest
             // (a gzip bomb in a "JSON" member stays cheap).
-            facts.problem = Some(format!("{} data that is not a tar", facts.compression.as_str()));
+            facts.problem = Some(Message::new(Code::CompressedNotTar).with("compression", facts.compression.as_str()));
             return;
         }
         facts.is_tar = true;
@@ -271,7 +272,7 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
     // both the broken structure and the (probably mismatching) diff_id.
     let stream_complete = problem.as_ref().is_none_or(|p| !p.stream_failed);
     if let Some(p) = &problem {
-        facts.problem = Some(format!("{} (at byte {} of the uncompressed layer)", p.message, p.offset));
+        facts.problem = Some(p.message.clone());
     }
     if stream_complete {
         facts.diff_id = diff_id;
@@ -283,6 +284,10 @@ fn analyze_layer(whole: Box<dyn Read + '_>, facts: &mut BlobFacts, elsewhere: Op
         facts.access = decoded.take_access_index();
     }
     facts.decoder_window = decoded.largest_window();
+}
+
+fn cannot_decompress(compression: Compression, e: &io::Error) -> Message {
+    Message::new(Code::CannotDecompress).with("compression", compression.as_str()).with("detail", e.to_string())
 }
 
 #[cfg(test)]

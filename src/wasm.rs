@@ -10,6 +10,7 @@
 
 use crate::layer::{display_path, normalize_path, parse_display_path, EntryKind, LayerIndex};
 use crate::codec;
+use crate::codes::{Code, Message};
 use crate::io::SharedSource;
 use crate::merge::source::{ArchiveSource, KeptDecoders};
 use crate::merge::{self, read::ContentSource, view, ChangeKind, ListOptions, MergedTree};
@@ -211,11 +212,70 @@ impl Seek for BlobReader {
 // Session: one opened archive
 // ---------------------------------------------------------------------------------
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
+/// An error for JS: an `Error` whose `message` is the English text, with the core's code
+/// and parameters as `error.code` and `error.params` (JSON-compatible), which the worker
+/// passes to the page for its catalogs (`code.<code>` in `www/locales/<lang>/core.json`).
+fn js_err(e: impl IntoMessage) -> JsValue {
+    let message = e.into_message();
+    let error = js_sys::Error::new(&message.english());
+    let params = message.params.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL);
+    let _ = js_sys::Reflect::set(&error, &JsValue::from_str("code"), &JsValue::from_str(message.code.as_str()));
+    let _ = js_sys::Reflect::set(&error, &JsValue::from_str("params"), &params);
+    error.into()
 }
 
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
+/// What `js_err` takes: the core's errors as they are, and any other failure (a bad
+/// argument, a JSON error) as `request_refused` with its text.
+trait IntoMessage {
+    fn into_message(self) -> Message;
+}
+
+impl IntoMessage for Error {
+    fn into_message(self) -> Message {
+        self.message()
+    }
+}
+
+impl IntoMessage for io::Error {
+    fn into_message(self) -> Message {
+        Error::from(self).message()
+    }
+}
+
+impl IntoMessage for String {
+    fn into_message(self) -> Message {
+        Message::new(Code::RequestRefused).with("detail", self)
+    }
+}
+
+impl IntoMessage for &str {
+    fn into_message(self) -> Message {
+        Message::new(Code::RequestRefused).with("detail", self)
+    }
+}
+
+impl IntoMessage for serde_json::Error {
+    fn into_message(self) -> Message {
+        Message::new(Code::RequestRefused).with("detail", self.to_string())
+    }
+}
+
+/// Every code the core can produce, for the page's catalog test: `[{code, params,
+/// english}]`, `params` the names the English template uses, `english` the template.
+#[wasm_bindgen]
+pub fn codes() -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Listed {
+        code: &'static str,
+        params: Vec<&'static str>,
+        english: &'static str,
+    }
+    let list: Vec<Listed> =
+        Code::ALL.iter().map(|c| Listed { code: c.as_str(), params: c.param_names(), english: c.template() }).collect();
+    to_js(&list)
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     // json_compatible: maps become plain objects, u64 plain numbers.
     match value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()) {
         Ok(v) => Ok(v),
@@ -298,7 +358,7 @@ fn image_layers(archive: &Archive, image: usize) -> Result<Vec<&LayerIndex>, Err
                 None => {
                     // Read and found unreadable (the report's check says why), or not read yet.
                     let unreadable = l.checks.iter().find_map(|c| match &c.verdict {
-                        crate::report::Verdict::NotCheckable { why } if c.item == "layer tar readable" => Some(why.clone()),
+                        crate::report::Verdict::NotCheckable { why, .. } if c.code == Code::LayerTarReadable => Some(why.clone()),
                         _ => None,
                     });
                     return Err(Error::NotFound {
@@ -386,7 +446,7 @@ impl Session {
     /// Open an archive: detect, index the outer tar, read the metadata. For a compressed
     /// archive this is one streaming pass that also verifies everything.
     /// `progress` gets `{phase, done, total, item, items}`.
-    pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsError> {
+    pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsValue> {
         let mut src = BlobReader::new(blob).map_err(js_err)?;
         let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
         Ok(Session::over(src, archive))
@@ -402,7 +462,7 @@ impl Session {
     /// instead of hashing them: the page hashes them with WebCrypto in a helper worker, on
     /// the other core, and hands the digests back with `set_entry_digests`. Until then
     /// those blobs are pending; `verify` hashes any whose digest never came.
-    pub fn open_hashing_elsewhere(blob: Blob, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsError> {
+    pub fn open_hashing_elsewhere(blob: Blob, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsValue> {
         let (min, max) = span_args(min, max)?;
         let mut src = BlobReader::new(blob).map_err(js_err)?;
         let mut failed = false;
@@ -431,7 +491,7 @@ impl Session {
 
     /// The SHA-256 of each entry's stored bytes (`sha256:<hex>`), computed elsewhere;
     /// answers the report.
-    pub fn set_entry_digests(&mut self, entries: Vec<u32>, digests: Vec<String>) -> Result<JsValue, JsError> {
+    pub fn set_entry_digests(&mut self, entries: Vec<u32>, digests: Vec<String>) -> Result<JsValue, JsValue> {
         if entries.len() != digests.len() {
             return Err(js_err("one digest per entry"));
         }
@@ -445,12 +505,12 @@ impl Session {
     }
 
     /// The report as plain JSON-compatible data (see `src/report.rs`).
-    pub fn report(&self) -> Result<JsValue, JsError> {
+    pub fn report(&self) -> Result<JsValue, JsValue> {
         to_js(self.archive.report())
     }
 
     /// The report as pretty JSON text (for "Download report").
-    pub fn report_json(&self) -> Result<String, JsError> {
+    pub fn report_json(&self) -> Result<String, JsValue> {
         serde_json::to_string_pretty(self.archive.report()).map_err(js_err)
     }
 
@@ -460,7 +520,7 @@ impl Session {
 
     /// Index the uncompressed layers by their tar headers only, so the file tree can be
     /// shown before anything is hashed.
-    pub fn index_layers(&mut self, progress: &Function) -> Result<(), JsError> {
+    pub fn index_layers(&mut self, progress: &Function) -> Result<(), JsValue> {
         self.archive.index_layers(&mut self.src, &mut progress_fn(progress)).map_err(js_err)?;
         self.forget_trees();
         Ok(())
@@ -474,7 +534,7 @@ impl Session {
 
     /// Hash every blob not yet read. `progress` as in `open`; `on_blob(report)` after each
     /// blob, so verdicts appear as they are known.
-    pub fn verify(&mut self, progress: &Function, on_blob: &Function) -> Result<(), JsError> {
+    pub fn verify(&mut self, progress: &Function, on_blob: &Function) -> Result<(), JsValue> {
         let mut progress = progress_fn(progress);
         loop {
             let next = self.archive.verify_next(&mut self.src, &mut progress).map_err(js_err)?;
@@ -490,7 +550,7 @@ impl Session {
     }
 
     /// Build (or reuse) the merged tree of an image; returns its node count.
-    pub fn build_tree(&mut self, image: usize) -> Result<usize, JsError> {
+    pub fn build_tree(&mut self, image: usize) -> Result<usize, JsValue> {
         self.tree(image).map(|t| t.node_count()).map_err(js_err)
     }
 
@@ -498,7 +558,7 @@ impl Session {
     /// `{path, entries: [DirEntryView]}` (see `src/merge/view.rs`). With `whole`, a layer's
     /// listing is every path of the tree as of that layer, its changes marked (what
     /// `strata ls --layer K` lists), not only the paths it changed.
-    pub fn list_dir(&mut self, image: usize, layer: Option<usize>, path: &str, whole: Option<bool>) -> Result<JsValue, JsError> {
+    pub fn list_dir(&mut self, image: usize, layer: Option<usize>, path: &str, whole: Option<bool>) -> Result<JsValue, JsValue> {
         let raw = raw_path(path);
         let entries = match layer {
             None => {
@@ -525,7 +585,7 @@ impl Session {
     }
 
     /// Every path under `/` matching `pattern` (substring, or a glob with `*`/`?`), at most `limit`.
-    pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize) -> Result<JsValue, JsError> {
+    pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize) -> Result<JsValue, JsValue> {
         let filter = merge::filter::PathFilter::parse(pattern);
         // Collect one row past the limit (to say "truncated"), and no more.
         let mut rows = Vec::new();
@@ -562,7 +622,7 @@ impl Session {
 
     /// Bytes `[offset, offset + length)` of a file (symlinks followed). `length < 0`: to the end.
     /// With `layer`, the file as that layer wrote it.
-    pub fn read_file(&mut self, image: usize, layer: Option<usize>, path: &str, offset: f64, length: f64) -> Result<Uint8Array, JsError> {
+    pub fn read_file(&mut self, image: usize, layer: Option<usize>, path: &str, offset: f64, length: f64) -> Result<Uint8Array, JsValue> {
         /// A single read is held in wasm memory; downloads of bigger files use `export_file`.
         const MAX_READ: u64 = 256 << 20;
         let offset = if offset.is_finite() && offset > 0.0 { offset as u64 } else { 0 };
@@ -580,7 +640,7 @@ impl Session {
     }
 
     /// A whole file in chunks (for downloads of any size): `on_chunk(Uint8Array)` per 4 MiB.
-    pub fn export_file(&mut self, image: usize, layer: Option<usize>, path: &str, on_chunk: &Function) -> Result<f64, JsError> {
+    pub fn export_file(&mut self, image: usize, layer: Option<usize>, path: &str, on_chunk: &Function) -> Result<f64, JsValue> {
         let mut sink = ChunkSink { callback: on_chunk, buf: Vec::new(), written: 0 };
         self.with_file(image, layer, path, 0, &mut |_, reader| {
             io::copy(reader, &mut sink)?;
@@ -592,14 +652,14 @@ impl Session {
     }
 
     /// Every layer that touched `path`, bottom first: `[PathEvent]` (see `view::path_story`).
-    pub fn path_story(&mut self, image: usize, path: &str) -> Result<JsValue, JsError> {
+    pub fn path_story(&mut self, image: usize, path: &str) -> Result<JsValue, JsValue> {
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
         to_js(&view::path_story(&layers, &raw_path(path)))
     }
 
     /// Layer `layer`'s whiteout and opaque markers by their real names, with what each
     /// removed: `[MarkerView]`, at most `limit`.
-    pub fn layer_markers(&mut self, image: usize, layer: usize, limit: usize) -> Result<JsValue, JsError> {
+    pub fn layer_markers(&mut self, image: usize, layer: usize, limit: usize) -> Result<JsValue, JsValue> {
         self.layer_view(image, layer).map_err(js_err)?;
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
         let lv = self.layer_view.as_ref().ok_or_else(|| js_err("layer view missing"))?;
@@ -607,7 +667,7 @@ impl Session {
     }
 
     /// Added / modified / deleted counts and bytes of each layer of an image.
-    pub fn layer_changes(&mut self, image: usize) -> Result<JsValue, JsError> {
+    pub fn layer_changes(&mut self, image: usize) -> Result<JsValue, JsValue> {
         let tree = self.tree(image).map_err(js_err)?;
         let out: Vec<LayerChanges> =
             (0..tree.layer_count()).map(|k| LayerChanges { layer: k, counts: tree.change_counts(k) }).collect();
@@ -615,21 +675,21 @@ impl Session {
     }
 
     /// Wasted space and efficiency (see `src/merge/waste.rs` for the definition).
-    pub fn waste(&mut self, image: usize) -> Result<JsValue, JsError> {
+    pub fn waste(&mut self, image: usize) -> Result<JsValue, JsValue> {
         self.tree(image).map_err(js_err)?;
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
         to_js(&merge::waste::analyze(&self.trees[&image], &layers))
     }
 
     /// Problems the merge worked around (bare `.wh.`, `..`, broken hardlinks), as findings.
-    pub fn merge_findings(&mut self, image: usize) -> Result<JsValue, JsError> {
+    pub fn merge_findings(&mut self, image: usize) -> Result<JsValue, JsValue> {
         let tree = self.tree(image).map_err(js_err)?;
         let findings: Vec<_> = tree.problems().iter().map(|p| p.to_finding()).collect();
         to_js(&findings)
     }
 
     /// The merged root filesystem as a tar, in chunks: `on_chunk(Uint8Array)`. Returns bytes written.
-    pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsError> {
+    pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsValue> {
         self.tree(image).map_err(js_err)?;
         let layers = image_layers(&self.archive, image).map_err(js_err)?;
         let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
@@ -641,7 +701,7 @@ impl Session {
     }
 
     /// One layer's uncompressed tar, in chunks.
-    pub fn export_layer(&mut self, image: usize, layer: usize, on_chunk: &Function) -> Result<f64, JsError> {
+    pub fn export_layer(&mut self, image: usize, layer: usize, on_chunk: &Function) -> Result<f64, JsValue> {
         let blob = image_blobs(&self.archive, image)
             .get(layer)
             .copied()
@@ -676,13 +736,13 @@ fn diff_out(mut diff: merge::diff::ImageDiff) -> DiffOut {
 #[wasm_bindgen]
 impl Session {
     /// A Dockerfile reconstructed from an image's history.
-    pub fn dockerfile(&self, image: usize) -> Result<String, JsError> {
+    pub fn dockerfile(&self, image: usize) -> Result<String, JsValue> {
         let img = self.archive.report().images.get(image).ok_or_else(|| js_err(format!("no image {image}")))?;
         Ok(merge::dockerfile::to_text(&merge::dockerfile::reconstruct(&img.history)))
     }
 
     /// Compare two images of this archive: files, config, history, shared layers.
-    pub fn diff(&mut self, a: usize, b: usize) -> Result<JsValue, JsError> {
+    pub fn diff(&mut self, a: usize, b: usize) -> Result<JsValue, JsValue> {
         self.tree(a).map_err(js_err)?;
         self.tree(b).map_err(js_err)?;
         let (la, lb) = (image_layers(&self.archive, a).map_err(js_err)?, image_layers(&self.archive, b).map_err(js_err)?);
@@ -694,7 +754,7 @@ impl Session {
     }
 
     /// Compare image `a` of this archive with image `b` of another opened archive.
-    pub fn diff_with(&mut self, a: usize, other: &mut Session, b: usize) -> Result<JsValue, JsError> {
+    pub fn diff_with(&mut self, a: usize, other: &mut Session, b: usize) -> Result<JsValue, JsValue> {
         self.tree(a).map_err(js_err)?;
         other.tree(b).map_err(js_err)?;
         let la = image_layers(&self.archive, a).map_err(js_err)?;
@@ -804,7 +864,7 @@ fn kept_source<'a>(archive: &'a Archive, src: &SharedSource<'static>, kept: &mut
 // the results (as bytes) to the browsing worker's Session.
 // ---------------------------------------------------------------------------------
 
-fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsError> {
+fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsValue> {
     let ok = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 9.0e15;
     if !ok(offset) || !ok(size) {
         return Err(js_err(format!("bad span {offset}+{size}")));
@@ -816,7 +876,7 @@ fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsError> {
 /// for `Session.set_quick_index` (undefined when the layer is compressed or not a tar).
 /// `max_chunk` caps single reads (default [`INDEX_MAX_CHUNK`]).
 #[wasm_bindgen]
-pub fn quick_index_span(file: Blob, offset: f64, size: f64, max_chunk: Option<u32>) -> Result<Option<Uint8Array>, JsError> {
+pub fn quick_index_span(file: Blob, offset: f64, size: f64, max_chunk: Option<u32>) -> Result<Option<Uint8Array>, JsValue> {
     let (offset, size) = span_args(offset, size)?;
     let mut src = BlobReader::with_max_chunk(file, max_chunk.map(|c| c as usize).unwrap_or(INDEX_MAX_CHUNK)).map_err(js_err)?;
     Ok(Archive::quick_index_span(&mut src, offset, size).map(|ix| Uint8Array::from(&codec::encode_index(&ix)[..])))
@@ -834,7 +894,7 @@ pub struct LayerIndexer {
 impl LayerIndexer {
     /// An indexer for the uncompressed layer of `size` bytes.
     #[wasm_bindgen(constructor)]
-    pub fn new(size: f64) -> Result<LayerIndexer, JsError> {
+    pub fn new(size: f64) -> Result<LayerIndexer, JsValue> {
         let (_, size) = span_args(0.0, size)?;
         Ok(LayerIndexer { inner: crate::chunk_index::ChunkIndexer::new(size) })
     }
@@ -843,7 +903,7 @@ impl LayerIndexer {
     /// from the entry boundary `from`, or (`search_within` bytes given) from the first header
     /// in that many bytes from `from`; with `stop_at`, up to the first entry boundary at or
     /// past that offset.
-    pub fn part(size: f64, from: f64, search_within: Option<f64>, stop_at: Option<f64>) -> Result<LayerIndexer, JsError> {
+    pub fn part(size: f64, from: f64, search_within: Option<f64>, stop_at: Option<f64>) -> Result<LayerIndexer, JsValue> {
         let (from, size) = span_args(from, size)?;
         let offset = |v: Option<f64>| v.map(|v| span_args(v, 0.0).map(|(v, _)| v)).transpose();
         let (search_within, stop_at) = (offset(search_within)?, offset(stop_at)?);
@@ -853,7 +913,7 @@ impl LayerIndexer {
     /// The layer's bytes at `offset` (relative to the layer). Returns the offset the walk
     /// needs next, -1 when the index is complete, -2 when this layer needs the synchronous
     /// walk (`quick_index_span`) instead. Only the bytes still needed are copied in.
-    pub fn feed(&mut self, offset: f64, bytes: &Uint8Array) -> Result<f64, JsError> {
+    pub fn feed(&mut self, offset: f64, bytes: &Uint8Array) -> Result<f64, JsValue> {
         let (offset, _) = span_args(offset, 0.0)?;
         let need = self.inner.feed_with(offset, bytes.length() as usize, |dst, from| {
             bytes.subarray(from as u32, (from + dst.len()) as u32).copy_to(dst);
@@ -933,7 +993,7 @@ fn is_sha256_digest(d: &str) -> bool {
 /// `Session.set_blob_facts`. The stored bytes are not hashed again here; a compressed
 /// layer's decompressed stream still is (its diff_id). `progress(bytesDone)` every few MiB.
 #[wasm_bindgen]
-pub fn analyze_bytes(bytes: Uint8Array, digest: &str, progress: &Function) -> Result<Uint8Array, JsError> {
+pub fn analyze_bytes(bytes: Uint8Array, digest: &str, progress: &Function) -> Result<Uint8Array, JsValue> {
     if !is_sha256_digest(digest) {
         return Err(js_err(format!("not a sha256 digest: {digest:?}")));
     }
@@ -988,7 +1048,7 @@ impl PendingFacts {
     /// The facts as bytes for `Session.set_blob_facts`, given `digest` (`sha256:<hex>` of
     /// the stored bytes) and, when `wants_diff_id`, `diff_id` (of what went to
     /// `uncompressed`).
-    pub fn finish(mut self, digest: &str, diff_id: Option<String>) -> Result<Uint8Array, JsError> {
+    pub fn finish(mut self, digest: &str, diff_id: Option<String>) -> Result<Uint8Array, JsValue> {
         if !is_sha256_digest(digest) {
             return Err(js_err(format!("not a sha256 digest: {digest:?}")));
         }
@@ -1006,7 +1066,7 @@ impl PendingFacts {
 /// Hash and index one blob at `offset..offset+size` of `file` (a plain archive), as bytes
 /// for `Session.set_blob_facts`. `progress(bytesDone)` every few MiB.
 #[wasm_bindgen]
-pub fn analyze_span(file: Blob, offset: f64, size: f64, progress: &Function) -> Result<Uint8Array, JsError> {
+pub fn analyze_span(file: Blob, offset: f64, size: f64, progress: &Function) -> Result<Uint8Array, JsValue> {
     let (offset, size) = span_args(offset, size)?;
     let mut src = BlobReader::new(file).map_err(js_err)?;
     let mut report = |n: u64| {
@@ -1017,7 +1077,7 @@ pub fn analyze_span(file: Blob, offset: f64, size: f64, progress: &Function) -> 
         let mut reader = crate::io::ProgressReader::new(window, 4 << 20, &mut report);
         Archive::analyze_blob(&mut reader)
     };
-    if let Some(p) = &facts.problem {
+    if let Some(p) = facts.problem.as_ref().map(Message::english) {
         if p.contains("source ended") {
             return Err(js_err(format!("the archive is truncated: {p}")));
         }
@@ -1046,7 +1106,7 @@ struct Work {
 impl Session {
     /// What is left to do, with each blob's place in the file, so the page can share the
     /// work among workers.
-    pub fn work(&self) -> Result<JsValue, JsError> {
+    pub fn work(&self) -> Result<JsValue, JsValue> {
         let span = |blob: usize| self.archive.blob_span(blob).map(|(offset, size)| Span { blob, offset, size });
         to_js(&Work {
             unindexed: self.archive.unindexed_layer_blobs().into_iter().filter_map(span).collect(),
@@ -1056,7 +1116,7 @@ impl Session {
     }
 
     /// Index these layer blobs here (headers only), as `index_layers` does for all.
-    pub fn index_blobs(&mut self, blobs: Vec<u32>) -> Result<(), JsError> {
+    pub fn index_blobs(&mut self, blobs: Vec<u32>) -> Result<(), JsValue> {
         for blob in blobs {
             let blob = blob as usize;
             let Some((offset, size)) = self.archive.blob_span(blob) else { continue };
@@ -1069,7 +1129,7 @@ impl Session {
     }
 
     /// Take a headers-only index made by `quick_index_span` in another worker.
-    pub fn set_quick_index(&mut self, blob: usize, data: &[u8]) -> Result<(), JsError> {
+    pub fn set_quick_index(&mut self, blob: usize, data: &[u8]) -> Result<(), JsValue> {
         let ix = codec::decode_index(data).map_err(js_err)?;
         self.archive.set_quick_index(blob, ix);
         self.forget_trees();
@@ -1081,7 +1141,7 @@ impl Session {
     /// part must walk on (the second never passed through where it stopped, or is missing):
     /// walk from there and call again with that part as `second`; -2 when only the
     /// synchronous walk can index this layer.
-    pub fn set_quick_index_parts(&mut self, blob: usize, first: &[u8], second: Option<Vec<u8>>) -> Result<f64, JsError> {
+    pub fn set_quick_index_parts(&mut self, blob: usize, first: &[u8], second: Option<Vec<u8>>) -> Result<f64, JsValue> {
         let first = codec::decode_part(first).map_err(js_err)?;
         let joined = match (second, first.stopped_at) {
             (_, None) => Ok(first.index),
@@ -1100,7 +1160,7 @@ impl Session {
     }
 
     /// Take what `analyze_span` found in another worker; returns the updated report.
-    pub fn set_blob_facts(&mut self, blob: usize, data: &[u8]) -> Result<JsValue, JsError> {
+    pub fn set_blob_facts(&mut self, blob: usize, data: &[u8]) -> Result<JsValue, JsValue> {
         let facts = codec::decode_facts(data).map_err(js_err)?;
         self.archive.set_blob_facts(blob, facts);
         // Trees built over a headers-only index stay valid (same entries, same order), but
