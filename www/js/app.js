@@ -2,7 +2,7 @@
 import { CoreWorker } from './client.js';
 import { h, clear, shortId, download, keepState, data, errorReason } from './util.js';
 import {
-  initI18n, translateStatic, onLangChange, setLang, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
+  initI18n, translateStatic, onLangChange, setLang, preload, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
 } from './i18n.js';
 import { renderImagesTable, renderPlatformPicker } from './views/images.js';
 import { renderOverview } from './views/overview.js';
@@ -56,6 +56,8 @@ const i18nReady = initI18n().catch((error) => console.error(`strata: the page's 
   translateStatic();
   renderLangSwitch();
   document.documentElement.dataset.texts = 'ready'; // (not data-i18n: that attribute names a key)
+  // The other languages' catalogs, once the page is idle: a switch then waits for nothing.
+  setTimeout(() => { for (const l of LANGS) preload(l); }, 2000);
 });
 
 // ---------- opening archives ----------

@@ -74,6 +74,11 @@ export async function initI18n(l = chooseLang()) {
   apply(l);
 }
 
+/** Fetch a language's catalogs ahead of a switch (a switch then only redraws). */
+export function preload(l) {
+  return load(pickLang(l) || 'en').catch(() => {}); // (a switch reports a failure itself)
+}
+
 /** Switch language: remember it, set <html lang>, and tell every listener to redraw. */
 export async function setLang(l) {
   const picked = pickLang(l) || 'en';
