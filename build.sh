@@ -4,6 +4,7 @@
 #   ./build.sh test    install everything and run every test (native, wasm in Chromium, page)
 #   ./build.sh bench   build the large benchmark archive and measure
 #   ./build.sh setup   only install the toolchain pieces
+#   ./build.sh fuzz [SECONDS]  coverage-guided fuzzing, SECONDS per target (not part of test)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -130,11 +131,46 @@ bench() {
   bash benches/run.sh "$@"
 }
 
+# --- fuzzing (not part of `test`) ---------------------------------------------------
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the targets in tests/fuzz/ for SECONDS
+# each (default 60), one process, one job. The toolchain is stable Rust: RUSTC_BOOTSTRAP=1
+# lets cargo-fuzz pass its nightly flags (-Zsanitizer=address, sancov). A crash or a
+# divergence is saved in tests/fuzz/artifacts/<target>/; replay it with
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz <target> <file>
+# and make it a test in tests/fuzz_regressions.rs. `./build.sh fuzz 300 layer_walks pax`
+# runs only those targets.
+FUZZ_TARGETS="archive layer_walks pax decompress codec merge"
+fuzz() {
+  local seconds=${1:-60}
+  shift $(( $# > 0 ? 1 : 0 ))
+  local targets=${*:-$FUZZ_TARGETS}
+  if ! "$TOOLS/bin/cargo-fuzz" --version >/dev/null 2>&1; then
+    log "cargo install cargo-fuzz (once, into $TOOLS)"
+    cargo install --locked --root "$TOOLS" cargo-fuzz
+  fi
+  log "writing the seed corpus → tests/fuzz/corpus/"
+  cargo test --release --quiet --test fuzz_seeds -- --ignored
+  local failed=()
+  for t in $targets; do
+    log "cargo fuzz run $t (${seconds} s)"
+    RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz "$t" -- \
+      -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
+      || failed+=("$t")
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "fuzz: ${failed[*]} found a crash or a divergence (tests/fuzz/artifacts/)" >&2
+    exit 1
+  fi
+  log "fuzz: nothing found"
+}
+
 case "${1:-}" in
   setup) setup ;;
   serve) setup_rust; serve ;;
   test) run_tests ;;
   bench) shift; bench "$@" ;;
+  fuzz) shift; fuzz "$@" ;;
   build) build_site ;;
-  *) echo "usage: $0 serve|test|bench|build|setup" >&2; exit 64 ;;
+  *) echo "usage: $0 serve|test|bench|build|setup|fuzz [SECONDS [TARGET...]]" >&2; exit 64 ;;
 esac

@@ -1,0 +1,198 @@
+//! The fuzzers' seed corpus, written from strata's own fixture builder into
+//! `tests/fuzz/corpus/<target>/` (generated, git-ignored). `./build.sh fuzz` runs it:
+//!
+//! ```sh
+//! cargo test --release --test fuzz_seeds -- --ignored
+//! ```
+//!
+//! Archives of every format the fixtures write (small ones: libFuzzer mutates what it is
+//! given, and a big seed slows every run), layer tars with GNU and PAX long names, PAX
+//! records, compressed streams long enough to have access points, encoded indexes, parts
+//! and facts, and byte programs for the merge target.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use strata::chunk_index::ChunkIndexer;
+use strata::fixture::{self, Entry, ImageSpec, Kind, LayerSpec, LongNames, Options, TarWriter};
+use strata::report::Compression;
+
+fn corpus(target: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus").join(target);
+    std::fs::create_dir_all(&dir).expect("corpus dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    let name: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write seed");
+}
+
+/// Archives bigger than this are left out of the archive corpus.
+const MAX_ARCHIVE_SEED: usize = 96 << 10;
+
+/// Every layer spec the fixtures use, plus odd ones.
+fn layer_specs() -> Vec<(String, LayerSpec)> {
+    let mut specs: Vec<(String, LayerSpec)> = Vec::new();
+    let mut images = vec![fixture::web_v1(), fixture::web_v2(), odd_names_image(), mixed_compression_image(), kaniko_image(), repeated_layer_image()];
+    images.extend(fixture::sample_specs());
+    for (i, img) in images.iter().enumerate() {
+        for (k, layer) in img.layers.iter().enumerate() {
+            specs.push((format!("img{i}-layer{k}"), layer.clone()));
+        }
+    }
+    let long = "deep/".repeat(30);
+    let odd = LayerSpec::new()
+        .entry(Entry::file("etc/passwd", "harmless\n").pax("path", "tmp/x\ny"))
+        .entry(Entry::symlink("link", "target").pax("linkpath", "a\nb"))
+        .entry(Entry::file("sized", vec![7u8; 1500]).pax("size", "1500").pax("uid", "-5").pax("mtime", "1350244992.5"))
+        .file(format!("{long}pax.txt"), "x")
+        .dir("d")
+        .hardlink("d/h", "sized")
+        .entry(Entry::new("dev", Kind::Char { major: 1, minor: 3 }))
+        .entry(Entry::new("fifo", Kind::Fifo))
+        .pax_names();
+    specs.push(("pax-odd".into(), odd));
+    let mut no_end = LayerSpec::new().file("a", "a").file("b", vec![1u8; 700]);
+    no_end.no_end_marker = true;
+    specs.push(("no-end-marker".into(), no_end));
+    let mut trailing = LayerSpec::new().file("a", "a");
+    trailing.trailing = b"trailing garbage after the end marker".to_vec();
+    specs.push(("trailing".into(), trailing));
+    specs
+}
+
+fn layer_tars() -> Vec<(String, Vec<u8>)> {
+    let mut tars: Vec<(String, Vec<u8>)> = layer_specs().into_iter().map(|(n, s)| (n, s.tar())).collect();
+    // Extension records before one entry, a global header, a GNU sparse entry.
+    let mut t = TarWriter::with_long_names(LongNames::Gnu);
+    let mut global = Entry::new("pax_global_header", Kind::Other(b'g'));
+    global.data = b"13 comment=x\n".to_vec();
+    t.entry(&global);
+    t.entry(&Entry::file(format!("{}long", "x/".repeat(70)), "gnu"));
+    t.entry(&Entry::symlink("s", "y/".repeat(70)));
+    let mut sparse = Entry::new("sparse", Kind::Other(b'S'));
+    sparse.data = vec![3u8; 512];
+    t.entry(&sparse);
+    t.file("after", "z");
+    tars.push(("extensions".into(), t.finish()));
+    tars.push(("empty".into(), Vec::new()));
+    tars
+}
+
+#[test]
+#[ignore = "writes the fuzz seed corpus (./build.sh fuzz runs it)"]
+fn write_fuzz_seeds() {
+    // archive: whole archives of every format (and whole-archive compressed).
+    let dir = corpus("archive");
+    let mut n = 0;
+    for (name, fx, _) in all_fixtures() {
+        if fx.bytes.len() <= MAX_ARCHIVE_SEED {
+            write(&dir, name, &fx.bytes);
+            n += 1;
+        }
+    }
+    let small = ImageSpec::new(&["tiny:1"]).layer(LayerSpec::new().file("a", "a").whiteout("b"), "ADD a");
+    let gz = ImageSpec::new(&["tiny:gz"]).layer(LayerSpec::new().file("a", "a").compressed(Compression::Gzip), "ADD a");
+    for (name, bytes) in [
+        ("tiny-legacy", fixture::docker_legacy(std::slice::from_ref(&small), &Options::default()).bytes),
+        ("tiny-oci", fixture::oci_archive(std::slice::from_ref(&small), &Options::default(), false).bytes),
+        ("tiny-docker-oci-gz-layer", fixture::docker_oci(&[gz], &Options::default()).bytes),
+        ("tiny-docker-archive", fixture::docker_archive(&[small], &Options::default()).bytes),
+    ] {
+        write(&dir, name, &bytes);
+        n += 1;
+    }
+    eprintln!("archive: {n} seeds");
+
+    // layer_walks: uncompressed layer tars.
+    let dir = corpus("layer_walks");
+    let tars = layer_tars();
+    for (name, tar) in &tars {
+        write(&dir, name, tar);
+    }
+    eprintln!("layer_walks: {} seeds", tars.len());
+
+    // pax: the records of PAX headers.
+    let dir = corpus("pax");
+    let record = |key: &str, value: &[u8]| {
+        let body = 1 + key.len() + 1 + value.len() + 1;
+        let mut len = body + 1;
+        while body + len.to_string().len() != len {
+            len = body + len.to_string().len();
+        }
+        let mut out = format!("{len} {key}=").into_bytes();
+        out.extend_from_slice(value);
+        out.push(b'\n');
+        out
+    };
+    let seeds: Vec<Vec<u8>> = vec![
+        record("path", b"tmp/x\ny"),
+        [record("path", b"a"), record("linkpath", b"b"), record("size", b"12")].concat(),
+        [record("uid", b"1000"), record("gid", b"-5"), record("mtime", b"1350244992.023960108")].concat(),
+        [record("comment", b"x\0y"), record("path", b"")].concat(),
+        record("GNU.sparse.map", b"0,1,2,3"),
+        record("SCHILY.xattr.user.x", b"v"),
+    ];
+    for (i, s) in seeds.iter().enumerate() {
+        write(&dir, &format!("{i}"), s);
+    }
+
+    // decompress: compressed layers, small and long enough to have access points.
+    let dir = corpus("decompress");
+    let mut m = 0;
+    for (name, tar) in tars.iter().take(12) {
+        for c in [Compression::Gzip, Compression::Zstd, Compression::Xz] {
+            write(&dir, &format!("{name}.{}", c.as_str()), &fixture::compress(tar, c));
+            m += 1;
+        }
+    }
+    // 5 MiB of near-zeros: a few KiB of gzip with access points (every 2 MiB).
+    let mut big = vec![0u8; 5 << 20];
+    for (i, b) in big.iter_mut().enumerate().step_by(4099) {
+        *b = (i % 251) as u8;
+    }
+    write(&dir, "big.gz", &fixture::compress(&big, Compression::Gzip));
+    write(&dir, "big.gnu.gz", &fixture::pipe_through(&["gzip", "-c", "-9"], &big));
+    // zstd:chunked's shape: many frames and skippable frames (frame starts are access points).
+    let chunked = LayerSpec::new().file("f", "0123456789abcdef".repeat(40_000)).compressed_by(Compression::Zstd, fixture::ZSTD_CHUNKED_SHAPE).build();
+    write(&dir, "chunked.zst", &chunked.stored);
+    let mut two = fixture::compress(&tars[0].1, Compression::Gzip);
+    two.extend(fixture::compress(&tars[1].1, Compression::Gzip));
+    write(&dir, "two-members.gz", &two);
+    eprintln!("decompress: {} seeds", m + 4);
+
+    // codec: encoded indexes, parts and facts.
+    let dir = corpus("codec");
+    for (name, tar) in tars.iter().take(10) {
+        let (ix, _) = strata::layer::index_stream(&mut tar.as_slice());
+        write(&dir, &format!("{name}.index"), &strata::codec::encode_index(&ix));
+        let mut part = ChunkIndexer::part(tar.len() as u64, 0, None, Some(tar.len() as u64 / 2));
+        if let strata::chunk_index::Need::At(_) = part.need() {
+            part.feed(0, tar);
+        }
+        if let Some(p) = part.finish_part() {
+            write(&dir, &format!("{name}.part"), &strata::codec::encode_part(&p));
+        }
+        let facts = strata::Archive::analyze_blob(&mut fixture::compress(tar, Compression::Gzip).as_slice());
+        write(&dir, &format!("{name}.facts"), &strata::codec::encode_facts(&facts));
+    }
+    let facts = strata::Archive::analyze_blob(&mut chunked.stored.as_slice());
+    write(&dir, "chunked.facts", &strata::codec::encode_facts(&facts));
+
+    // merge: byte programs (see checks::made_layers).
+    let dir = corpus("merge");
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..24 {
+        let bytes: Vec<u8> = (0..64 + i * 24)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        write(&dir, &format!("{i}"), &bytes);
+    }
+}
