@@ -44,7 +44,14 @@ setup_browser() {
 }
 
 setup_image_tools() {
+  # dpkg-deb / dpkg-query (tests/packages.rs) come with dpkg itself.
   apt_install skopeo umoci buildah zstd xz-utils gzip openssl
+  # The SBOM validators tests/packages.rs runs (pyspdxtools, the CycloneDX schema).
+  if ! python3 -c 'import spdx_tools.spdx.clitools.pyspdxtools, cyclonedx.validation.json' 2>/dev/null; then
+    log "pip install spdx-tools cyclonedx-python-lib[json-validation]"
+    python3 -m pip install --quiet --disable-pip-version-check spdx-tools 'cyclonedx-python-lib[json-validation]' \
+      || python3 -m pip install --quiet --disable-pip-version-check --user --break-system-packages spdx-tools 'cyclonedx-python-lib[json-validation]'
+  fi
 }
 
 setup() { setup_rust; setup_image_tools; setup_browser; }
