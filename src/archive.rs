@@ -5,6 +5,7 @@
 //! sizes, the layer's entry index). Blob bytes are never held; they are re-read by
 //! offset from the caller's source when a file is shown or exported.
 
+use crate::codes::{Code, Message};
 use crate::decompress;
 use crate::detect;
 use crate::error::Error;
@@ -113,17 +114,18 @@ impl Files for OuterFiles<'_> {
         self.outer
     }
 
-    fn read(&mut self, entry: usize, cap: u64) -> Result<Vec<u8>, String> {
+    fn read(&mut self, entry: usize, cap: u64) -> Result<Vec<u8>, Message> {
         let e = &self.outer.entries[entry];
         if e.size > cap {
-            return Err(format!("{} bytes is over the {cap}-byte limit for metadata", e.size));
+            return Err(Message::new(Code::MetadataTooBig).with("size", e.size).with("max", cap));
         }
         if let Some(bytes) = self.kept.get(&entry) {
             return Ok(bytes.clone());
         }
         match self.src.as_deref_mut() {
-            Some(src) => read_capped(&mut Window::new(src, e.offset, e.size), cap).map_err(|err| err.to_string()),
-            None => Err("not kept during the streaming scan".into()),
+            Some(src) => read_capped(&mut Window::new(src, e.offset, e.size), cap)
+                .map_err(|err| Message::new(Code::ReadFailed).with("detail", err.to_string())),
+            None => Err(Message::new(Code::NotKept)),
         }
     }
 }
@@ -183,17 +185,11 @@ impl Archive {
         };
         let mut plan = plan;
         if let Some(message) = &outer.missing_end_marker {
-            plan.findings.insert(
-                0,
-                crate::report::Finding { severity: Severity::Warning, message: message.clone(), location: None },
-            );
+            plan.findings.insert(0, crate::report::Finding::new(Severity::Warning, message.clone(), None));
         }
         for name in &outer.duplicates {
-            plan.findings.push(crate::report::Finding {
-                severity: Severity::Warning,
-                message: format!("{name} occurs more than once in the archive; the last copy is used"),
-                location: Some(name.clone()),
-            });
+            let duplicate = Message::new(Code::DuplicateEntry).with("path", name);
+            plan.findings.push(crate::report::Finding::new(Severity::Warning, duplicate, Some(name.clone())));
         }
         if plan.format == crate::report::ArchiveFormat::Unknown {
             return Err(Error::NotImageArchive {
@@ -313,9 +309,9 @@ impl Archive {
             let mut reader = ProgressReader::new(window, 4 << 20, &mut report);
             verify::analyze(&mut reader, Treat::Sniff, 0)
         };
-        if let Some(p) = &facts.problem {
+        if let Some(p) = facts.problem.as_ref().map(Message::english) {
             if p.contains("source ended") {
-                return Err(Error::Truncated { entry: Some(entry.name.clone()), offset: self.file_len, detail: p.clone() });
+                return Err(Error::Truncated { entry: Some(entry.name.clone()), offset: self.file_len, detail: p });
             }
         }
         self.blobs[blob].facts = Some(facts);
@@ -579,15 +575,13 @@ impl Archive {
             if let (Some(facts), Some(hex)) = (b.checked_facts(), e.name.strip_prefix("blobs/sha256/")) {
                 let expected = format!("sha256:{hex}");
                 if facts.digest != expected {
-                    report.finding(
-                        Severity::Error,
-                        format!("blob content does not match its name: expected {expected}, got {}", facts.digest),
-                        Some(e.name.clone()),
-                    );
+                    let mismatch = Message::new(Code::BlobNameMismatch).with("expected", expected).with("actual", &facts.digest);
+                    report.finding(Severity::Error, mismatch, Some(e.name.clone()));
                 }
             }
             if let Some(p) = b.facts.as_ref().and_then(|f| f.problem.as_ref()).filter(|_| layer_entries.contains(&b.entry)) {
-                report.finding(Severity::Error, format!("layer could not be read in full: {p}"), Some(e.name.clone()));
+                let unreadable = Message::new(Code::LayerUnreadable).with("problem", p.clone());
+                report.finding(Severity::Error, unreadable, Some(e.name.clone()));
             }
         }
         self.report = report;
@@ -611,10 +605,10 @@ impl Archive {
             ..Default::default()
         };
         if !plan.no_digests && diff_ids.len() != plan.layers.len() {
-            image.checks.push(Check {
-                item: "layer count (config rootfs.diff_ids vs manifest layers)".into(),
-                verdict: Verdict::Mismatch { expected: diff_ids.len().to_string(), actual: plan.layers.len().to_string() },
-            });
+            image.checks.push(Check::new(
+                Code::LayerCount,
+                Verdict::Mismatch { expected: diff_ids.len().to_string(), actual: plan.layers.len().to_string() },
+            ));
         }
         for (k, lp) in plan.layers.iter().enumerate() {
             let layer = self.build_layer(k, lp, diff_ids.get(k).map(String::as_str), plan.no_digests);
@@ -665,16 +659,16 @@ impl Archive {
         }
         let checks = &mut layer.checks;
         let Some(_entry) = lp.entry else {
-            let why = lp.missing_why.clone().unwrap_or_else(|| "not in the archive".into());
-            let verdict = if lp.foreign { Verdict::NotCheckable { why } } else { Verdict::Missing };
-            checks.push(Check { item: "layer blob".into(), verdict });
+            let why = lp.missing_why.clone().unwrap_or_else(|| Message::new(Code::ForeignLayerReason));
+            let verdict = if lp.foreign { Verdict::not_checkable(why) } else { Verdict::Missing };
+            checks.push(Check::new(Code::LayerBlob, verdict));
             return layer;
         };
         if let (Some(expected), Some(actual)) = (lp.size, stored_size) {
-            checks.push(Check {
-                item: "blob size".into(),
-                verdict: if expected == actual { Verdict::Ok } else { Verdict::SizeMismatch { expected, actual } },
-            });
+            checks.push(Check::new(
+                Code::BlobSize,
+                if expected == actual { Verdict::Ok } else { Verdict::SizeMismatch { expected, actual } },
+            ));
         }
         let pending = || Verdict::Pending;
         if let Some(expected) = &lp.digest {
@@ -683,7 +677,7 @@ impl Archive {
                 Some(f) if &f.digest == expected => Verdict::Ok,
                 Some(f) => Verdict::Mismatch { expected: expected.clone(), actual: f.digest.clone() },
             };
-            checks.push(Check { item: "blob digest".into(), verdict });
+            checks.push(Check::new(Code::BlobDigest, verdict));
         }
         if let Some(named) = lp.name_digest.as_ref().filter(|n| Some(*n) != lp.digest.as_ref()) {
             // A root `<hex>.tar` / `<hex>.tar.gz` is named by the stored digest (Jib) or by
@@ -695,34 +689,30 @@ impl Archive {
                 Some(f) if &f.digest == named || by_content(f) => Verdict::Ok,
                 Some(f) => Verdict::Mismatch { expected: named.clone(), actual: f.digest.clone() },
             };
-            checks.push(Check { item: "file name digest".into(), verdict });
+            checks.push(Check::new(Code::FileNameDigest, verdict));
         }
         // Can the layer's tar be read? (Pre-1.10 layers have nothing else to check.)
         let readable = match checked {
             None => Verdict::Pending,
-            Some(f) if !f.is_tar => Verdict::NotCheckable {
-                why: f.problem.clone().unwrap_or_else(|| "the blob is not a tar stream".into()),
-            },
-            Some(f) => f.problem.as_ref().map_or(Verdict::Ok, |p| Verdict::NotCheckable { why: p.clone() }),
+            Some(f) if !f.is_tar => Verdict::not_checkable(f.problem.clone().unwrap_or_else(|| Message::new(Code::BlobNotTar))),
+            Some(f) => f.problem.as_ref().map_or(Verdict::Ok, |p| Verdict::not_checkable(p.clone())),
         };
         if no_digests || !readable.is_ok() && readable != Verdict::Pending {
-            checks.push(Check { item: "layer tar readable".into(), verdict: readable.clone() });
+            checks.push(Check::new(Code::LayerTarReadable, readable.clone()));
         }
         if no_digests {
             return layer;
         }
         let verdict = match (diff_id, checked) {
-            (None, _) => Verdict::NotCheckable { why: "the config lists no diff_id for this layer".into() },
+            (None, _) => Verdict::not_checkable(Message::new(Code::NoDiffId)),
             (Some(_), None) => pending(),
             (Some(expected), Some(f)) => match &f.diff_id {
                 Some(actual) if actual == expected => Verdict::Ok,
                 Some(actual) => Verdict::Mismatch { expected: expected.to_owned(), actual: actual.clone() },
-                None => Verdict::NotCheckable {
-                    why: f.problem.clone().unwrap_or_else(|| "the layer stream could not be read to its end".into()),
-                },
+                None => Verdict::not_checkable(f.problem.clone().unwrap_or_else(|| Message::new(Code::StreamIncomplete))),
             },
         };
-        checks.push(Check { item: "diff_id".into(), verdict });
+        checks.push(Check::new(Code::DiffId, verdict));
         layer
     }
 }
@@ -754,15 +744,11 @@ fn map_history(config: &Value, layers: &mut [Layer], report: &mut Report, source
         });
     }
     if !items.is_empty() && next_layer != layers.len() {
-        report.finding(
-            Severity::Warning,
-            format!(
-                "history has {next_layer} entries that made a layer but the image has {} layers; mapped {} of them",
-                layers.len(),
-                next_layer.min(layers.len())
-            ),
-            Some(source.to_owned()),
-        );
+        let mismatch = Message::new(Code::HistoryCountMismatch)
+            .with("history", next_layer)
+            .with("layers", layers.len())
+            .with("mapped", next_layer.min(layers.len()));
+        report.finding(Severity::Warning, mismatch, Some(source.to_owned()));
     }
     out
 }
@@ -866,7 +852,7 @@ fn stream_scan(
             }
             None => verify::analyze(&mut entry, Treat::Sniff, KEEP_SMALL_FILES),
         };
-        if let Some(p) = &f.problem {
+        if let Some(p) = f.problem.as_ref().map(Message::english) {
             if p.starts_with("read failed") {
                 return Err(stream_error(&index, compression, io::Error::new(io::ErrorKind::UnexpectedEof, format!("in {name}: {p}"))));
             }

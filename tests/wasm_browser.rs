@@ -236,8 +236,16 @@ fn tampering_and_garbage_give_verdicts_and_plain_errors() {
     assert!(checks.iter().any(|c| c["verdict"] == "mismatch" && c["expected"] != c["actual"]));
 
     let err = Session::open(blob_of(b"just some text, not a tar"), &noop()).err().map(JsValue::from).expect("an error");
+    // The thrown Error carries the core's code and parameters for the page's catalogs.
+    let code = js_sys::Reflect::get(&err, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
+    assert_eq!(code.as_deref(), Some("not_tar"));
+    let params = json(js_sys::Reflect::get(&err, &JsValue::from_str("params")).expect("params"));
+    assert!(params["detail"].as_str().is_some_and(|d| d.contains("not a tar header")), "{params}");
     let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
     assert!(message.contains("not a tar archive"), "{message}");
+    let listed = json(strata::wasm::codes().map_err(JsValue::from).expect("codes"));
+    assert_eq!(listed.as_array().map(Vec::len), Some(strata::codes::Code::ALL.len()));
+    assert!(listed.as_array().expect("codes").iter().any(|c| c["code"] == "layer_missing" && c["params"] == serde_json::json!(["layer", "why"])));
 
     let err = Session::open(blob_of(&[]), &noop()).err().map(JsValue::from).expect("an error");
     let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
