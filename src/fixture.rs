@@ -1833,4 +1833,6 @@ mod tests {
     }
 }
 
+// (A path relative to this file: tests/wasm_browser.rs includes it by path too.)
+#[path = "fixture/lesson.rs"]
 pub mod lesson;

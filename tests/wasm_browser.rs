@@ -158,7 +158,7 @@ fn the_sample_through_the_session_api() {
     // Browsable before verification: headers-only index.
     s.index_layers(&noop()).map_err(JsValue::from).expect("index");
     assert!(s.all_layers_indexed());
-    let listing = json(s.list_dir(0, None, "/etc").map_err(JsValue::from).expect("list"));
+    let listing = json(s.list_dir(0, None, "/etc", None).map_err(JsValue::from).expect("list"));
     let names: Vec<&str> = listing["entries"].as_array().expect("entries").iter().filter_map(|e| e["name"].as_str()).collect();
     assert!(names.contains(&"passwd"));
     assert!(!names.contains(&"hostname"), "deleted by layer 1");
@@ -174,10 +174,23 @@ fn the_sample_through_the_session_api() {
     assert!(report["images"].as_array().expect("images").iter().all(|i| i["verified"] == true));
 
     // Layer view: /etc/hostname of layer 0 is shadowed (deleted by layer 1).
-    let layer0 = json(s.list_dir(0, Some(0), "/etc").map_err(JsValue::from).expect("layer list"));
+    let layer0 = json(s.list_dir(0, Some(0), "/etc", None).map_err(JsValue::from).expect("layer list"));
     let hostname = layer0["entries"].as_array().expect("rows").iter().find(|e| e["name"] == "hostname").cloned().expect("hostname row");
     assert_eq!(hostname["shadow"]["status"], "deleted");
     assert_eq!(hostname["shadow"]["by_layer"], 1);
+
+    // The lesson view's queries: the whole tree as of layer 1 (its deletion marked among the
+    // unchanged rows), a path's story, and layer 1's own markers by their real names.
+    let whole = json(s.list_dir(0, Some(1), "/etc", Some(true)).map_err(JsValue::from).expect("whole list"));
+    let rows: Vec<(String, Value)> = whole["entries"].as_array().expect("rows").iter().map(|e| (e["name"].as_str().unwrap_or("").to_string(), e["change"].clone())).collect();
+    assert!(rows.contains(&("hostname".to_string(), Value::from("deleted"))), "{rows:?}");
+    assert!(rows.contains(&("os-release".to_string(), Value::Null)), "{rows:?}");
+    let story = json(s.path_story(0, "/etc/hostname").map_err(JsValue::from).expect("story"));
+    let steps: Vec<(u64, &str)> = story.as_array().expect("events").iter().map(|e| (e["layer"].as_u64().unwrap_or(99), e["change"].as_str().unwrap_or(""))).collect();
+    assert_eq!(steps, [(0, "added"), (1, "deleted")]);
+    let markers = json(s.layer_markers(0, 1, 10).map_err(JsValue::from).expect("markers"));
+    let names: Vec<&str> = markers.as_array().expect("markers").iter().filter_map(|m| m["path"].as_str()).collect();
+    assert!(names.contains(&"etc/.wh.hostname") && names.contains(&"var/cache/apk/.wh..wh..opq"), "{names:?}");
 
     let diff = json(s.diff(0, 1).map_err(JsValue::from).expect("diff"));
     let paths: Vec<&str> = diff["files"].as_array().expect("files").iter().filter_map(|f| f["path"].as_str()).collect();
