@@ -9,7 +9,7 @@ import { h, clear, shortId } from '../util.js';
 import { t, onLangChange, formatSize, formatNumber, has, initI18n } from '../i18n.js';
 
 /** Rows shown per directory of the step's tree; a bigger directory says how many more. */
-const DIR_ROW_LIMIT = 150;
+const DIR_ROW_LIMIT = 60;
 /** Changed paths asked for per step: their directories open by themselves. */
 const CHANGE_LIMIT = 200;
 /** Directories opened by themselves per step (the rest stay closed, one click away). */
