@@ -593,3 +593,39 @@ errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).
     let o = Command::new("python3").arg("-c").arg(script).arg(&path).output().unwrap();
     assert!(o.status.success(), "the CycloneDX 1.6 schema rejected the SBOM:\n{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 }
+
+/// The benchmark image for the README: `cargo test --release --test packages -- --ignored
+/// write_big_packages_image` writes `target/tmp/packages/big.tar`: a Debian-like base of
+/// 100 000 files and 3000 dpkg packages, eight layers each upgrading 300 packages, adding
+/// 100 and 3000 npm packages, and a last one that deletes one of the npm trees.
+#[test]
+#[ignore]
+fn write_big_packages_image() {
+    let status = |round: usize| {
+        let mut s = String::new();
+        for i in 0..(3000 + 100 * round) {
+            let minor = if i < 300 * round { round } else { 0 };
+            s.push_str(&format!(
+                "Package: pkg{i:05}\nStatus: install ok installed\nPriority: optional\nSection: libs\nInstalled-Size: 123\nMaintainer: Debian <d@example.org>\nArchitecture: amd64\nSource: src{}\nVersion: 1:{i}.{minor}-1+deb12u1\nDepends: libc6 (>= 2.34)\nDescription: package {i}\n a longer description line that dpkg keeps in the status file\n .\n and another one\n\n",
+                i / 3
+            ));
+        }
+        s
+    };
+    let mut base = LayerSpec::new().file("etc/os-release", DEBIAN_OS_RELEASE).file("etc/debian_version", "12.5\n").file("var/lib/dpkg/status", status(0));
+    for i in 0..100_000 {
+        base = base.file(format!("usr/share/filler/d{}/f{i}", i % 500), format!("{i}\n"));
+    }
+    let mut spec = ImageSpec::new(&["big:packages"]).layer(base, "ADD rootfs.tar.xz /");
+    for round in 1..=8 {
+        let mut layer = LayerSpec::new().file("var/lib/dpkg/status", status(round));
+        for i in 0..3000 {
+            layer = layer.file(format!("app{round}/node_modules/m{i}/package.json"), format!(r#"{{"name":"m{i}","version":"{round}.0.{i}","license":"MIT"}}"#));
+        }
+        spec = spec.layer(layer, &format!("RUN apt-get install -y round{round} && npm ci --prefix /app{round}"));
+    }
+    spec = spec.layer(LayerSpec::new().whiteout("app3/node_modules"), "RUN rm -rf /app3/node_modules");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("packages");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("big.tar"), docker_archive(&[spec], &Options::default()).bytes).unwrap();
+}

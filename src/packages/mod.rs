@@ -24,7 +24,7 @@ use crate::merge::read::{file_content, ContentSource};
 use crate::merge::MergedTree;
 use os_release::OsInfo;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
 
 /// The package URL type of a package (`pkg:<type>/…`), which is also its ecosystem.
@@ -282,26 +282,33 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
             ancestors = ancestor_dirs(scan.sources.keys().map(|p| p.as_slice()).chain(OS_PATHS.iter().copied()));
             ancestors_stale = false;
         }
-        let (touched, structural, os_touched) = what_layer_touches(layers[k], &ancestors);
-        if touched.is_empty() && !structural && !os_touched {
+        let touches = what_layer_touches(layers[k], &ancestors);
+        if touches.sources.is_empty() && !touches.structural && !touches.os {
             changes.push(LayerChange { index: k, total: current.len(), ..LayerChange::default() });
             continue;
         }
         let upto = &layers[..=k];
-        let tree = MergedTree::build(upto);
-        if structural {
+        // The merged tree as of this layer is needed to see deletions, symlinks and
+        // hardlinks; a layer that only writes database files as plain files (an
+        // `apt-get install`, an `npm ci`) is read from its own entries, without one.
+        let tree = if touches.structural || touches.os || !touches.plain_files_only(layers[k]) { Some(MergedTree::build(upto)) } else { None };
+        if let (true, Some(tree)) = (touches.structural, &tree) {
             // Whiteouts, opaque directories, replaced directories: keep only the sources
             // still there as files.
             let before = scan.sources.len();
-            scan.sources.retain(|path, _| file_content(&tree, upto, path).is_ok());
+            scan.sources.retain(|path, _| file_content(tree, upto, path).is_ok());
             ancestors_stale |= scan.sources.len() != before;
         }
-        for path in &touched {
-            scan.read_source(&tree, upto, src, k, path);
+        for (path, &entry) in &touches.sources {
+            let found = match &tree {
+                Some(tree) => file_content(tree, upto, path).ok(),
+                None => Some((k, &layers[k].entries[entry])),
+            };
+            scan.read_source(found, src, k, path);
             ancestors_stale = true;
         }
-        if structural || os_touched {
-            os = os_release::read(&tree, upto, src, k, &mut scan.findings);
+        if let (true, Some(tree)) = (touches.structural || touches.os, &tree) {
+            os = os_release::read(tree, upto, src, k, &mut scan.findings);
         }
         // The new set, each package keeping the layer of its version when unchanged.
         let mut next: BTreeMap<PackageKey, Package> = BTreeMap::new();
@@ -352,13 +359,36 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
     ImagePackages { os, packages, layers: changes, findings: scan.findings }
 }
 
+/// What one layer does that can change the package set.
+struct Touches {
+    /// The package sources it writes: path → its last entry of that path in the layer.
+    sources: BTreeMap<Vec<u8>, usize>,
+    /// It deletes (whiteouts, opaque markers) or replaces a directory above a known source.
+    structural: bool,
+    /// It writes an os-release (or point release) file.
+    os: bool,
+}
+
+impl Touches {
+    /// Whether every source is a regular file of the layer and nothing else in the layer
+    /// (a later entry replacing a parent directory with a file or a link) hides it: then
+    /// the layer's own entries are what the merged tree would show.
+    fn plain_files_only(&self, layer: &LayerIndex) -> bool {
+        if self.sources.iter().any(|(_, &i)| layer.entries[i].kind != EntryKind::File) {
+            return false;
+        }
+        let parents = ancestor_dirs(self.sources.keys().map(|p| p.as_slice()));
+        !layer.entries.iter().any(|e| e.kind != EntryKind::Dir && parents.contains(&*e.path))
+    }
+}
+
 /// The sources one layer wrote, whether it deleted or replaced anything that could hold
 /// one, and whether it wrote an OS release file.
-fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> (BTreeSet<Vec<u8>>, bool, bool) {
-    let mut touched = BTreeSet::new();
+fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touches {
+    let mut touched = BTreeMap::new();
     let mut structural = false;
     let mut os_touched = false;
-    for e in &layer.entries {
+    for (i, e) in layer.entries.iter().enumerate() {
         let path: &[u8] = &e.path;
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         if name.starts_with(b".wh.") {
@@ -372,10 +402,14 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> (BTre
             structural = true;
         }
         if matches!(e.kind, EntryKind::File | EntryKind::Hardlink | EntryKind::Symlink) && classify(path).is_some() {
-            touched.insert(path.to_vec());
+            touched.insert(path.to_vec(), i);
+        } else if touched.contains_key(path) {
+            // A later entry of the same path that is no source (a directory): not one now.
+            touched.remove(path);
+            structural = true;
         }
     }
-    (touched, structural, os_touched)
+    Touches { sources: touched, structural, os: os_touched }
 }
 
 fn ancestor_dirs<'p>(paths: impl Iterator<Item = &'p [u8]>) -> HashSet<Vec<u8>> {
@@ -399,8 +433,9 @@ struct Scan<'l> {
 }
 
 impl Scan<'_> {
-    /// Read the source at `path` as of layer `k`, replacing what it held before.
-    fn read_source(&mut self, tree: &MergedTree, layers: &[&LayerIndex], src: &mut dyn ContentSource, k: usize, path: &[u8]) {
+    /// Read the source at `path` as of layer `k` (`found`: its file, the layer and entry
+    /// holding its bytes), replacing what it held before.
+    fn read_source(&mut self, found: Option<(usize, &LayerEntry)>, src: &mut dyn ContentSource, k: usize, path: &[u8]) {
         let Some(kind) = classify(path) else { return };
         let shown = format!("/{}", display_path(path));
         if !self.sources.contains_key(path) && self.sources.len() >= self.limits.max_sources {
@@ -414,10 +449,10 @@ impl Scan<'_> {
             }
             return;
         }
-        let (layer, entry) = match file_content(tree, layers, path) {
-            Ok(found) => found,
+        let (layer, entry) = match found {
+            Some(found) => found,
             // A symlink to nowhere, a hardlink to a device: nothing to read, no packages.
-            Err(_) => {
+            None => {
                 self.sources.remove(path);
                 return;
             }
