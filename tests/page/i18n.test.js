@@ -206,6 +206,15 @@ test('switching the language redraws in place: same view, same hash, same file, 
     await page.waitForSelector('#viewer pre.text');
     assert.equal(await page.locator('.tree .row.current[data-path="/etc/os-release"]').count(), 1);
     assert.match(await page.textContent('.tree-status'), /显示/);
+    // The file's Hex view stays Hex across a switch.
+    await page.click('#viewer .segmented .seg:nth-child(2)');
+    await page.waitForSelector('#viewer .hex');
+    await page.click('#lang-switch button[data-lang="en"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'en' && /regular file/.test(document.querySelector('#viewer')?.textContent || ''));
+    await page.waitForSelector('#viewer .hex');
+    await page.click('#lang-switch button[data-lang="zh-CN"]');
+    await page.waitForFunction(() => document.documentElement.lang === 'zh-CN' && /普通文件/.test(document.querySelector('#viewer')?.textContent || ''));
+    await page.waitForSelector('#viewer .hex');
     // The archive was not opened or verified again: the same report object, the same start.
     assert.equal(await page.evaluate(() => window.strata.state.report === window.openedReport), true);
     assert.equal(await page.evaluate(() => window.strata.state.openStarted === window.openedAt), true);

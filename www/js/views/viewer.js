@@ -179,15 +179,22 @@ export class FileViewer {
       return;
     }
     const binary = looksBinary(bytes);
-    const state = { mode: binary ? 'hex' : 'text', bytes, eof: bytes.length < TEXT_STEP };
+    // The mode picked for this file survives its redraw in another language.
+    const picked = this.picked && this.picked.path === path ? this.picked.mode : null;
+    const state = { mode: picked || (binary ? 'hex' : 'text'), bytes, eof: bytes.length < TEXT_STEP };
+    const pick = (mode) => {
+      state.mode = mode;
+      this.picked = { path, mode };
+      draw();
+    };
     const tabs = h('div', { class: 'segmented', role: 'group', 'aria-label': t('viewer.show_as') });
     const body = h('div', { class: 'viewer-body' });
     // Text/Hex and Show more redraw both: focus stays on the button used (or, when there is
     // no more to show, goes to the content).
     const draw = () => keepState(this.content, () => {
       clear(tabs).append(
-        h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => { state.mode = 'text'; draw(); } }, t('viewer.text')),
-        h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => { state.mode = 'hex'; draw(); } }, t('viewer.hex')));
+        h('button', { type: 'button', class: state.mode === 'text' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'text'), onclick: () => pick('text') }, t('viewer.text')),
+        h('button', { type: 'button', class: state.mode === 'hex' ? 'seg selected' : 'seg', 'aria-pressed': String(state.mode === 'hex'), onclick: () => pick('hex') }, t('viewer.hex')));
       clear(body);
       const limit = state.mode === 'hex' ? Math.min(state.bytes.length, state.hexShown || HEX_STEP) : state.bytes.length;
       const shown = state.bytes.subarray(0, limit);
