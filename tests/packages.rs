@@ -629,3 +629,40 @@ fn write_big_packages_image() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("big.tar"), docker_archive(&[spec], &Options::default()).bytes).unwrap();
 }
+
+/// A Python distribution that a deb installed (`python3-tiny` ships its `.dist-info`) is
+/// that deb, not a pypi package too; one that pip installed beside it is a pypi package.
+#[test]
+fn python_owned_by_a_deb_is_not_counted_twice() {
+    if !tools(&["dpkg", "dpkg-deb", "dpkg-query"], "dpkg-owned Python test") {
+        return;
+    }
+    let dir = scratch("deb-python");
+    let pkg = dir.join("build");
+    let dist_info = pkg.join("usr/lib/python3/dist-packages/tiny_deb-1.0.dist-info");
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(&dist_info).unwrap();
+    std::fs::write(dist_info.join("METADATA"), "Metadata-Version: 2.1\nName: tiny-deb\nVersion: 1.0\n\n").unwrap();
+    std::fs::write(pkg.join("DEBIAN/control"), "Package: python3-tiny\nVersion: 1.0-1\nArchitecture: all\nMaintainer: T <t@example.org>\nDescription: python for strata's tests\n").unwrap();
+    let deb = dir.join("python3-tiny_1.0-1_all.deb");
+    run(Command::new("dpkg-deb").arg("--build").arg("--root-owner-group").arg(&pkg).arg(&deb));
+    let root = dir.join("root");
+    for d in ["var/lib/dpkg/info", "var/lib/dpkg/updates"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    dpkg(&root, &["-i", deb.to_str().unwrap()]);
+    let installed = snapshot(&root);
+    assert!(installed.files.contains_key("var/lib/dpkg/info/python3-tiny.list"), "{:?}", installed.files.keys());
+    let spec = ImageSpec::new(&["py:1"])
+        .layer(layer_between(&Snapshot::default(), &installed), "RUN apt-get install -y python3-tiny")
+        .layer(
+            LayerSpec::new().file("usr/local/lib/python3.11/dist-packages/other-2.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: other\nVersion: 2.0\n\n"),
+            "RUN pip install other",
+        );
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let found = scan_archive(&archive, None, &Limits::default());
+    assert_eq!(names_versions(&found, PackageType::Deb), [("python3-tiny".to_string(), "1.0-1".to_string())]);
+    assert_eq!(names_versions(&found, PackageType::Pypi), [("other".to_string(), "2.0".to_string())]);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+}

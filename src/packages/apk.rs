@@ -6,7 +6,7 @@ use std::io::BufRead;
 
 pub fn parse(reader: &mut dyn BufRead, location: &str, limits: &Limits) -> Result<Parsed, String> {
     let mut records = RecordReader::new(reader, limits.max_record_bytes);
-    let mut parsed = Parsed { packages: Vec::new(), problems: Vec::new() };
+    let mut parsed = Parsed::default();
     loop {
         let (start, lines) = match records.next_record() {
             Ok(Some(record)) => record,

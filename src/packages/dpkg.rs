@@ -2,7 +2,7 @@
 //! distroless's `/var/lib/dpkg/status.d/<name>` (one paragraph per file, same fields).
 
 use super::{field, fields, Limits, Package, PackageType, Parsed, RecordReader};
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 /// Package states whose files are not on disk: dpkg keeps their paragraph to remember the
 /// selection or the conffiles, but they are not installed (`dpkg-query -W` lists them with
@@ -13,7 +13,7 @@ const NOT_INSTALLED: [&str; 2] = ["not-installed", "config-files"];
 /// `Package:`, no `Version:`) are problems, not errors: the rest is still read.
 pub fn parse(reader: &mut dyn BufRead, location: &str, limits: &Limits) -> Result<Parsed, String> {
     let mut records = RecordReader::new(reader, limits.max_record_bytes);
-    let mut parsed = Parsed { packages: Vec::new(), problems: Vec::new() };
+    let mut parsed = Parsed::default();
     loop {
         let record = match records.next_record() {
             Ok(Some(record)) => record,
@@ -51,6 +51,30 @@ pub fn parse(reader: &mut dyn BufRead, location: &str, limits: &Limits) -> Resul
         // `Source: name` or `Source: name (version)` when the source version differs.
         p.source = field(&fields, "Source").and_then(|s| s.split_whitespace().next()).map(str::to_string);
         parsed.packages.push(p);
+    }
+    Ok(parsed)
+}
+
+/// A package's file list (`info/<pkg>.list`, one absolute path a line): only the Python
+/// metadata paths are kept (a handful), so a list of 50 000 files costs nothing to hold.
+pub fn parse_file_list(reader: &mut dyn BufRead, limits: &Limits) -> Result<Parsed, String> {
+    let mut parsed = Parsed::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut *reader).take(limits.max_record_bytes as u64).read_until(b'\n', &mut line).map_err(|e| format!("cannot be read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        if line.ends_with(b".dist-info") || line.ends_with(b".egg-info") {
+            if parsed.owned_python.len() >= limits.max_packages {
+                break;
+            }
+            parsed.owned_python.push(String::from_utf8_lossy(&line).into_owned());
+        }
     }
     Ok(parsed)
 }

@@ -209,6 +209,10 @@ pub enum SourceKind {
     ApkInstalled,
     PythonMetadata,
     NpmPackageJson,
+    /// `/var/lib/dpkg/info/<pkg>.list`: the files a dpkg package owns, read only for the
+    /// Python metadata among them (a `python3-*` package's `.dist-info` is that deb, not a
+    /// second, pypi package).
+    DpkgFileList,
 }
 
 /// The files whose change can change the OS: re-read when a layer touches one.
@@ -220,6 +224,12 @@ pub fn classify(path: &[u8]) -> Option<SourceKind> {
         b"var/lib/dpkg/status" => return Some(SourceKind::DpkgStatus),
         b"lib/apk/db/installed" => return Some(SourceKind::ApkInstalled),
         _ => {}
+    }
+    if let Some(name) = path.strip_prefix(b"var/lib/dpkg/info/") {
+        if name.ends_with(b".list") && !name.contains(&b'/') && name.len() > 5 {
+            return Some(SourceKind::DpkgFileList);
+        }
+        return None;
     }
     if let Some(name) = path.strip_prefix(b"var/lib/dpkg/status.d/") {
         // `<pkg>` holds the paragraph; distroless also writes `<pkg>.md5sums` beside it.
@@ -257,9 +267,19 @@ pub fn classify(path: &[u8]) -> Option<SourceKind> {
 }
 
 /// What one source file yielded: its packages, and what was wrong in it.
+#[derive(Default)]
 pub struct Parsed {
     pub packages: Vec<Package>,
     pub problems: Vec<String>,
+    /// Python metadata paths (`/usr/lib/python3/dist-packages/x-1.dist-info`) an OS
+    /// package owns: those distributions are not listed again as pypi packages.
+    pub owned_python: Vec<String>,
+}
+
+/// What the scan keeps of one source file.
+struct SourceData {
+    packages: Vec<Package>,
+    owned_python: Vec<String>,
 }
 
 /// Scan every layer of an image (bottom first): the package set as of each layer, what
@@ -311,9 +331,13 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
             os = os_release::read(tree, upto, src, k, &mut scan.findings);
         }
         // The new set, each package keeping the layer of its version when unchanged.
+        let owned_python: HashSet<&str> = scan.sources.values().flat_map(|s| s.owned_python.iter().map(String::as_str)).collect();
         let mut next: BTreeMap<PackageKey, Package> = BTreeMap::new();
-        'sources: for pkgs in scan.sources.values() {
-            for p in pkgs {
+        'sources: for data in scan.sources.values() {
+            for p in &data.packages {
+                if p.kind == PackageType::Pypi && !owned_python.is_empty() && owned_python.contains(python::metadata_dir(&p.location)) {
+                    continue;
+                }
                 if next.len() >= limits.max_packages {
                     if !package_cap_noted {
                         package_cap_noted = true;
@@ -427,7 +451,7 @@ fn ancestor_dirs<'p>(paths: impl Iterator<Item = &'p [u8]>) -> HashSet<Vec<u8>> 
 struct Scan<'l> {
     limits: &'l Limits,
     /// Packages of each source file, by its path.
-    sources: BTreeMap<Vec<u8>, Vec<Package>>,
+    sources: BTreeMap<Vec<u8>, SourceData>,
     findings: Vec<PackageFinding>,
     source_cap_noted: bool,
 }
@@ -468,13 +492,13 @@ impl Scan<'_> {
         for message in parsed.problems {
             self.findings.push(PackageFinding { layer: k, path: shown.clone(), message });
         }
-        self.sources.insert(path.to_vec(), parsed.packages);
+        self.sources.insert(path.to_vec(), SourceData { packages: parsed.packages, owned_python: parsed.owned_python });
     }
 }
 
 fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, entry: &LayerEntry, shown: &str, limits: &Limits) -> Result<Parsed, String> {
     let cap = match kind {
-        SourceKind::DpkgStatus | SourceKind::ApkInstalled => limits.max_database_bytes,
+        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList => limits.max_database_bytes,
         _ => limits.max_manifest_bytes,
     };
     if entry.size > cap {
@@ -487,6 +511,7 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         SourceKind::ApkInstalled => apk::parse(&mut reader, shown, limits),
         SourceKind::PythonMetadata => python::parse(&read_all(&mut reader)?, shown),
         SourceKind::NpmPackageJson => npm::parse(&read_all(&mut reader)?, shown),
+        SourceKind::DpkgFileList => dpkg::parse_file_list(&mut reader, limits),
     }
 }
 

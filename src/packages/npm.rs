@@ -13,7 +13,7 @@ pub fn parse(bytes: &[u8], location: &str) -> Result<Parsed, String> {
     let (Some(name), Some(version)) = (name, version) else {
         // npm itself installs only packages with both; one without is not a package
         // (a test fixture, a nested project), and not a damaged database either.
-        return Ok(Parsed { packages: Vec::new(), problems: Vec::new() });
+        return Ok(Parsed::default());
     };
     let mut p = Package::new(PackageType::Npm, name.to_string(), version.to_string(), location);
     // `"license": "MIT"`, the old `"license": {"type": "MIT"}` and `"licenses": [{"type": …}]`.
@@ -27,7 +27,7 @@ pub fn parse(bytes: &[u8], location: &str) -> Result<Parsed, String> {
     } else if let Some(Value::Array(list)) = obj.get("licenses") {
         p.licenses.extend(list.iter().filter_map(license_of).take(16));
     }
-    Ok(Parsed { packages: vec![p], problems: Vec::new() })
+    Ok(Parsed { packages: vec![p], ..Parsed::default() })
 }
 
 #[cfg(test)]

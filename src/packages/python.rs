@@ -17,7 +17,13 @@ pub fn parse(bytes: &[u8], location: &str) -> Result<Parsed, String> {
         .or_else(|| field(&fields, "License"))
         .filter(|l| !l.is_empty() && *l != "UNKNOWN" && l.len() <= 200);
     p.licenses = license.map(|l| l.to_string()).into_iter().collect();
-    Ok(Parsed { packages: vec![p], problems: Vec::new() })
+    Ok(Parsed { packages: vec![p], ..Parsed::default() })
+}
+
+/// The directory (or `.egg-info` file) that names a distribution, from the path of its
+/// metadata file: what a dpkg file list names when a deb owns it.
+pub fn metadata_dir(location: &str) -> &str {
+    location.strip_suffix("/METADATA").or_else(|| location.strip_suffix("/PKG-INFO")).unwrap_or(location)
 }
 
 #[cfg(test)]
