@@ -425,7 +425,24 @@ class LessonView {
     else if (bottom > list.scrollTop + list.clientHeight) list.scrollTop = bottom - list.clientHeight + 8;
   }
 
-  async renderStep() {
+  /** Draw the current step. Steps asked for while one is being drawn are coalesced: a held
+   * arrow key asks for many, and each would otherwise queue its tree in the worker. */
+  renderStep() {
+    if (this.stepBusy) {
+      this.stepAgain = true;
+      return;
+    }
+    this.stepBusy = true;
+    this.drawStep().finally(() => {
+      this.stepBusy = false;
+      if (this.stepAgain) {
+        this.stepAgain = false;
+        if (this.stepPanel.dataset.step !== String(this.step) || this.failed) this.renderStep();
+      }
+    });
+  }
+
+  async drawStep() {
     const panel = this.stepPanel;
     const step = this.step;
     const token = Symbol('step');
