@@ -147,7 +147,7 @@ impl Archive {
     ) -> Result<Archive, Error> {
         let file_len = src.seek(SeekFrom::End(0))?;
         if file_len == 0 {
-            return Err(Error::NotTar { detail: "the file is empty".into() });
+            return Err(Error::NotTar { detail: Code::FileEmpty.into() });
         }
         let mut head = Vec::with_capacity(512);
         src.seek(SeekFrom::Start(0))?;
@@ -161,14 +161,14 @@ impl Archive {
         let outer = match compression {
             Compression::None => {
                 if !detect::looks_like_tar(&head) {
-                    return Err(Error::NotTar { detail: describe_non_tar(&head) });
+                    return Err(Error::NotTar { detail: describe_non_tar(&head).into() });
                 }
                 scan::index_seekable(src, file_len, &mut |done| {
                     progress(&Progress { phase: Phase::Indexing, done, total: file_len, item: 0, items: 0 })
                 })?
             }
             Compression::Bzip2 => {
-                return Err(Error::Unsupported { detail: "bzip2-compressed archives (decompress with bunzip2 first)".into() })
+                return Err(Error::Unsupported { detail: Code::Bzip2Archive.into() })
             }
             _ => {
                 let mut found = StreamFound { kept: &mut kept, facts: &mut facts_by_entry, hashed_elsewhere: &mut hashed_elsewhere };
@@ -192,13 +192,9 @@ impl Archive {
             plan.findings.push(crate::report::Finding::new(Severity::Warning, duplicate, Some(name.clone())));
         }
         if plan.format == crate::report::ArchiveFormat::Unknown {
-            return Err(Error::NotImageArchive {
-                detail: format!(
-                    "a tar with {} entries but no manifest.json, index.json or repositories (first entry: {:?})",
-                    outer.entries.len(),
-                    outer.entries.first().map(|e| e.name.as_str()).unwrap_or("")
-                ),
-            });
+            let first = outer.entries.first().map(|e| e.name.as_str()).unwrap_or("");
+            let detail = Message::new(Code::NoImageMetadata).with("entries", outer.entries.len()).with("first", first);
+            return Err(Error::NotImageArchive { detail });
         }
 
         let mut archive = Archive {
@@ -783,21 +779,20 @@ fn image_config(config: &Value) -> ImageConfig {
 }
 
 /// Say what the first bytes look like, for the "not a tar" error.
-fn describe_non_tar(head: &[u8]) -> String {
-    let what = if head.starts_with(b"PK\x03\x04") {
-        "a zip file"
+fn describe_non_tar(head: &[u8]) -> Code {
+    if head.starts_with(b"PK\x03\x04") {
+        Code::HeadIsZip
     } else if head.starts_with(b"\x89PNG") {
-        "a PNG image"
+        Code::HeadIsPng
     } else if head.starts_with(b"%PDF") {
-        "a PDF document"
+        Code::HeadIsPdf
     } else if head.first().is_some_and(|b| *b == b'{' || *b == b'[') {
-        "JSON text"
+        Code::HeadIsJson
     } else if head.len() < 512 {
-        "too short to hold a tar header"
+        Code::HeadTooShort
     } else {
-        "unrecognised data"
-    };
-    format!("the first 512 bytes are not a tar header ({what})")
+        Code::HeadUnrecognised
+    }
 }
 
 /// What a streaming pass found besides the outer index, by outer entry.
@@ -831,11 +826,11 @@ fn stream_scan(
     let guard = TarGuard::new(decoded);
     let seen = guard.extensions();
     let mut archive = tar::Archive::new(guard);
-    let entries = archive.entries().map_err(|e| Error::NotTar { detail: e.to_string() })?;
+    let entries = archive.entries().map_err(|e| Error::NotTar { detail: Message::new(Code::Text).with("detail", e.to_string()) })?;
     for entry in entries {
         let mut entry = entry.map_err(|e| stream_error(&index, compression, e))?;
         if index.entries.len() >= scan::MAX_OUTER_ENTRIES {
-            return Err(Error::Limit { detail: format!("the archive has more than {} entries", scan::MAX_OUTER_ENTRIES) });
+            return Err(Error::Limit { detail: Message::new(Code::TooManyEntries).with("max", scan::MAX_OUTER_ENTRIES) });
         }
         let outer = scan::outer_entry(&mut entry, &seen)?;
         let is_file = outer.kind == OuterKind::File;
@@ -860,14 +855,14 @@ fn stream_scan(
         if let Some(bytes) = f.kept.take() {
             kept_bytes += bytes.len() as u64;
             if kept_bytes > MAX_KEPT_BYTES {
-                return Err(Error::Limit { detail: format!("more than {MAX_KEPT_BYTES} bytes of small metadata files") });
+                return Err(Error::Limit { detail: Message::new(Code::TooMuchMetadata).with("max", MAX_KEPT_BYTES) });
             }
             found.kept.insert(i, bytes);
         }
         found.facts.insert(i, f);
     }
     if index.entries.is_empty() {
-        return Err(Error::NotTar { detail: format!("the {} data holds no tar entries", compression.as_str()) });
+        return Err(Error::NotTar { detail: Message::new(Code::CompressedNoEntries).with("compression", compression.as_str()) });
     }
     let access = archive.into_inner().into_inner().take_access_index();
     Ok((index, access))
@@ -886,7 +881,8 @@ fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> E
     let last = index.entries.last();
     let offset = last.map(|a| a.offset + a.size).unwrap_or(0);
     if index.entries.is_empty() && e.kind() != io::ErrorKind::UnexpectedEof {
-        return Error::NotTar { detail: format!("the {} data is not a tar archive: {e}", compression.as_str()) };
+        let detail = Message::new(Code::CompressedNotTarArchive).with("compression", compression.as_str()).with("detail", e.to_string());
+        return Error::NotTar { detail };
     }
     Error::Truncated {
         entry: last.map(|a| a.name.clone()),

@@ -153,6 +153,27 @@ codes! {
     ReadError = "read_error": "read error: {detail}",
     ReadErrorAt = "read_error_at": "read error at byte {offset}: {detail}",
     NotFound = "not_found": "not found: {what}",
+    // --- what an error's `detail` says, when the core words it itself ---
+    FileEmpty = "file_empty": "the file is empty",
+    HeadIsZip = "head_is_zip": "the first 512 bytes are not a tar header (a zip file)",
+    HeadIsPng = "head_is_png": "the first 512 bytes are not a tar header (a PNG image)",
+    HeadIsPdf = "head_is_pdf": "the first 512 bytes are not a tar header (a PDF document)",
+    HeadIsJson = "head_is_json": "the first 512 bytes are not a tar header (JSON text)",
+    HeadTooShort = "head_too_short": "the first 512 bytes are not a tar header (too short to hold a tar header)",
+    HeadUnrecognised = "head_unrecognised": "the first 512 bytes are not a tar header (unrecognised data)",
+    Bzip2Archive = "bzip2_archive": "bzip2-compressed archives (decompress with bunzip2 first)",
+    NoImageMetadata = "no_image_metadata": "a tar with {entries} entries but no manifest.json, index.json or repositories (first entry: \"{first}\")",
+    TooManyEntries = "too_many_entries": "the archive has more than {max} entries",
+    TooMuchMetadata = "too_much_metadata": "more than {max} bytes of small metadata files",
+    NoTarEntries = "no_tar_entries": "no tar entries found",
+    CompressedNoEntries = "compressed_no_entries": "the {compression} data holds no tar entries",
+    TarHeaderUnreadable = "tar_header_unreadable": "{detail} (at the first header)",
+    BadTarHeader = "bad_tar_header": "bad tar header at byte {offset} after entry \"{entry}\": {detail}",
+    EntryHeaderRefused = "entry_header_refused": "entry \"{entry}\" at byte {offset}: {detail}",
+    CompressedNotTarArchive = "compressed_not_tar_archive": "the {compression} data is not a tar archive: {detail}",
+    FileTooBigToRead = "file_too_big_to_read": "a {size}-byte file is too big to read at once; download it instead",
+    /// Text from a library below the core, passed on as it is.
+    Text = "text": "{detail}",
     /// The page asked for something the core cannot do (a bad argument, a view not built):
     /// a bug in the caller, worded in English only.
     RequestRefused = "request_refused": "{detail}",

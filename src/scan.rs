@@ -117,11 +117,10 @@ pub fn join_relative(dir: &str, target: &str) -> String {
 /// [`crate::tar_guard::entry_header`]); `seen` is the walk's guard handle.
 pub(crate) fn outer_entry<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<OuterEntry, Error> {
     let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| Error::NotTar {
-        detail: format!(
-            "entry {:?} at byte {}: {why}",
-            String::from_utf8_lossy(&entry.path_bytes()),
-            entry.raw_header_position()
-        ),
+        detail: Message::new(Code::EntryHeaderRefused)
+            .with("entry", String::from_utf8_lossy(&entry.path_bytes()).into_owned())
+            .with("offset", entry.raw_header_position())
+            .with("detail", why.to_string()),
     })?;
     let header = entry.header();
     let kind = match header.entry_type() {
@@ -150,12 +149,12 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
     let guard = crate::tar_guard::TarGuard::new(&mut *src);
     let seen = guard.extensions();
     let mut archive = tar::Archive::new(guard);
-    let entries = archive.entries_with_seek().map_err(|e| Error::NotTar { detail: e.to_string() })?;
+    let entries = archive.entries_with_seek().map_err(|e| Error::NotTar { detail: Message::new(Code::Text).with("detail", e.to_string()) })?;
     let mut last_report = 0u64;
     for entry in entries {
         let mut entry = entry.map_err(|e| tar_error(&index, file_len, e))?;
         if index.entries.len() >= MAX_OUTER_ENTRIES {
-            return Err(Error::Limit { detail: format!("the archive has more than {MAX_OUTER_ENTRIES} entries") });
+            return Err(Error::Limit { detail: Message::new(Code::TooManyEntries).with("max", MAX_OUTER_ENTRIES) });
         }
         let outer = outer_entry(&mut entry, &seen)?;
         if outer.offset.saturating_add(outer.size) > file_len {
@@ -175,7 +174,7 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
         index.push(outer);
     }
     if index.entries.is_empty() {
-        return Err(Error::NotTar { detail: "no tar entries found".into() });
+        return Err(Error::NotTar { detail: Code::NoTarEntries.into() });
     }
     index.missing_end_marker = check_end_marker(src, &index, file_len)?;
     Ok(index)
@@ -198,14 +197,14 @@ fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -
 pub(crate) fn tar_error(index: &OuterIndex, file_len: u64, e: std::io::Error) -> Error {
     let after = index.entries.last();
     let offset = after.map(|a| (a.offset + a.size).div_ceil(512) * 512).unwrap_or(0);
-    let where_ = after.map(|a| format!("after entry {:?}", a.name)).unwrap_or_else(|| "at the first header".into());
     if index.entries.is_empty() {
-        return Error::NotTar { detail: format!("{e} ({where_})") };
+        return Error::NotTar { detail: Message::new(Code::TarHeaderUnreadable).with("detail", e.to_string()) };
     }
     if e.kind() == std::io::ErrorKind::UnexpectedEof || offset >= file_len {
         return Error::Truncated { entry: after.map(|a| a.name.clone()), offset, detail: format!("{e}") };
     }
-    Error::NotTar { detail: format!("bad tar header at byte {offset} {where_}: {e}") }
+    let entry = after.map(|a| a.name.as_str()).unwrap_or_default();
+    Error::NotTar { detail: Message::new(Code::BadTarHeader).with("offset", offset).with("entry", entry).with("detail", e.to_string()) }
 }
 
 #[cfg(test)]

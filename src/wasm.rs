@@ -630,7 +630,7 @@ impl Session {
         let mut out = Vec::new();
         self.with_file(image, layer, path, offset, &mut |size, reader| {
             if length == MAX_READ && size.saturating_sub(offset) > MAX_READ {
-                return Err(Error::Limit { detail: format!("a {size}-byte file is too big to read at once; download it instead") });
+                return Err(Error::Limit { detail: Message::new(Code::FileTooBigToRead).with("size", size) });
             }
             reader.take(length).read_to_end(&mut out)?;
             Ok(())
