@@ -20,6 +20,7 @@
 //!    opaque marker) is hidden; files under `.wh..wh.plnk/` can still be hardlink targets,
 //!    as Docker resolves them. A bare `.wh.` and paths with `..` are problems, not crashes.
 
+use crate::codes::{Code, Message, Params};
 use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
 use crate::report::{Finding, Severity};
 use serde::Serialize;
@@ -28,6 +29,10 @@ use std::collections::HashMap;
 /// Entries of all of an image's layers (counting a layer listed twice twice) that one merge
 /// takes on; above it, the upper layers are left out with an error.
 pub const MAX_MERGED_ENTRIES: usize = 2_000_000;
+/// The same for the bytes of their names (paths and link targets): each layer is capped at
+/// [`crate::layer::MAX_NAME_BYTES_PER_LAYER`], and an image of many such layers is capped
+/// here, so a merge's memory stays bounded whatever the names.
+pub const MAX_MERGED_NAME_BYTES: u64 = 256 << 20;
 
 /// Index of a node in [`MergedTree`]'s arena. The root is [`ROOT`].
 pub type NodeId = u32;
@@ -113,17 +118,18 @@ pub struct MergeProblem {
     pub layer: u32,
     pub path: String,
     pub severity: Severity,
+    /// What happened, as a code and its named parameters.
+    pub code: Code,
+    pub params: Params,
+    /// The same in English, generated from the code.
     pub message: String,
 }
 
 impl MergeProblem {
     /// As a report finding (location: `layer N: path`).
     pub fn to_finding(&self) -> Finding {
-        Finding {
-            severity: self.severity,
-            message: self.message.clone(),
-            location: Some(format!("layer {}: {}", self.layer, self.path)),
-        }
+        let what = Message { code: self.code, params: self.params.clone() };
+        Finding::new(self.severity, what, Some(format!("layer {}: {}", self.layer, self.path)))
     }
 }
 
@@ -198,7 +204,8 @@ enum Class<'p> {
     Opaque { dir: &'p [u8] },
     /// AUFS metadata (`.wh..wh.*` other than the opaque marker), or something below it.
     AufsMeta,
-    Invalid(&'static str),
+    /// Why the entry is not applied (a merge-warning code).
+    Invalid(Code),
 }
 
 const WH: &[u8] = b".wh.";
@@ -220,17 +227,17 @@ fn classify(path: &[u8]) -> Class<'_> {
     let (dir, base) = split_last(path);
     for c in components(dir) {
         if c == b".." {
-            return Class::Invalid("path has a `..` component; not applied");
+            return Class::Invalid(Code::PathDotDot);
         }
         if c.starts_with(WH_META) && c != WH_OPQ {
             return Class::AufsMeta;
         }
         if c.starts_with(WH) {
-            return Class::Invalid("entry below a whiteout name; not applied");
+            return Class::Invalid(Code::EntryBelowWhiteout);
         }
     }
     if base == b".." {
-        return Class::Invalid("path has a `..` component; not applied");
+        return Class::Invalid(Code::PathDotDot);
     }
     if base == WH_OPQ {
         return Class::Opaque { dir };
@@ -239,7 +246,7 @@ fn classify(path: &[u8]) -> Class<'_> {
         return Class::AufsMeta;
     }
     if base == WH {
-        return Class::Invalid("bare `.wh.` whiteout names nothing; ignored");
+        return Class::Invalid(Code::BareWhiteout);
     }
     if let Some(name) = base.strip_prefix(WH) {
         return Class::Whiteout { dir, name };
@@ -257,13 +264,67 @@ struct Prior {
 struct Builder<'l> {
     layers: &'l [&'l LayerIndex],
     t: MergedTree,
-    /// (parent id ++ name) → the live node with that name. Dropped after the build.
-    lookup: HashMap<Vec<u8>, NodeId>,
-    key: Vec<u8>,
+    /// (parent, name) → the live node with that name. Dropped after the build.
+    lookup: ChildIndex,
     /// Files under `.wh..wh.plnk/`, by base name: AUFS hardlink targets.
     aufs_links: HashMap<Box<[u8]>, EntryRef>,
     /// Set when the arena cannot grow any more (more than u32::MAX nodes).
     full: bool,
+}
+
+/// (parent, name) → the live child with that name, without a second copy of every name:
+/// keyed by the parent and a hash of the name, the name itself compared in the tree's name
+/// arena. (Keyed by whole names, this map held a copy of every name: with long names, as
+/// much memory again as the tree.) Two names under one parent whose hashes collide (xxh3
+/// is no defence against an archive made to collide) keep the later one in a side table
+/// keyed by the whole name.
+#[derive(Default)]
+struct ChildIndex {
+    by_hash: HashMap<(NodeId, u64), NodeId>,
+    colliding: HashMap<(NodeId, Box<[u8]>), NodeId>,
+}
+
+impl ChildIndex {
+    fn get(&self, t: &MergedTree, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let hash = xxhash_rust::xxh3::xxh3_64(name);
+        match self.by_hash.get(&(parent, hash)) {
+            Some(&id) if t.name(id) == name => Some(id),
+            _ if self.colliding.is_empty() => None,
+            _ => self.colliding.get(&(parent, Box::from(name))).copied(),
+        }
+    }
+
+    /// Make `id` (already in the arena, under `parent`) the live child by its name.
+    fn insert(&mut self, t: &MergedTree, parent: NodeId, id: NodeId) {
+        let name = t.name(id);
+        let hash = xxhash_rust::xxh3::xxh3_64(name);
+        match self.by_hash.entry((parent, hash)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if t.name(*o.get()) == name {
+                    o.insert(id);
+                } else {
+                    self.colliding.insert((parent, Box::from(name)), id);
+                }
+            }
+        }
+    }
+
+    /// `id` is no longer live: forget it (if it is still the one its name leads to).
+    fn remove(&mut self, t: &MergedTree, parent: NodeId, id: NodeId) {
+        let name = t.name(id);
+        let key = (parent, xxhash_rust::xxh3::xxh3_64(name));
+        if self.by_hash.get(&key) == Some(&id) {
+            self.by_hash.remove(&key);
+        } else if !self.colliding.is_empty() {
+            let key = (parent, Box::from(name));
+            if self.colliding.get(&key) == Some(&id) {
+                self.colliding.remove(&key);
+            }
+        }
+    }
 }
 
 impl MergedTree {
@@ -285,23 +346,29 @@ impl MergedTree {
                 changes: vec![Vec::new(); layers.len()],
                 problems: Vec::new(),
             },
-            lookup: HashMap::new(),
-            key: Vec::new(),
+            lookup: ChildIndex::default(),
             aufs_links: HashMap::new(),
             full: false,
         };
         let mut merged_entries = 0usize;
+        let mut merged_names = 0u64;
         for (l, layer) in layers.iter().enumerate() {
             if u32::try_from(l).is_err() || u32::try_from(layer.entries.len()).is_err() {
-                b.problem(l as u32, b"", Severity::Error, "too many layers or entries to merge");
+                b.problem(l as u32, b"", Severity::Error, Code::MergeTooMany.into());
                 break;
             }
             merged_entries = merged_entries.saturating_add(layer.entries.len());
+            merged_names = merged_names.saturating_add(layer.entries.iter().map(crate::layer::name_bytes).sum());
+            if merged_names > MAX_MERGED_NAME_BYTES {
+                let message = Message::new(Code::MergeNamesLimit).with("mib", MAX_MERGED_NAME_BYTES >> 20).with("layer", l);
+                b.problem(l as u32, b"", Severity::Error, message);
+                break;
+            }
             if merged_entries > MAX_MERGED_ENTRIES {
                 // Merge work and memory grow with the entries of every layer reference: one
                 // small layer listed 10 000 times would otherwise cost gigabytes.
-                let message = format!("the layers hold more than {MAX_MERGED_ENTRIES} entries together; layer {l} and above were not merged");
-                b.problem(l as u32, b"", Severity::Error, &message);
+                let message = Message::new(Code::MergeEntriesLimit).with("max", MAX_MERGED_ENTRIES).with("layer", l);
+                b.problem(l as u32, b"", Severity::Error, message);
                 break;
             }
             b.t.status[l] = vec![EntryStatus::Visible; layer.entries.len()];
@@ -533,19 +600,13 @@ impl MergedTree {
 }
 
 impl<'l> Builder<'l> {
-    fn problem(&mut self, layer: u32, path: &[u8], severity: Severity, message: &str) {
-        self.t.problems.push(MergeProblem { layer, path: display_path(path), severity, message: message.to_string() });
-    }
-
-    fn set_key(&mut self, parent: NodeId, name: &[u8]) {
-        self.key.clear();
-        self.key.extend_from_slice(&parent.to_le_bytes());
-        self.key.extend_from_slice(name);
+    fn problem(&mut self, layer: u32, path: &[u8], severity: Severity, what: Message) {
+        let message = what.english();
+        self.t.problems.push(MergeProblem { layer, path: display_path(path), severity, code: what.code, params: what.params, message });
     }
 
     fn child(&mut self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.set_key(parent, name);
-        self.lookup.get(self.key.as_slice()).copied()
+        self.lookup.get(&self.t, parent, name)
     }
 
     fn find(&mut self, path: &[u8]) -> Option<NodeId> {
@@ -562,7 +623,7 @@ impl<'l> Builder<'l> {
             _ => {
                 if !self.full {
                     self.full = true;
-                    self.problem(layer, name, Severity::Error, "merged tree too large; the rest was not merged");
+                    self.problem(layer, name, Severity::Error, Code::MergedTreeTooLarge.into());
                 }
                 return None;
             }
@@ -571,8 +632,7 @@ impl<'l> Builder<'l> {
         self.t.names.extend_from_slice(name);
         self.t.nodes.push(Node::live(name_off, name.len() as u32, parent, kind, entry, layer));
         self.t.nodes[parent as usize].children.push(id);
-        self.set_key(parent, name);
-        self.lookup.insert(self.key.clone(), id);
+        self.lookup.insert(&self.t, parent, id);
         Some(id)
     }
 
@@ -605,13 +665,7 @@ impl<'l> Builder<'l> {
             let node = &mut self.t.nodes[n as usize];
             node.alive = false;
             node.deleted_by = Some(layer);
-            let (off, len) = (node.name_off as usize, node.name_len as usize);
-            self.key.clear();
-            self.key.extend_from_slice(&parent.to_le_bytes());
-            self.key.extend_from_slice(self.t.names.get(off..off + len).unwrap_or(&[]));
-            if self.lookup.get(self.key.as_slice()) == Some(&n) {
-                self.lookup.remove(self.key.as_slice());
-            }
+            self.lookup.remove(&self.t, parent, n);
         }
         (paths, bytes)
     }
@@ -651,13 +705,8 @@ impl<'l> Builder<'l> {
             .and_then(|e| e.link.as_deref())
             .map(display_path)
             .unwrap_or_default();
-        let message = format!(
-            "this layer has entries under /{0}, where a lower layer has the symlink /{0} -> {target}: shown as a \
-             new directory that hides the symlink (Docker's overlay2 driver, podman); containerd and umoci \
-             would write through the symlink instead",
-            display_path(&path)
-        );
-        self.problem(layer, &path, Severity::Warning, &message);
+        let message = Message::new(Code::SymlinkReplacedByDir).with("path", display_path(&path)).with("target", target);
+        self.problem(layer, &path, Severity::Warning, message);
     }
 
     /// Resolve a hardlink target (normalised path) to (content entry, kind, size).
@@ -735,7 +784,7 @@ impl<'l> Builder<'l> {
             match classify(&e.path) {
                 Class::Invalid(why) => {
                     self.set_status(Some(r), EntryStatus::Invalid);
-                    self.problem(l, &e.path, Severity::Warning, why);
+                    self.problem(l, &e.path, Severity::Warning, why.into());
                 }
                 Class::AufsMeta => {
                     self.set_status(Some(r), EntryStatus::Hidden);
@@ -776,7 +825,7 @@ impl<'l> Builder<'l> {
                     l,
                     &e.path,
                     Severity::Warning,
-                    &format!("hardlink target {} does not exist", display_path(&target)),
+                    Message::new(Code::HardlinkTargetMissing).with("target", display_path(&target)),
                 ),
             }
         }
@@ -843,7 +892,7 @@ impl<'l> Builder<'l> {
             // The root itself (`./`): only a directory makes sense there.
             if e.kind != EntryKind::Dir {
                 self.set_status(Some(r), EntryStatus::Invalid);
-                self.problem(l, &e.path, Severity::Warning, "non-directory entry for the root; ignored");
+                self.problem(l, &e.path, Severity::Warning, Code::RootNotDirectory.into());
                 return None;
             }
             let old = self.t.nodes[ROOT as usize].entry;
@@ -859,13 +908,13 @@ impl<'l> Builder<'l> {
             let target = e.link.as_deref().unwrap_or(&[]).to_vec();
             if target.is_empty() || components(&target).any(|c| c == b"..") {
                 self.set_status(Some(r), EntryStatus::Invalid);
-                self.problem(l, &e.path, Severity::Warning, "hardlink with an empty or `..` target; ignored");
+                self.problem(l, &e.path, Severity::Warning, Code::HardlinkBadTarget.into());
                 return None;
             }
             let found = self.link_target(&target);
             if found.is_none() && self.find(&target).is_some() {
                 self.set_status(Some(r), EntryStatus::Invalid);
-                self.problem(l, &e.path, Severity::Warning, "hardlink to a directory; ignored");
+                self.problem(l, &e.path, Severity::Warning, Code::HardlinkToDirectory.into());
                 return None;
             }
             found
