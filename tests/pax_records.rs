@@ -39,9 +39,9 @@ fn walk_all_ways(layer: &[u8]) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>, String
     let fed = if need == Need::Done { ix.finish() } else { None };
     match problem {
         Some(p) => {
-            assert!(seeked.is_none(), "the seeking walk accepted what the streaming walk refused: {}", p.message);
-            assert!(fed.is_none(), "the chunk-fed walk accepted what the streaming walk refused: {}", p.message);
-            Err(p.message)
+            assert!(seeked.is_none(), "the seeking walk accepted what the streaming walk refused: {}", p.message.english());
+            assert!(fed.is_none(), "the chunk-fed walk accepted what the streaming walk refused: {}", p.message.english());
+            Err(p.message.english())
         }
         None => {
             let want = names(&streamed);
