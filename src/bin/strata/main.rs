@@ -3,9 +3,11 @@
 //! Exit codes: 0 every image verified; 1 read, but something failed verification;
 //! 2 the archive cannot be read (with one sentence saying what and where).
 
+mod check;
 mod escape;
 mod fs;
 mod output;
+mod parallel;
 mod packages;
 mod reference;
 
@@ -51,6 +53,9 @@ enum Command {
     },
     /// Print what `docker load -i ARCHIVE` would print.
     LoadPreview { archive: PathBuf },
+    /// Verify every digest and check policy rules (dive's `--ci` rules and `.dive-ci`
+    /// files, size and layer limits); exit 0 when all pass, 1 when any fails.
+    Check(check::CheckArgs),
     // -- filesystem commands (src/bin/strata/fs.rs) are added below this line --
     #[command(flatten)]
     Fs(fs::FsCommand),
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
             }
         }),
         Command::LoadPreview { archive } => with_report(&archive, output::print_load_preview),
+        Command::Check(args) => check::run(args),
         Command::Fixture { name, out } => write_fixture(&name, &out),
         Command::Fs(cmd) => fs::run(cmd),
         Command::Packages { archive, image, layer, json } => packages::packages_cmd(&archive, image.as_deref(), layer, json),
@@ -140,6 +146,7 @@ pub fn open_verified(path: &Path) -> Result<(Archive, SeekBufReader<File>), Stri
     let mut src = SeekBufReader::new(file);
     let mut bar = ProgressBar::new(len > 300_000_000 && std::io::stderr().is_terminal());
     let mut archive = Archive::open(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
+    parallel::verify_blobs(&mut archive, path, parallel::threads(), &mut |p| bar.show(p))?;
     archive.verify(&mut src, &mut |p| bar.show(p)).map_err(|e| format!("{}: {e}", path.display()))?;
     bar.clear();
     Ok((archive, src))
@@ -159,8 +166,8 @@ pub fn require_images(report: &Report, path: &Path) -> Result<(), String> {
         .iter()
         .find(|f| f.severity != strata::report::Severity::Info)
         .map(|f| match &f.location {
-            Some(at) => format!(" ({at}: {})", f.message),
-            None => format!(" ({})", f.message),
+            Some(at) if !f.message.contains(at.as_str()) => format!(" ({at}: {})", f.message),
+            _ => format!(" ({})", f.message),
         })
         .unwrap_or_default();
     Err(format!("{}: the archive holds no image, so there is nothing to inspect{reason}", path.display()))

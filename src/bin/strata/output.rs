@@ -411,7 +411,7 @@ pub fn print_load_preview(report: &Report) -> Result<(), String> {
             // `docker load` parses each tag and stops with an error at one it refuses.
             match crate::reference::tag_problem(t) {
                 None => push_line(&mut out, &format!("Loaded image: {t}")),
-                Some(why) => push_line(&mut out, &format!("warning: docker load would refuse the tag {t:?} and stop there: {why}")),
+                Some(why) => push_line(&mut out, &format!("warning: docker load would stop here with an error, refusing the tag {t:?}: {why}")),
             }
         }
     }
