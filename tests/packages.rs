@@ -628,6 +628,15 @@ fn write_big_packages_image() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("packages");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("big.tar"), docker_archive(&[spec], &Options::default()).bytes).unwrap();
+    // And one the size of debian:bookworm (~9 000 files, ~120 packages) plus an
+    // `apt-get install` of 20 more: `debian-like.tar`.
+    let mut base = LayerSpec::new().file("etc/os-release", DEBIAN_OS_RELEASE).file("etc/debian_version", "12.5\n").file("var/lib/dpkg/status", status(0).split("\n\n").take(120).collect::<Vec<_>>().join("\n\n") + "\n");
+    for i in 0..9_000 {
+        base = base.file(format!("usr/share/filler/d{}/f{i}", i % 200), format!("{i}\n"));
+    }
+    let apt = LayerSpec::new().file("var/lib/dpkg/status", status(0).split("\n\n").take(140).collect::<Vec<_>>().join("\n\n") + "\n");
+    let spec = ImageSpec::new(&["debian-like:12"]).layer(base, "ADD rootfs.tar.xz /").layer(apt, "RUN apt-get install -y twenty-packages");
+    std::fs::write(out.join("debian-like.tar"), docker_archive(&[spec], &Options::default()).bytes).unwrap();
 }
 
 /// A Python distribution that a deb installed (`python3-tiny` ships its `.dist-info`) is
