@@ -483,7 +483,7 @@ fn seeded_garbage_in_every_reader() {
         seed ^= seed << 17;
         seed
     };
-    let base = format!("{APK_DB}");
+    let base = APK_DB.to_string();
     for round in 0..40 {
         let mut mutate = |text: &[u8]| -> Vec<u8> {
             let mut v = text.to_vec();
