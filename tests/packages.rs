@@ -675,3 +675,96 @@ fn python_owned_by_a_deb_is_not_counted_twice() {
     assert_eq!(names_versions(&found, PackageType::Pypi), [("other".to_string(), "2.0".to_string())]);
     assert!(found.findings.is_empty(), "{:?}", found.findings);
 }
+
+/// An rpm built by rpmbuild: `files` files (a header past one SQLite page needs overflow pages).
+fn make_rpm(top: &Path, name: &str, epoch: Option<u32>, version: &str, files: usize) -> PathBuf {
+    for d in ["SPECS", "BUILD", "RPMS", "SOURCES", "SRPMS"] {
+        std::fs::create_dir_all(top.join(d)).unwrap();
+    }
+    let epoch = epoch.map(|e| format!("Epoch: {e}\n")).unwrap_or_default();
+    let spec = format!(
+        "Name: {name}\nVersion: {version}\nRelease: 1\n{epoch}Summary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\nfor i in $(seq 1 {files}); do echo $i > %{{buildroot}}/usr/share/{name}/file-with-a-long-name-$i; done\n%files\n/usr/share/{name}\n"
+    );
+    let spec_path = top.join(format!("SPECS/{name}-{version}.spec"));
+    std::fs::write(&spec_path, spec).unwrap();
+    run(Command::new("rpmbuild").arg("--define").arg(format!("_topdir {}", top.display())).arg("-bb").arg(&spec_path));
+    top.join(format!("RPMS/noarch/{name}-{version}-1.noarch.rpm"))
+}
+
+fn rpm_qa(db: &Path) -> Vec<(String, String)> {
+    let out = run(Command::new("rpm").arg("--dbpath").arg(db).args(["-qa", "--qf", "%{NAME}|%{EPOCH}:%{VERSION}-%{RELEASE}\n"]));
+    let mut v: Vec<(String, String)> = out
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(n, v)| (n.to_string(), v.strip_prefix("(none):").unwrap_or(v).to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rpm_sqlite_written_by_rpm_matches_rpm_qa() {
+    if !tools(&["rpm", "rpmbuild"], "rpm SQLite test") {
+        return;
+    }
+    let dir = scratch("rpm");
+    let top = dir.join("top");
+    let db = dir.join("db");
+    std::fs::create_dir_all(&db).unwrap();
+    run(Command::new("rpm").arg("--dbpath").arg(&db).arg("--initdb"));
+    let install = |rpms: &[PathBuf], upgrade: bool| {
+        let mut cmd = Command::new("rpm");
+        cmd.arg("--dbpath").arg(&db).args([if upgrade { "-U" } else { "-i" }, "--nodeps", "--justdb", "--noscripts"]).args(rpms);
+        run(&mut cmd);
+    };
+    let mut first: Vec<PathBuf> = (0..24).map(|i| make_rpm(&top, &format!("tiny{i:02}"), None, "1.0", 2)).collect();
+    first.push(make_rpm(&top, "big-header", Some(3), "4.5", 400));
+    install(&first, false);
+    let sqlite0 = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
+    let expected0 = rpm_qa(&db);
+    install(&[make_rpm(&top, "tiny05", None, "1.1", 2), make_rpm(&top, "late", Some(1), "0.1", 2)], true);
+    let sqlite1 = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
+    let expected1 = rpm_qa(&db);
+    assert_eq!(expected0.len(), 25);
+    let fedora = "NAME=Fedora Linux\nID=fedora\nVERSION_ID=40\nPRETTY_NAME=\"Fedora Linux 40 (Container Image)\"\n";
+    let spec = ImageSpec::new(&["rpm:1"])
+        .layer(
+            LayerSpec::new()
+                .file("usr/lib/os-release", fedora)
+                .symlink("etc/os-release", "../usr/lib/os-release")
+                .dir("usr/lib/sysimage/rpm")
+                .file("usr/lib/sysimage/rpm/rpmdb.sqlite", &sqlite0)
+                .symlink("var/lib/rpm", "../../usr/lib/sysimage/rpm"),
+            "ADD fedora.tar /",
+        )
+        .layer(LayerSpec::new().file("usr/lib/sysimage/rpm/rpmdb.sqlite", &sqlite1).file("usr/lib/sysimage/rpm/rpmdb.sqlite-wal", b"x"), "RUN dnf install -y late && dnf upgrade -y tiny05");
+    let archive = docker_archive(&[spec], &Options::default()).bytes;
+    let found0 = scan_archive(&archive, Some(0), &Limits::default());
+    assert!(found0.findings.is_empty(), "{:?}", found0.findings);
+    assert_eq!(names_versions(&found0, PackageType::Rpm), expected0);
+    let found = scan_archive(&archive, None, &Limits::default());
+    assert_eq!(names_versions(&found, PackageType::Rpm), expected1);
+    let late = found.packages.iter().find(|p| p.name == "late").unwrap();
+    assert_eq!((late.layer, late.version.as_str(), late.arch.as_deref()), (1, "1:0.1-1", Some("noarch")));
+    assert_eq!(late.purl, "pkg:rpm/fedora/late@1:0.1-1?arch=noarch&distro=fedora-40");
+    assert_eq!(late.licenses, ["MIT"]);
+    assert_eq!(found.packages.iter().find(|p| p.name == "big-header").unwrap().layer, 0);
+    assert_eq!(found.layers[1].upgraded.len(), 1);
+    assert!(found.findings.iter().any(|f| f.path.ends_with("rpmdb.sqlite-wal") && f.message.contains("write-ahead log")), "{:?}", found.findings);
+
+    // Damage: a page's type byte, then a truncated file — findings naming the page, no panic.
+    let page_size = u16::from_be_bytes([sqlite0[16], sqlite0[17]]) as usize;
+    let mut bad = sqlite0.clone();
+    for page in 1..bad.len() / page_size {
+        bad[page * page_size] = 0x42;
+    }
+    let mut cut = sqlite0.clone();
+    cut.truncate(page_size * 2 + 100);
+    for (what, bytes) in [("bad pages", bad), ("cut", cut), ("not sqlite", b"hello".repeat(100))] {
+        let spec = ImageSpec::new(&["rpm:bad"]).layer(LayerSpec::new().file("var/lib/rpm/rpmdb.sqlite", &bytes), what);
+        let found = scan_archive(&docker_archive(&[spec], &Options::default()).bytes, None, &Limits::default());
+        assert!(!found.findings.is_empty(), "{what}: no finding");
+        assert!(found.findings.iter().all(|f| f.path == "/var/lib/rpm/rpmdb.sqlite"), "{what}: {:?}", found.findings);
+        eprintln!("{what}: {}", found.findings[0].message);
+    }
+}

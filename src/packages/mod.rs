@@ -17,7 +17,9 @@ pub mod npm;
 pub mod os_release;
 pub mod purl;
 pub mod python;
+pub mod rpm;
 pub mod sbom;
+pub mod sqlite;
 
 use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
 use crate::merge::read::{file_content, ContentSource};
@@ -213,6 +215,8 @@ pub enum SourceKind {
     /// Python metadata among them (a `python3-*` package's `.dist-info` is that deb, not a
     /// second, pypi package).
     DpkgFileList,
+    /// rpm's SQLite database.
+    RpmSqlite,
 }
 
 /// The files whose change can change the OS: re-read when a layer touches one.
@@ -223,6 +227,7 @@ pub fn classify(path: &[u8]) -> Option<SourceKind> {
     match path {
         b"var/lib/dpkg/status" => return Some(SourceKind::DpkgStatus),
         b"lib/apk/db/installed" => return Some(SourceKind::ApkInstalled),
+        b"var/lib/rpm/rpmdb.sqlite" | b"usr/lib/sysimage/rpm/rpmdb.sqlite" => return Some(SourceKind::RpmSqlite),
         _ => {}
     }
     if let Some(name) = path.strip_prefix(b"var/lib/dpkg/info/") {
@@ -303,6 +308,13 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
             ancestors_stale = false;
         }
         let touches = what_layer_touches(layers[k], &ancestors);
+        for path in &touches.wal {
+            scan.findings.push(PackageFinding {
+                layer: k,
+                path: format!("/{}", display_path(path)),
+                message: "a non-empty SQLite write-ahead log: the rpm database's latest changes may be there, and strata reads only the database file".into(),
+            });
+        }
         if touches.sources.is_empty() && !touches.structural && !touches.os {
             changes.push(LayerChange { index: k, total: current.len(), ..LayerChange::default() });
             continue;
@@ -391,6 +403,8 @@ struct Touches {
     structural: bool,
     /// It writes an os-release (or point release) file.
     os: bool,
+    /// Non-empty SQLite write-ahead logs beside an rpm database: rows there are not read.
+    wal: Vec<Vec<u8>>,
 }
 
 impl Touches {
@@ -412,6 +426,7 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touch
     let mut touched = BTreeMap::new();
     let mut structural = false;
     let mut os_touched = false;
+    let mut wal = Vec::new();
     for (i, e) in layer.entries.iter().enumerate() {
         let path: &[u8] = &e.path;
         let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
@@ -425,6 +440,9 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touch
         if e.kind != EntryKind::Dir && ancestors.contains(path) {
             structural = true;
         }
+        if e.kind == EntryKind::File && e.size > 0 && path.ends_with(b"rpmdb.sqlite-wal") {
+            wal.push(path.to_vec());
+        }
         if matches!(e.kind, EntryKind::File | EntryKind::Hardlink | EntryKind::Symlink) && classify(path).is_some() {
             touched.insert(path.to_vec(), i);
         } else if touched.contains_key(path) {
@@ -433,7 +451,7 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touch
             structural = true;
         }
     }
-    Touches { sources: touched, structural, os: os_touched }
+    Touches { sources: touched, structural, os: os_touched, wal }
 }
 
 fn ancestor_dirs<'p>(paths: impl Iterator<Item = &'p [u8]>) -> HashSet<Vec<u8>> {
@@ -498,11 +516,19 @@ impl Scan<'_> {
 
 fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, entry: &LayerEntry, shown: &str, limits: &Limits) -> Result<Parsed, String> {
     let cap = match kind {
-        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList => limits.max_database_bytes,
+        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite => limits.max_database_bytes,
         _ => limits.max_manifest_bytes,
     };
     if entry.size > cap {
         return Err(format!("{} bytes, more than the {} bytes strata reads of such a file: not read", entry.size, cap));
+    }
+    if kind == SourceKind::RpmSqlite {
+        // Pages are read where the b-tree points, one at a time.
+        let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
+            let mut r = src.open_entry_from(layer, entry, offset).map_err(|e| e.to_string())?;
+            r.read_exact(buf).map_err(|e| format!("cannot be read: {e}"))
+        };
+        return rpm::parse_sqlite(read_at, entry.size, shown, limits);
     }
     let reader = src.open_entry(layer, entry).map_err(|e| format!("cannot be read: {e}"))?;
     let mut reader = BufReader::new(reader.take(cap));
@@ -512,6 +538,7 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         SourceKind::PythonMetadata => python::parse(&read_all(&mut reader)?, shown),
         SourceKind::NpmPackageJson => npm::parse(&read_all(&mut reader)?, shown),
         SourceKind::DpkgFileList => dpkg::parse_file_list(&mut reader, limits),
+        SourceKind::RpmSqlite => Err("an rpm database is read page by page, not as a stream".into()),
     }
 }
 
