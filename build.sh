@@ -44,8 +44,8 @@ setup_browser() {
 }
 
 setup_image_tools() {
-  # dpkg-deb / dpkg-query (tests/packages.rs) come with dpkg itself.
-  apt_install skopeo umoci buildah zstd xz-utils gzip openssl
+  # dpkg-deb / dpkg-query (tests/packages.rs) come with dpkg itself; rpm brings rpmbuild.
+  apt_install skopeo umoci buildah zstd xz-utils gzip openssl rpm
   # The SBOM validators tests/packages.rs runs (pyspdxtools, the CycloneDX schema).
   if ! python3 -c 'import spdx_tools.spdx.clitools.pyspdxtools, cyclonedx.validation.json' 2>/dev/null; then
     log "pip install spdx-tools cyclonedx-python-lib[json-validation]"
