@@ -13,6 +13,7 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod maven;
 pub mod npm;
 pub mod os_release;
 pub mod purl;
@@ -217,6 +218,8 @@ pub enum SourceKind {
     DpkgFileList,
     /// rpm's SQLite database.
     RpmSqlite,
+    /// A jar (war, ear): the `pom.properties` inside.
+    Jar,
 }
 
 /// The files whose change can change the OS: re-read when a layer touches one.
@@ -258,6 +261,9 @@ pub fn classify(path: &[u8]) -> Option<SourceKind> {
     // `dist-packages` must hold it, so a stray file of that name elsewhere is not taken.
     if last.ends_with(b".egg-info") && last.len() > 9 && n >= 2 && (parts[n - 2] == b"site-packages" || parts[n - 2] == b"dist-packages") {
         return Some(SourceKind::PythonMetadata);
+    }
+    if (last.ends_with(b".jar") || last.ends_with(b".war") || last.ends_with(b".ear")) && last.len() > 4 {
+        return Some(SourceKind::Jar);
     }
     if last == b"package.json" && n >= 3 {
         let name = parts[n - 2];
@@ -516,19 +522,19 @@ impl Scan<'_> {
 
 fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, entry: &LayerEntry, shown: &str, limits: &Limits) -> Result<Parsed, String> {
     let cap = match kind {
-        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite => limits.max_database_bytes,
+        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite | SourceKind::Jar => limits.max_database_bytes,
         _ => limits.max_manifest_bytes,
     };
     if entry.size > cap {
         return Err(format!("{} bytes, more than the {} bytes strata reads of such a file: not read", entry.size, cap));
     }
-    if kind == SourceKind::RpmSqlite {
-        // Pages are read where the b-tree points, one at a time.
+    if kind == SourceKind::RpmSqlite || kind == SourceKind::Jar {
+        // Pages (a jar's directory and members) are read where they are, one at a time.
         let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
             let mut r = src.open_entry_from(layer, entry, offset).map_err(|e| e.to_string())?;
             r.read_exact(buf).map_err(|e| format!("cannot be read: {e}"))
         };
-        return rpm::parse_sqlite(read_at, entry.size, shown, limits);
+        return if kind == SourceKind::Jar { maven::parse_jar(read_at, entry.size, shown, limits) } else { rpm::parse_sqlite(read_at, entry.size, shown, limits) };
     }
     let reader = src.open_entry(layer, entry).map_err(|e| format!("cannot be read: {e}"))?;
     let mut reader = BufReader::new(reader.take(cap));
@@ -538,7 +544,7 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         SourceKind::PythonMetadata => python::parse(&read_all(&mut reader)?, shown),
         SourceKind::NpmPackageJson => npm::parse(&read_all(&mut reader)?, shown),
         SourceKind::DpkgFileList => dpkg::parse_file_list(&mut reader, limits),
-        SourceKind::RpmSqlite => Err("an rpm database is read page by page, not as a stream".into()),
+        SourceKind::RpmSqlite | SourceKind::Jar => Err("read piece by piece, not as a stream".into()),
     }
 }
 
