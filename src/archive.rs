@@ -926,17 +926,16 @@ fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
     let guard = TarGuard::new(window);
     let seen = guard.extensions();
     let mut archive = tar::Archive::new(guard);
+    let mut budget = layer::LayerBudget::default();
     let entries = archive.entries_with_seek().ok()?;
     for entry in entries {
         let mut entry = entry.ok()?;
         if layer::is_global_header(entry.header().entry_type()) {
             continue;
         }
-        if index.entries.len() >= layer::MAX_ENTRIES_PER_LAYER {
-            return None;
-        }
         let record = layer::entry_record(&mut entry, &seen).ok()?;
-        if record.data_offset.saturating_add(record.size) > len {
+        budget.admit(&record).ok()?;
+        if layer::padded_end(&record) > len {
             return None;
         }
         index.entries.push(record);

@@ -65,6 +65,8 @@ pub struct ChunkIndexer {
     /// Where each entry starts (its first header), for [`splice`]; after the last entry,
     /// where the walk ended.
     starts: Vec<u64>,
+    /// The caps every walk keeps (entries, name bytes), across restarts.
+    budget: layer::LayerBudget,
 }
 
 /// What one part of a split walk found (see [`splice`]).
@@ -94,7 +96,8 @@ pub fn splice(first: IndexPart, second: IndexPart) -> Result<LayerIndex, Option<
     }
     let mut index = first.index;
     let tail = second.index.entries.get(from..).unwrap_or_default();
-    if index.entries.len() + tail.len() > layer::MAX_ENTRIES_PER_LAYER {
+    let mut budget = layer::LayerBudget::default();
+    if index.entries.iter().chain(tail).any(|e| budget.admit(e).is_err()) {
         return Err(None);
     }
     index.entries.extend_from_slice(tail);
@@ -128,6 +131,7 @@ impl ChunkIndexer {
             stop_at: None,
             stopped_at: None,
             starts: Vec::new(),
+            budget: layer::LayerBudget::default(),
         }
     }
 
@@ -260,9 +264,7 @@ impl ChunkIndexer {
                     failed = true;
                     break;
                 };
-                if entry.header().entry_type().is_gnu_sparse()
-                    || self.index.entries.len() >= layer::MAX_ENTRIES_PER_LAYER
-                {
+                if entry.header().entry_type().is_gnu_sparse() {
                     return self.give_up();
                 }
                 // Where the next entry starts: what tar-rs itself seeks to next.
@@ -281,8 +283,11 @@ impl ChunkIndexer {
                 let Ok(mut record) = layer::entry_record(&mut entry, &seen) else {
                     return self.give_up();
                 };
+                if self.budget.admit(&record).is_err() {
+                    return self.give_up();
+                }
                 record.data_offset = record.data_offset.saturating_add(base);
-                if record.data_offset.saturating_add(record.size) > self.size {
+                if layer::padded_end(&record) > self.size {
                     return self.give_up();
                 }
                 self.index.entries.push(record);
