@@ -94,6 +94,13 @@ pub const MAX_PATH_BYTES: usize = 64 * 1024;
 /// layer with 100-byte paths: 50 MB); at this cap `strata ls -R` peaks near 0.5 GB.
 pub const MAX_NAME_BYTES_PER_LAYER: u64 = 128 << 20;
 
+/// Where an entry's data ends with its padding to the next 512-byte block: a layer that
+/// ends before that is cut short, even after its last entry (the streaming walk fails
+/// skipping the padding, as Go's archive/tar does; a walk that seeks must not step past it).
+pub fn padded_end(e: &LayerEntry) -> u64 {
+    e.data_offset.saturating_add(e.size).saturating_add(511) & !511
+}
+
 /// The bytes of an entry's names: its path and its link target.
 pub fn name_bytes(e: &LayerEntry) -> u64 {
     e.path.len() as u64 + e.link.as_ref().map_or(0, |l| l.len() as u64)

@@ -45,38 +45,43 @@ impl std::fmt::Display for PaxError {
     }
 }
 
-/// Parse the data of one PAX `x` entry.
+/// Parse the data of one PAX `x` entry. As in Go, every record is checked first and the
+/// last value of each key wins; only then are the values interpreted, and an empty value
+/// keeps the ustar field (`path=` names no path: the header's name stays).
 pub fn parse(mut data: &[u8]) -> Result<PaxRecords, PaxError> {
-    let mut out = PaxRecords::default();
+    let mut last: [Option<&[u8]>; KEYS.len()] = [None; KEYS.len()];
     while !data.is_empty() {
         let (key, value, rest) = parse_record(data)?;
         data = rest;
-        let bad = |why| PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why };
-        match key {
-            b"path" => out.path = Some(value.to_vec()),
-            b"linkpath" => out.linkpath = Some(value.to_vec()),
-            b"size" => out.size = Some(parse_unsigned(value).ok_or_else(|| bad("not a size"))?),
-            b"uid" => out.uid = Some(parse_id(value).ok_or_else(|| bad("not a number"))?),
-            b"gid" => out.gid = Some(parse_id(value).ok_or_else(|| bad("not a number"))?),
-            b"mtime" => out.mtime = Some(parse_time(value).ok_or_else(|| bad("not a time"))?),
-            _ => {}
+        if let Some(slot) = KEYS.iter().position(|k| *k == key) {
+            last[slot] = Some(value);
         }
     }
-    Ok(out)
+    let value = |key: &[u8]| last[KEYS.iter().position(|k| *k == key).unwrap_or(0)].filter(|v| !v.is_empty());
+    let bad = |key: &str, why| PaxError { key: Some(key.to_string()), why };
+    Ok(PaxRecords {
+        path: value(b"path").map(<[u8]>::to_vec),
+        linkpath: value(b"linkpath").map(<[u8]>::to_vec),
+        size: value(b"size").map(|v| parse_size(v).ok_or_else(|| bad("size", "not a size"))).transpose()?,
+        uid: value(b"uid").map(|v| parse_id(v).ok_or_else(|| bad("uid", "not a number"))).transpose()?,
+        gid: value(b"gid").map(|v| parse_id(v).ok_or_else(|| bad("gid", "not a number"))).transpose()?,
+        mtime: value(b"mtime").map(|v| parse_time(v).ok_or_else(|| bad("mtime", "not a time"))).transpose()?,
+    })
 }
+
+/// The keys strata applies (the others are read past, as they change nothing it shows).
+const KEYS: [&[u8]; 6] = [b"path", b"linkpath", b"size", b"uid", b"gid", b"mtime"];
 
 /// One record: `(key, value, what follows)`. Go's `parsePAXRecord` and `validPAXRecord`.
 fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
     let malformed = |why| PaxError { key: None, why };
     let space = data.iter().position(|&b| b == b' ').ok_or(malformed("a record without a length"))?;
-    let len: usize = std::str::from_utf8(&data[..space])
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse().ok())
-        .ok_or(malformed("a record length that is not a number"))?;
-    if len < 5 || len > data.len() || len <= space + 1 {
+    // Go's strconv.ParseInt: an optional sign, then decimal digits.
+    let len = parse_int(&data[..space]).ok_or(malformed("a record length that is not a number"))?;
+    if len < 5 || len > data.len() as i64 || len as usize <= space + 1 {
         return Err(malformed("a record length that does not fit"));
     }
+    let len = len as usize;
     let record = &data[space + 1..len];
     let Some(record) = record.strip_suffix(b"\n") else {
         return Err(malformed("a record that does not end in a newline"));
@@ -93,34 +98,36 @@ fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
     Ok((key, value, &data[len..]))
 }
 
-/// Go's `strconv.ParseInt(v, 10, 64)` restricted to what is not negative.
-fn parse_unsigned(v: &[u8]) -> Option<u64> {
+/// Go's `strconv.ParseInt(v, 10, 64)`: an optional `+` or `-`, then decimal digits.
+fn parse_int(v: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(v).ok()?;
-    let digits = s.strip_prefix('+').unwrap_or(s);
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse::<i64>().ok().map(|n| n as u64)
+    s.parse::<i64>().ok()
+}
+
+/// A size: any int64 that is not negative (`-0` is 0).
+fn parse_size(v: &[u8]) -> Option<u64> {
+    parse_int(v).filter(|&n| n >= 0).map(|n| n as u64)
 }
 
 /// A uid or gid: any int64 parses (Go accepts negatives); a negative one is shown as 0.
 fn parse_id(v: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(v).ok()?;
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse::<i64>().ok().map(|n| n.max(0) as u64)
+    parse_int(v).map(|n| n.max(0) as u64)
 }
 
-/// Go's `parsePAXTime`: `[-]seconds[.fraction]`.
+/// Go's `parsePAXTime`: `[-]seconds[.digits]` (`1.` is 1).
 fn parse_time(v: &[u8]) -> Option<u64> {
-    let s = std::str::from_utf8(v).ok()?;
-    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) || (s.contains('.') && fraction.is_empty()) {
+    let (whole, fraction) = match v.iter().position(|&b| b == b'.') {
+        Some(dot) => (&v[..dot], &v[dot + 1..]),
+        None => (v, &b""[..]),
+    };
+    if !fraction.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    parse_id(whole.as_bytes())
+    parse_id(whole)
 }
 
 #[cfg(test)]
@@ -173,7 +180,19 @@ mod tests {
         assert!(parse(b"7 =abc\n").is_err()); // empty key
         assert!(parse(&record("size", b"-1")).is_err());
         assert!(parse(&record("uid", b"x")).is_err());
-        assert!(parse(&record("mtime", b"1.")).is_err());
+        assert!(parse(&record("mtime", b".5")).is_err());
+    }
+
+    #[test]
+    fn what_go_reads_is_read() {
+        // An empty value keeps the ustar field; a '+' length; -0; "1."; an invalid number
+        // that a later record of the same key replaces (Go interprets only the last).
+        assert_eq!(parse(b"8 path=\n").expect("parses").path, None);
+        assert_eq!(parse(b"10 path=a\n8 path=\n").expect("parses").path, None);
+        assert_eq!(parse(b"+11 path=a\n").expect("parses").path.as_deref(), Some(&b"a"[..]));
+        assert_eq!(parse(b"11 size=-0\n").expect("parses").size, Some(0));
+        assert_eq!(parse(b"12 mtime=1.\n").expect("parses").mtime, Some(1));
+        assert_eq!(parse(b"10 size=x\n11 size=12\n").expect("parses").size, Some(12));
     }
 
     #[test]

@@ -38,6 +38,13 @@ pub struct TarGuard<R> {
     next: u64,
     block: [u8; 512],
     filled: usize,
+    /// A header block read whole before any of it was handed to tar-rs (see `read`), and
+    /// how much of it tar-rs has taken.
+    held: [u8; 512],
+    held_len: usize,
+    held_served: usize,
+    /// `on_block` is looking at a held block (which it may still correct).
+    holding: bool,
     /// The next block is a GNU sparse extension block of an entry of this data size.
     sparse_ext_of: Option<u64>,
     /// Collecting a PAX `x` record (to learn its `size`): its bytes so far, and its end.
@@ -64,6 +71,8 @@ pub struct HeaderExtensions {
     /// A GNU long name (`L`) / long link (`K`) came too: it wins over PAX, as in Go.
     pub long_name: bool,
     pub long_link: bool,
+    /// Why tar-rs cannot be made to read this entry as the runtimes do (the walk stops).
+    pub refuse: Option<String>,
 }
 
 /// A handle on what a [`TarGuard`] saw before the latest entry header; the walk keeps it
@@ -88,6 +97,10 @@ impl<R> TarGuard<R> {
             next: 0,
             block: [0; 512],
             filled: 0,
+            held: [0; 512],
+            held_len: 0,
+            held_served: 0,
+            holding: false,
             sparse_ext_of: None,
             pax: None,
             pax_size: None,
@@ -183,6 +196,26 @@ impl<R> TarGuard<R> {
                 ),
             ));
         }
+        let mut stated = stated;
+        let mut refuse = None;
+        if is_header_only(kind) {
+            // Go's archive/tar (Docker, containerd, podman) and Python's tarfile read no data
+            // after a hardlink, symlink, device, directory or FIFO header, whatever its size
+            // field says; tar-rs skips that many bytes, and whatever entries they hold would
+            // be hidden from strata while the container gets them. Give tar-rs the size the
+            // runtimes read. (Only a block read whole can be corrected before tar-rs sees it.)
+            if stated != 0 {
+                if self.holding {
+                    zero_size(&mut self.block);
+                    stated = 0;
+                } else {
+                    refuse = Some(format!("a {} header claiming {stated} bytes of data strata could not follow", kind_word(kind)));
+                }
+            }
+            if let Some(n) = self.pax_size.take().filter(|&n| n != 0) {
+                refuse = Some(format!("a {} entry whose PAX size record claims {n} bytes of data the runtimes do not read", kind_word(kind)));
+            }
+        }
         let size = if is_any_extension { stated } else { self.pax_size.take().unwrap_or(stated) };
         if extension {
             self.pending.long_name |= kind.is_gnu_longname();
@@ -191,7 +224,7 @@ impl<R> TarGuard<R> {
             // An entry tar-rs hands out (a PAX global header too, which takes the records).
             let pending = std::mem::take(&mut self.pending);
             *self.seen.0.borrow_mut() =
-                Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), ..pending });
+                Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), refuse, ..pending });
         }
         if recognized && kind.is_pax_local_extensions() {
             // Small enough (checked above): keep it to learn the next entry's size.
@@ -248,10 +281,16 @@ pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -
         if entry.pax_extensions().ok().flatten().is_some() {
             return Err("a PAX extended header strata could not follow".to_string());
         }
+        if is_header_only(entry.header().entry_type()) && entry.size() != 0 {
+            return Err(format!("a {} header claiming {} bytes of data strata could not follow", kind_word(entry.header().entry_type()), entry.size()));
+        }
         out.path = until_nul(&entry.path_bytes()).to_vec();
         out.link = entry.link_name_bytes().map(|l| until_nul(&l).to_vec());
         return Ok(out);
     };
+    if let Some(why) = ext.refuse {
+        return Err(why);
+    }
     let records = match ext.pax {
         Some(Ok(records)) => records,
         Some(Err(e)) => return Err(format!("unreadable {e}")),
@@ -296,10 +335,77 @@ fn until_nul(name: &[u8]) -> &[u8] {
 
 impl<R: Read> Read for TarGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.held_served == self.held_len && !self.lost && self.pax.is_none() && self.filled == 0 && self.pos == self.next {
+            // At a header (or a sparse extension block): read its whole block before any of
+            // it goes to tar-rs, so `on_block` sees it complete and can correct it (tar-rs
+            // reads a header with read_exact, in as many pieces as the reads give it).
+            let mut got = 0;
+            while got < 512 {
+                match self.inner.read(&mut self.held[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.lost = true;
+                        return Err(e);
+                    }
+                }
+            }
+            self.held_len = got;
+            self.held_served = 0;
+            if got == 512 {
+                self.block = self.held;
+                self.pos += 512;
+                self.holding = true;
+                let looked = self.on_block();
+                self.holding = false;
+                looked?;
+                self.held = self.block;
+            } else {
+                // The stream ends inside a block: tar-rs ends or fails there by itself.
+                self.pos += got as u64;
+                self.lost = true;
+            }
+        }
+        if self.held_served < self.held_len {
+            let n = (self.held_len - self.held_served).min(buf.len());
+            buf[..n].copy_from_slice(&self.held[self.held_served..self.held_served + n]);
+            self.held_served += n;
+            return Ok(n);
+        }
         let n = self.inner.read(buf)?;
         self.observe(&buf[..n])?;
         Ok(n)
     }
+}
+
+/// Types that carry no data in Go's archive/tar (`isHeaderOnlyType`) and Python's tarfile.
+fn is_header_only(kind: tar::EntryType) -> bool {
+    use tar::EntryType as T;
+    matches!(kind, T::Link | T::Symlink | T::Char | T::Block | T::Directory | T::Fifo)
+}
+
+fn kind_word(kind: tar::EntryType) -> &'static str {
+    use tar::EntryType as T;
+    match kind {
+        T::Link => "hardlink",
+        T::Symlink => "symlink",
+        T::Char => "character device",
+        T::Block => "block device",
+        T::Directory => "directory",
+        _ => "FIFO",
+    }
+}
+
+/// Set a header's size field to 0 and its checksum to match.
+fn zero_size(block: &mut [u8; 512]) {
+    block[124..136].copy_from_slice(b"00000000000\0");
+    block[148..156].copy_from_slice(b"        ");
+    let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
 }
 
 impl<R: Seek> Seek for TarGuard<R> {
@@ -309,7 +415,13 @@ impl<R: Seek> Seek for TarGuard<R> {
         let start = self.inner.stream_position()?.saturating_sub(self.pos);
         let at = self.inner.seek(to)?;
         let pos = at.saturating_sub(start);
-        let fine = pos >= self.pos && pos <= self.next && self.pax.is_none() && self.filled == 0;
+        let fine = pos >= self.pos
+            && pos <= self.next
+            && self.pax.is_none()
+            && self.filled == 0
+            && self.held_served == self.held_len;
+        // (Whatever of a held block was not handed out is behind the inner reader now.)
+        self.held_served = self.held_len;
         if !fine {
             self.lost = true;
         }

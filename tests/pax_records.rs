@@ -195,3 +195,57 @@ fn the_outer_archive_honours_pax_paths() {
     assert_eq!(report.images.len(), 1);
     assert!(report.images[0].verified);
 }
+
+/// Go's archive/tar (`isHeaderOnlyType`) and Python's tarfile read no data after a
+/// hardlink, symlink, device, directory or FIFO header, whatever its size field says;
+/// tar-rs skipped that many bytes, so a symlink whose size covered the next entries hid
+/// them (found by the fuzzer: the container gets /etc/passwd, strata listed only the link).
+#[test]
+fn a_header_only_entry_with_a_size_hides_nothing() {
+    for kind in [b'1', b'2', b'3', b'4', b'5', b'6'] {
+        let mut w = TarWriter::new();
+        // A header of that type whose size field claims the next entry as its data.
+        let evil = Entry::file("etc/passwd", "root::0:0:evil:/root:/bin/sh\n");
+        let mut next = TarWriter::new();
+        next.entry(&evil);
+        let hidden = next.buf.clone();
+        let mut link = Entry::new("link", fixture::Kind::Other(kind));
+        link.link = if kind == b'1' || kind == b'2' { b"target".to_vec() } else { Vec::new() };
+        let mut h = fixture::ustar_header(&link.path, &link.link, kind, hidden.len() as u64, &link).expect("fits");
+        fixture::set_checksum(&mut h);
+        w.raw(&h);
+        w.raw(&hidden);
+        let layer = w.finish();
+        let names = walk_all_ways(&layer).unwrap_or_else(|e| panic!("type {}: {e}", kind as char));
+        let paths: Vec<&[u8]> = names.iter().map(|(p, _)| p.as_slice()).collect();
+        assert_eq!(paths, [&b"link"[..], b"etc/passwd"], "type {}", kind as char);
+        if let Some(py) = python_names(&layer) {
+            let py: Vec<&[u8]> = py.iter().map(|(p, _)| p.as_slice()).collect();
+            assert_eq!(py, paths, "python's tarfile agrees (type {})", kind as char);
+        }
+        // One byte at a time (the guard reads a header whole before tar-rs gets any of it).
+        struct OneByte<'a>(&'a [u8]);
+        impl std::io::Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let (slow, problem) = index_stream(&mut OneByte(&layer));
+        assert!(problem.is_none(), "{problem:?}");
+        assert_eq!(slow.entries.len(), 2);
+    }
+}
+
+/// The same header with a PAX size record claiming data: tar-rs would skip it, the
+/// runtimes would not, and strata cannot correct a record already read: it stops there.
+#[test]
+fn a_header_only_entry_with_a_pax_size_is_refused() {
+    let mut w = TarWriter::new();
+    w.entry(&Entry::symlink("link", "target").pax("size", b"512"));
+    w.file("etc/passwd", "evil");
+    let err = walk_all_ways(&w.finish()).expect_err("refused");
+    assert!(err.contains("symlink") && err.contains("512"), "{err}");
+}

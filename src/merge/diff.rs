@@ -146,14 +146,14 @@ pub fn diff_trees(a: TreeSide<'_>, b: TreeSide<'_>) -> (Vec<FileChange>, FileDif
                 (Some(fa), None) => {
                     sum.removed += 1;
                     if fa.kind == EntryKind::File {
-                        sum.removed_bytes += fa.size;
+                        sum.removed_bytes = sum.removed_bytes.saturating_add(fa.size);
                     }
                     out.push(FileChange { path: display_path(&path), change: FileChangeKind::Removed, fields: Vec::new(), content_unknown: false, before: ia.clone(), after: None });
                 }
                 (None, Some(fb)) => {
                     sum.added += 1;
                     if fb.kind == EntryKind::File {
-                        sum.added_bytes += fb.size;
+                        sum.added_bytes = sum.added_bytes.saturating_add(fb.size);
                     }
                     out.push(FileChange { path: display_path(&path), change: FileChangeKind::Added, fields: Vec::new(), content_unknown: false, before: None, after: ib.clone() });
                 }

@@ -401,10 +401,12 @@ impl MergedTree {
             if !alive {
                 continue;
             }
-            let total = own[id] + self.nodes[id].cumulative;
+            // Saturating: declared sizes of one image can add up past 2^64 (the fuzzer's
+            // made-up layers do; a hostile sparse file could).
+            let total = own[id].saturating_add(self.nodes[id].cumulative);
             self.nodes[id].cumulative = total;
             if parent < id {
-                self.nodes[parent].cumulative += total;
+                self.nodes[parent].cumulative = self.nodes[parent].cumulative.saturating_add(total);
             }
         }
         // Sort children by name (dead before alive for equal names), for binary search.
@@ -554,15 +556,15 @@ impl MergedTree {
             match ch.kind {
                 ChangeKind::Added => {
                     c.added += 1;
-                    c.added_bytes += ch.bytes;
+                    c.added_bytes = c.added_bytes.saturating_add(ch.bytes);
                 }
                 ChangeKind::Modified => {
                     c.modified += 1;
-                    c.modified_bytes += ch.bytes;
+                    c.modified_bytes = c.modified_bytes.saturating_add(ch.bytes);
                 }
                 ChangeKind::Deleted => {
                     c.deleted += ch.paths;
-                    c.deleted_bytes += ch.bytes;
+                    c.deleted_bytes = c.deleted_bytes.saturating_add(ch.bytes);
                 }
             }
         }
@@ -656,7 +658,7 @@ impl<'l> Builder<'l> {
             }
             paths += 1;
             if node.kind == EntryKind::File {
-                bytes += node.size;
+                bytes = bytes.saturating_add(node.size);
             }
             let (entry, parent) = (node.entry, node.parent);
             stack.extend(node.children.iter().copied());

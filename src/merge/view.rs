@@ -344,13 +344,13 @@ pub fn layer_markers(tree: &MergedTree, layers: &[&LayerIndex], k: usize, limit:
             _ => continue,
         };
         let Some((target, _)) = marker_target(&e.path) else { continue };
-        let (mut removed_paths, mut removed_bytes) = (0, 0);
+        let (mut removed_paths, mut removed_bytes) = (0, 0u64);
         for c in tree.changes(k).iter().filter(|c| c.kind == ChangeKind::Deleted) {
             let raw = crate::layer::parse_display_path(&c.path);
             let hit = if opaque { split_parent(&raw).0 == target.as_slice() } else { *raw == *target };
             if hit {
                 removed_paths += c.paths;
-                removed_bytes += c.bytes;
+                removed_bytes = removed_bytes.saturating_add(c.bytes);
             }
         }
         out.push(MarkerView { path: display_path(&e.path), opaque, target: display_path(&target), removed_paths, removed_bytes });
