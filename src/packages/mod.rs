@@ -13,6 +13,7 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod golang;
 pub mod maven;
 pub mod npm;
 pub mod os_release;
@@ -220,6 +221,17 @@ pub enum SourceKind {
     RpmSqlite,
     /// A jar (war, ear): the `pom.properties` inside.
     Jar,
+    /// An executable big enough to be a Go binary: its build information, if any.
+    GoBinary,
+}
+
+/// Executables below this are not looked at for Go build information (a Go binary is
+/// over a megabyte: the runtime alone is).
+const GO_BINARY_MIN_BYTES: u64 = 512 << 10;
+
+/// Whether a layer entry may be a Go binary: decided by its header alone.
+fn go_candidate(e: &LayerEntry) -> Option<SourceKind> {
+    (e.kind == EntryKind::File && e.mode & 0o111 != 0 && e.size >= GO_BINARY_MIN_BYTES).then_some(SourceKind::GoBinary)
 }
 
 /// The files whose change can change the OS: re-read when a layer touches one.
@@ -289,6 +301,7 @@ pub struct Parsed {
 
 /// What the scan keeps of one source file.
 struct SourceData {
+    kind: SourceKind,
     packages: Vec<Package>,
     owned_python: Vec<String>,
 }
@@ -313,7 +326,7 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
             ancestors = ancestor_dirs(scan.sources.keys().map(|p| p.as_slice()).chain(OS_PATHS.iter().copied()));
             ancestors_stale = false;
         }
-        let touches = what_layer_touches(layers[k], &ancestors);
+        let touches = what_layer_touches(layers[k], &ancestors, &scan.sources);
         for path in &touches.wal {
             scan.findings.push(PackageFinding {
                 layer: k,
@@ -337,12 +350,12 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
             scan.sources.retain(|path, _| file_content(tree, upto, path).is_ok());
             ancestors_stale |= scan.sources.len() != before;
         }
-        for (path, &entry) in &touches.sources {
+        for (path, &(entry, kind)) in &touches.sources {
             let found = match &tree {
                 Some(tree) => file_content(tree, upto, path).ok(),
                 None => Some((k, &layers[k].entries[entry])),
             };
-            scan.read_source(found, src, k, path);
+            scan.read_source(found, src, k, path, kind);
             ancestors_stale = true;
         }
         if let (true, Some(tree)) = (touches.structural || touches.os, &tree) {
@@ -403,8 +416,9 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
 
 /// What one layer does that can change the package set.
 struct Touches {
-    /// The package sources it writes: path → its last entry of that path in the layer.
-    sources: BTreeMap<Vec<u8>, usize>,
+    /// The package sources it writes: path → its last entry of that path in the layer,
+    /// and the reader for it.
+    sources: BTreeMap<Vec<u8>, (usize, SourceKind)>,
     /// It deletes (whiteouts, opaque markers) or replaces a directory above a known source.
     structural: bool,
     /// It writes an os-release (or point release) file.
@@ -418,7 +432,7 @@ impl Touches {
     /// (a later entry replacing a parent directory with a file or a link) hides it: then
     /// the layer's own entries are what the merged tree would show.
     fn plain_files_only(&self, layer: &LayerIndex) -> bool {
-        if self.sources.iter().any(|(_, &i)| layer.entries[i].kind != EntryKind::File) {
+        if self.sources.iter().any(|(_, &(i, _))| layer.entries[i].kind != EntryKind::File) {
             return false;
         }
         let parents = ancestor_dirs(self.sources.keys().map(|p| p.as_slice()));
@@ -428,7 +442,7 @@ impl Touches {
 
 /// The sources one layer wrote, whether it deleted or replaced anything that could hold
 /// one, and whether it wrote an OS release file.
-fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touches {
+fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>, known: &BTreeMap<Vec<u8>, SourceData>) -> Touches {
     let mut touched = BTreeMap::new();
     let mut structural = false;
     let mut os_touched = false;
@@ -449,8 +463,11 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>) -> Touch
         if e.kind == EntryKind::File && e.size > 0 && path.ends_with(b"rpmdb.sqlite-wal") {
             wal.push(path.to_vec());
         }
-        if matches!(e.kind, EntryKind::File | EntryKind::Hardlink | EntryKind::Symlink) && classify(path).is_some() {
-            touched.insert(path.to_vec(), i);
+        // A path read before is read again whatever it is now (a Go binary replaced by a
+        // script holds no packages any more).
+        let kind = classify(path).or_else(|| go_candidate(e)).or_else(|| known.get(path).map(|d| d.kind));
+        if let (true, Some(kind)) = (matches!(e.kind, EntryKind::File | EntryKind::Hardlink | EntryKind::Symlink), kind) {
+            touched.insert(path.to_vec(), (i, kind));
         } else if touched.contains_key(path) {
             // A later entry of the same path that is no source (a directory): not one now.
             touched.remove(path);
@@ -483,8 +500,7 @@ struct Scan<'l> {
 impl Scan<'_> {
     /// Read the source at `path` as of layer `k` (`found`: its file, the layer and entry
     /// holding its bytes), replacing what it held before.
-    fn read_source(&mut self, found: Option<(usize, &LayerEntry)>, src: &mut dyn ContentSource, k: usize, path: &[u8]) {
-        let Some(kind) = classify(path) else { return };
+    fn read_source(&mut self, found: Option<(usize, &LayerEntry)>, src: &mut dyn ContentSource, k: usize, path: &[u8], kind: SourceKind) {
         let shown = format!("/{}", display_path(path));
         if !self.sources.contains_key(path) && self.sources.len() >= self.limits.max_sources {
             if !self.source_cap_noted {
@@ -516,25 +532,29 @@ impl Scan<'_> {
         for message in parsed.problems {
             self.findings.push(PackageFinding { layer: k, path: shown.clone(), message });
         }
-        self.sources.insert(path.to_vec(), SourceData { packages: parsed.packages, owned_python: parsed.owned_python });
+        self.sources.insert(path.to_vec(), SourceData { kind, packages: parsed.packages, owned_python: parsed.owned_python });
     }
 }
 
 fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, entry: &LayerEntry, shown: &str, limits: &Limits) -> Result<Parsed, String> {
     let cap = match kind {
-        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite | SourceKind::Jar => limits.max_database_bytes,
+        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary => limits.max_database_bytes,
         _ => limits.max_manifest_bytes,
     };
     if entry.size > cap {
         return Err(format!("{} bytes, more than the {} bytes strata reads of such a file: not read", entry.size, cap));
     }
-    if kind == SourceKind::RpmSqlite || kind == SourceKind::Jar {
+    if matches!(kind, SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary) {
         // Pages (a jar's directory and members) are read where they are, one at a time.
         let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
             let mut r = src.open_entry_from(layer, entry, offset).map_err(|e| e.to_string())?;
             r.read_exact(buf).map_err(|e| format!("cannot be read: {e}"))
         };
-        return if kind == SourceKind::Jar { maven::parse_jar(read_at, entry.size, shown, limits) } else { rpm::parse_sqlite(read_at, entry.size, shown, limits) };
+        return match kind {
+            SourceKind::Jar => maven::parse_jar(read_at, entry.size, shown, limits),
+            SourceKind::GoBinary => golang::parse_binary(read_at, entry.size, shown, limits),
+            _ => rpm::parse_sqlite(read_at, entry.size, shown, limits),
+        };
     }
     let reader = src.open_entry(layer, entry).map_err(|e| format!("cannot be read: {e}"))?;
     let mut reader = BufReader::new(reader.take(cap));
@@ -544,7 +564,7 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         SourceKind::PythonMetadata => python::parse(&read_all(&mut reader)?, shown),
         SourceKind::NpmPackageJson => npm::parse(&read_all(&mut reader)?, shown),
         SourceKind::DpkgFileList => dpkg::parse_file_list(&mut reader, limits),
-        SourceKind::RpmSqlite | SourceKind::Jar => Err("read piece by piece, not as a stream".into()),
+        SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary => Err("read piece by piece, not as a stream".into()),
     }
 }
 
