@@ -59,7 +59,7 @@ enum Command {
     // -- filesystem commands (src/bin/strata/fs.rs) are added below this line --
     #[command(flatten)]
     Fs(fs::FsCommand),
-    /// The packages of an image (dpkg, apk, rpm, Python, npm, Java) and the layer that installed each.
+    /// The packages of an image (dpkg, apk, rpm, Python, npm, Java, Go) and the layer that installed each.
     Packages {
         archive: PathBuf,
         /// Image by tag, ID prefix or index (default: the first image).
