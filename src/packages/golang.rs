@@ -12,7 +12,7 @@ const MAX_SECTION: u64 = 4 << 20;
 pub fn parse_binary(mut read_at: impl FnMut(u64, &mut [u8]) -> Result<(), String>, size: u64, location: &str, limits: &Limits) -> Result<Parsed, String> {
     let mut parsed = Parsed::default();
     let Some((offset, len)) = find_section(&mut read_at, size)? else { return Ok(parsed) };
-    if len < 32 || len > MAX_SECTION || offset + len > size {
+    if !(32..=MAX_SECTION).contains(&len) || offset.saturating_add(len) > size {
         return Err(format!("a .go.buildinfo section of {len} bytes at {offset} does not fit"));
     }
     let mut sec = vec![0u8; len as usize];
@@ -72,8 +72,9 @@ fn string<'s>(b: &'s [u8], at: &mut usize) -> Option<&'s [u8]> {
             return None;
         }
     }
-    let s = b.get(*at..*at + len as usize)?;
-    *at += len as usize;
+    let end = at.checked_add(usize::try_from(len).ok()?)?;
+    let s = b.get(*at..end)?;
+    *at = end;
     Some(s)
 }
 

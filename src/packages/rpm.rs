@@ -60,7 +60,7 @@ fn header(blob: &[u8]) -> Result<Header, String> {
             TAG_LICENSE if is_string => h.license = string(),
             TAG_ARCH if is_string => h.arch = string(),
             TAG_SOURCERPM if is_string => h.source_rpm = string(),
-            TAG_EPOCH if kind == TYPE_INT32 => h.epoch = data.get(offset..offset + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+            TAG_EPOCH if kind == TYPE_INT32 => h.epoch = offset.checked_add(4).and_then(|end| data.get(offset..end)).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
             _ => {}
         }
     }

@@ -207,10 +207,11 @@ fn record(p: &[u8]) -> Result<Vec<Value>, String> {
             5 => 6,
             6 | 7 => 8,
             10 | 11 => return Err(format!("serial type {t} is reserved")),
-            t => ((t - 12) / 2) as usize,
+            t => usize::try_from((t - 12) / 2).map_err(|_| "a value longer than memory")?,
         };
-        let bytes = p.get(body..body + len).ok_or("a value runs past the record")?;
-        body += len;
+        let end = body.checked_add(len).ok_or("a value runs past the record")?;
+        let bytes = p.get(body..end).ok_or("a value runs past the record")?;
+        body = end;
         let int = || bytes.iter().fold(if bytes.first().is_some_and(|b| b & 0x80 != 0) { -1i64 } else { 0 }, |acc, &b| (acc << 8) | b as i64);
         out.push(match t {
             0 => Value::Null,
