@@ -881,3 +881,76 @@ fn go_build_info_matches_go_version_m() {
     assert_eq!(lib.version, built, "go version -m said:\n{said}");
     assert_eq!(lib.purl, format!("pkg:golang/example.com/lib@{}", strata::packages::purl::encode(built)));
 }
+
+/// The readers that read a file piece by piece (SQLite pages, a jar's directory, an ELF's
+/// sections), over seeded corruptions of real files: findings or nothing, never a panic.
+#[test]
+fn seeded_garbage_in_piecewise_readers() {
+    let dir = scratch("garbage-pieces");
+    let mut bases: Vec<(&str, Vec<u8>)> = Vec::new();
+    if tool_present("sqlite3") {
+        let db = dir.join("rpmdb.sqlite");
+        let sql = "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);\
+                   WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) INSERT INTO Packages (blob) SELECT randomblob(100 + i * 97) FROM n;";
+        run(Command::new("sqlite3").arg(&db).arg(sql));
+        let bytes = std::fs::read(&db).unwrap();
+        // Unharmed, every one of the 60 rows is walked (blobs up to 5.9 KB: overflow pages,
+        // and more than one leaf), and each is said not to be an rpm header.
+        let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
+            buf.copy_from_slice(&bytes[offset as usize..offset as usize + buf.len()]);
+            Ok(())
+        };
+        let parsed = strata::packages::rpm::parse_sqlite(read_at, bytes.len() as u64, "/db", &Limits::default()).unwrap();
+        let rows: Vec<&String> = parsed.problems.iter().filter(|p| p.starts_with("row ")).collect();
+        assert_eq!(rows.len(), 60, "{:?}", parsed.problems);
+        assert!(rows[59].starts_with("row 60:"), "{rows:?}");
+        bases.push(("sqlite", bytes));
+    }
+    if tool_present("python3") {
+        bases.push(("jar", make_jar(&dir, "g.jar", &[("g", "a", "1"), ("h", "b", "2")], true)));
+    }
+    if let Ok(elf) = std::fs::read("/bin/ls") {
+        bases.push(("elf", elf));
+    }
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let limits = Limits::default();
+    for (what, base) in &bases {
+        for round in 0..150 {
+            let mut bytes = base.clone();
+            if round % 10 == 9 {
+                let keep = (next() as usize) % bytes.len();
+                bytes.truncate(keep);
+            }
+            for _ in 0..(next() % 24 + 1) {
+                if bytes.is_empty() {
+                    break;
+                }
+                // Corrupt near the places the readers look first: headers and the end.
+                let i = match next() % 3 {
+                    0 => (next() as usize) % bytes.len().min(4096),
+                    1 => bytes.len() - 1 - (next() as usize) % bytes.len().min(4096),
+                    _ => (next() as usize) % bytes.len(),
+                };
+                bytes[i] = next() as u8;
+            }
+            let size = bytes.len() as u64;
+            let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
+                let start = usize::try_from(offset).map_err(|_| "offset".to_string())?;
+                let end = start.checked_add(buf.len()).filter(|&e| e <= bytes.len()).ok_or("past the end")?;
+                buf.copy_from_slice(&bytes[start..end]);
+                Ok(())
+            };
+            let _ = match *what {
+                "sqlite" => strata::packages::rpm::parse_sqlite(read_at, size, "/db", &limits),
+                "jar" => strata::packages::maven::parse_jar(read_at, size, "/j.jar", &limits),
+                _ => strata::packages::golang::parse_binary(read_at, size, "/bin", &limits),
+            };
+        }
+    }
+}
