@@ -940,5 +940,17 @@ fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
         }
         index.entries.push(record);
     }
+    // What follows the first zero block decides whether the runtimes read the layer to
+    // its end (see `tar_guard::lone_zero_block`); the streaming walk words it.
+    if let Some(z) = seen.end_marker() {
+        let window = archive.into_inner().into_inner();
+        let from = z.saturating_add(512).min(len);
+        let mut after = Vec::with_capacity(512);
+        window.seek(SeekFrom::Start(from)).ok()?;
+        window.take(512).read_to_end(&mut after).ok()?;
+        if crate::tar_guard::lone_zero_block(&after) {
+            return None;
+        }
+    }
     Some(index)
 }

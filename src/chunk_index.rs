@@ -250,11 +250,12 @@ impl ChunkIndexer {
             starved: false,
         };
         let mut failed = false;
+        let seen;
         {
             // The same guard as every other walk: it reads the PAX records (and refuses
             // oversized ones) the way the synchronous walk does.
             let guard = crate::tar_guard::TarGuard::new(&mut src);
-            let seen = guard.extensions();
+            seen = guard.extensions();
             let mut archive = tar::Archive::new(guard);
             let Ok(entries) = archive.entries_with_seek() else {
                 return self.give_up();
@@ -303,7 +304,27 @@ impl ChunkIndexer {
             }
         }
         if !failed {
-            // The walk reached the end of the archive.
+            // The walk reached the end of the archive. Unless what follows the first zero
+            // block is here and is what the runtimes accept, the synchronous walk decides.
+            if let Some(z) = seen.end_marker() {
+                let from = base.saturating_add(z).saturating_add(512).min(self.size);
+                let to = from.saturating_add(512).min(self.size);
+                let buf_end = self.buf_start + self.buf.len() as u64;
+                if from < self.size {
+                    if from < self.buf_start {
+                        return self.give_up();
+                    }
+                    if to > buf_end {
+                        // Not read yet: ask for it, and walk again from the boundary.
+                        self.state = Need::At(buf_end);
+                        return self.state;
+                    }
+                    let after = &self.buf[(from - self.buf_start) as usize..(to - self.buf_start) as usize];
+                    if crate::tar_guard::lone_zero_block(after) {
+                        return self.give_up();
+                    }
+                }
+            }
             self.starts.push(self.boundary);
             self.buf = Vec::new();
             self.state = Need::Done;

@@ -86,6 +86,8 @@ codes! {
     LayerEntryRefused = "layer_entry_refused": "{detail} (at byte {offset} of the uncompressed layer)",
     LayerTruncatedInside = "layer_truncated_inside": "layer truncated inside {path}: {detail} (at byte {offset} of the uncompressed layer)",
     LayerStreamError = "layer_stream_error": "layer stream ended with an error: {detail} (at byte {offset} of the uncompressed layer)",
+    LayerTruncated = "layer_truncated": "the layer is cut short: it ends at byte {offset} of the uncompressed layer, inside an entry ({detail})",
+    LayerLoneZeroBlock = "layer_lone_zero_block": "a single zero block at byte {offset} of the uncompressed layer is followed by more data: Docker, containerd and podman (Go's archive/tar) refuse the layer there; GNU tar and Python stop at it, as this listing does",
 
     // --- findings: the archive's metadata (`findings[]`) ---
     CannotOpen = "cannot_open": "cannot open {path}: {why}",

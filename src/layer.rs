@@ -235,9 +235,21 @@ impl IndexProblem {
 pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>) {
     let mut counted = CountingReader { inner: stream, count: 0, failed: false };
     let mut index = LayerIndex::default();
-    let problem = walk_entries(&mut counted, &mut index);
+    let (mut problem, end_marker) = walk_entries(&mut counted, &mut index);
+    // Go's archive/tar reads the block after the first zero block: unless it is zero too
+    // (or the layer ends), the runtimes refuse the layer there (tar-rs just stops).
+    let mut after_marker = Vec::new();
+    if problem.is_none() && !counted.failed {
+        if let Some(z) = end_marker.filter(|&z| counted.count == z + 512) {
+            let _ = (&mut counted).take(512).read_to_end(&mut after_marker);
+            if crate::tar_guard::lone_zero_block(&after_marker) {
+                problem = Some(IndexProblem::new(Message::new(Code::LayerLoneZeroBlock), z, false));
+            }
+        }
+    }
     // Drain what is left (padding, zero blocks, trailing garbage) so the digest covers it all.
     // After a read error the stream is not trusted to continue, so do not drain it.
+    let stopped_at = counted.count;
     let drain_problem = if counted.failed {
         None
     } else {
@@ -245,19 +257,38 @@ pub fn index_stream(stream: &mut dyn Read) -> (LayerIndex, Option<IndexProblem>)
             .err()
             .map(|e| IndexProblem::new(Message::new(Code::LayerStreamError).with("detail", e.to_string()), counted.count, true))
     };
+    // A bad header where the stream had nothing more to give is a layer cut short: say so.
+    if let Some(p) = problem.as_mut().filter(|p| p.message.code == Code::LayerBadHeader) {
+        if drain_problem.is_none() && counted.count == stopped_at && after_marker.is_empty() {
+            let detail = p.message.params.get("detail").cloned();
+            let mut cut = Message::new(Code::LayerTruncated);
+            if let Some(d) = detail {
+                cut = cut.with("detail", d);
+            }
+            *p = IndexProblem::new(cut, counted.count, false);
+        }
+    }
     index.uncompressed_size = counted.count;
     let failed = counted.failed;
     let problem = problem.map(|p| IndexProblem { stream_failed: failed, ..p });
     (index, problem.or(drain_problem))
 }
 
-fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> Option<IndexProblem> {
+/// The walk itself; also where the first all-zero block was, if it got there.
+fn walk_entries(stream: &mut CountingReader<'_>, index: &mut LayerIndex) -> (Option<IndexProblem>, Option<u64>) {
+    let mut seen = None;
+    let problem = walk_entries_seen(stream, index, &mut seen);
+    (problem, seen.and_then(|s| s.end_marker()))
+}
+
+fn walk_entries_seen(stream: &mut CountingReader<'_>, index: &mut LayerIndex, seen_out: &mut Option<crate::tar_guard::Extensions>) -> Option<IndexProblem> {
     // One read buffer for every file of the layer (zeroing 64 KiB per file adds up).
     let mut buf = vec![0u8; 64 * 1024];
     // The guard refuses a long name or PAX record of gigabytes (a few KB of gzip) before
     // tar-rs reads it into memory.
     let guard = crate::tar_guard::TarGuard::new(&mut *stream);
     let seen = guard.extensions();
+    *seen_out = Some(seen.clone());
     let mut archive = tar::Archive::new(guard);
     let mut budget = LayerBudget::default();
     let entries = match archive.entries() {

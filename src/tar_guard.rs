@@ -78,14 +78,33 @@ pub struct HeaderExtensions {
 /// A handle on what a [`TarGuard`] saw before the latest entry header; the walk keeps it
 /// while tar-rs owns the guard.
 #[derive(Debug, Clone, Default)]
-pub struct Extensions(Rc<RefCell<Option<HeaderExtensions>>>);
+pub struct Extensions(Rc<Seen>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    last: RefCell<Option<HeaderExtensions>>,
+    end_marker: std::cell::Cell<Option<u64>>,
+}
 
 impl Extensions {
     /// The records before the header at `header_pos`; None when the guard did not see that
     /// header (it lost its place, or the walk has no guard).
     pub fn take_at(&self, header_pos: u64) -> Option<HeaderExtensions> {
-        self.0.borrow_mut().take_if(|h| h.header_pos == header_pos)
+        self.0.last.borrow_mut().take_if(|h| h.header_pos == header_pos)
     }
+
+    /// Where the first all-zero block was, where tar-rs stops. Go's archive/tar (Docker,
+    /// containerd, podman) reads the block after it too and refuses the tar unless it is
+    /// zero as well or the tar ends there: the walks check it ([`lone_zero_block`]).
+    pub fn end_marker(&self) -> Option<u64> {
+        self.0.end_marker.get()
+    }
+}
+
+/// Whether `after` — what follows the first zero block (at most 512 bytes of it) — makes
+/// Go's archive/tar refuse the tar: anything but nothing or a second zero block.
+pub fn lone_zero_block(after: &[u8]) -> bool {
+    !after.is_empty() && (after.len() < 512 || after.iter().any(|&b| b != 0))
 }
 
 impl<R> TarGuard<R> {
@@ -170,6 +189,9 @@ impl<R> TarGuard<R> {
             return Ok(());
         }
         if self.block.iter().all(|&b| b == 0) {
+            if self.seen.0.end_marker.get().is_none() {
+                self.seen.0.end_marker.set(Some(after - BLOCK));
+            }
             self.lost = true; // the end-of-archive marker: tar-rs stops here
             return Ok(());
         }
@@ -223,7 +245,7 @@ impl<R> TarGuard<R> {
         } else {
             // An entry tar-rs hands out (a PAX global header too, which takes the records).
             let pending = std::mem::take(&mut self.pending);
-            *self.seen.0.borrow_mut() =
+            *self.seen.0.last.borrow_mut() =
                 Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), refuse, ..pending });
         }
         if recognized && kind.is_pax_local_extensions() {

@@ -249,3 +249,42 @@ fn a_header_only_entry_with_a_pax_size_is_refused() {
     let err = walk_all_ways(&w.finish()).expect_err("refused");
     assert!(err.contains("symlink") && err.contains("512"), "{err}");
 }
+
+/// Go's archive/tar reads the block after the first zero block: anything but a second
+/// zero block (or the end) and it refuses the tar (`ErrHeader`), so Docker, containerd and
+/// podman cannot unpack the layer; tar-rs stopped at the first zero block and strata called
+/// the layer verified, listing none of what followed.
+#[test]
+fn a_lone_zero_block_followed_by_entries_is_what_the_runtimes_refuse() {
+    let mut w = TarWriter::new();
+    w.file("a", "a");
+    w.raw(&[0u8; 512]);
+    w.file("etc/passwd", "evil");
+    let layer = w.finish();
+    let err = walk_all_ways(&layer).expect_err("refused, as the runtimes refuse it");
+    assert!(err.contains("zero block") && err.contains("Go"), "{err}");
+    // Two zero blocks, then anything (padding, garbage) is the normal end, as in Go.
+    let mut w = TarWriter::new();
+    w.file("a", "a");
+    let mut layer = w.finish();
+    layer.extend_from_slice(b"trailing bytes after the end marker");
+    assert_eq!(walk_all_ways(&layer).expect("readable").len(), 1);
+    // And one zero block at the very end is an end too.
+    let mut w = TarWriter::new();
+    w.file("a", "a");
+    w.raw(&[0u8; 512]);
+    assert_eq!(walk_all_ways(&w.buf).expect("readable").len(), 1);
+}
+
+/// A layer cut short is called that, with where it ends (not "bad tar header").
+#[test]
+fn a_cut_layer_says_it_is_cut() {
+    let mut w = TarWriter::new();
+    w.file("a", vec![7u8; 3000]);
+    w.file("b", "b");
+    let layer = w.finish();
+    let cut = &layer[..512 + 3000 + 512 + 100]; // inside b's header block
+    let (_, problem) = index_stream(&mut &cut[..]);
+    let said = problem.expect("a problem").message.english();
+    assert!(said.contains("cut short") && said.contains(&cut.len().to_string()), "{said}");
+}
