@@ -135,9 +135,12 @@ def main():
             rc = "" if codes == {0} else f" (exit {','.join(map(str, sorted(codes)))})"
             p(f"| {label}{rc} | {fmt_s(wall)} [{lo:.2f}–{hi:.2f}]{speed} | {fmt_mb(rss)} | {ratio} | {target} |")
 
-        base_label = {"openssl_tar": "openssl", "gunzip_openssl": "gunzip+openssl", "dive_tar": "dive"}
+        base_label = {"openssl_tar": "openssl", "gunzip_openssl": "gunzip+openssl", "dive_tar": "dive",
+                      "openssl_blob": "openssl of the largest blob", "strata_inspect_1core": "one core"}
         row("`openssl dgst -sha256 large.tar`", "openssl_tar", mbps=tar_mb)
-        row("`strata inspect large.tar`", "strata_inspect", "openssl_tar", "≤ 1.3×, < 64 MiB", mbps=tar_mb)
+        row("`openssl dgst -sha256` of the largest blob alone", "openssl_blob")
+        row("`strata inspect large.tar` (every core)", "strata_inspect", "openssl_blob", "≤ 1.25×, ≤ 64 MiB", mbps=tar_mb)
+        row("`STRATA_THREADS=1 strata inspect large.tar` (one core)", "strata_inspect_1core", "openssl_tar", "", mbps=tar_mb)
         row("`gzip -dc large.tar.gz \\| openssl dgst -sha256`", "gunzip_openssl", mbps=tar_mb)
         row("`strata inspect large.tar.gz`", "strata_inspect_gz", "gunzip_openssl", "≤ 1.3×, < 64 MiB", mbps=tar_mb)
         row("`CI=true dive --source docker-archive large.tar`", "dive_tar")
