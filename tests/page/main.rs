@@ -190,6 +190,26 @@ fn write_page_fixtures() {
     write("past-4gib.json", facts.to_string().as_bytes());
 }
 
+/// Big counts the page must draw without freezing (issue 20, finding 9): an image of 2 000
+/// layers, one of 30 000 history entries, and a repository name of 100 KB.
+#[test]
+fn write_list_fixtures() {
+    let plain = Options::default();
+    let mut layers = ImageSpec::new(&["layers:2000"]);
+    for k in 0..2000 {
+        layers = layers.layer(LayerSpec::new().file(format!("l/{k:04}"), format!("{k}\n")), &format!("/bin/sh -c step {k}"));
+    }
+    write("two-thousand-layers.tar", &fixture::docker_oci(&[layers], &plain).bytes);
+    let mut history = ImageSpec::new(&["history:30000"]).layer(LayerSpec::new().file("a", "a\n"), "/bin/sh -c #(nop) ADD file:abc in / ");
+    for k in 0..30_000 {
+        history = history.nop(&format!("/bin/sh -c #(nop)  ENV STEP={k}"));
+    }
+    write("long-history.tar", &fixture::docker_oci(&[history], &plain).bytes);
+    let long_name = format!("{}:v1", "r".repeat(100_000));
+    let named = ImageSpec::new(&[long_name.as_str()]).layer(LayerSpec::new().file("a", "a\n"), "ADD a /");
+    write("long-name.tar", &fixture::docker_oci(&[named, fixture::web_v1()], &plain).bytes);
+}
+
 /// Archives written by real tools (umoci, skopeo, buildah: `tests/tools/make-real-archives.sh`)
 /// into `real/`, with what the tools say about them and umoci's own unpacked filesystem, for
 /// the page tests to drop. Without the tools this writes nothing (the page tests then skip

@@ -308,3 +308,16 @@ export function imageVerdict(image, verificationDone) {
   if (verificationDone) return image.verified ? 'ok' : 'bad';
   return 'pending';
 }
+
+/** Long lists draw their first rows only (a 30 000-entry history or a 5 000-layer stack drew
+ * every row and froze the tab for seconds): `limit` rows of `total`, then a button that
+ * draws `step` more. Returns null when everything is shown. */
+export function showMore(shown, total, onMore, tCountFn) {
+  if (shown >= total) return null;
+  const step = Math.min(LIST_STEP, total - shown);
+  return h('p', { class: 'show-more' },
+    h('button', { type: 'button', class: 'secondary small', onclick: onMore }, tCountFn('list.more', step, { total: total - shown })));
+}
+
+/** How many rows a long list draws at first, and adds per "show more". */
+export const LIST_STEP = 200;

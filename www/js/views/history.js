@@ -1,16 +1,18 @@
 // `docker history`: newest first, <missing> IDs, sizes; each row links to its layer.
 // A Dockerfile reconstructed from the same history sits beside it.
-import { h, clear, shortId, keepState, visible, errorReason } from '../util.js';
-import { t, tNode, formatSize, formatAgo, formatDateTime } from '../i18n.js';
+import { h, clear, shortId, keepState, visible, errorReason, showMore, LIST_STEP } from '../util.js';
+import { t, tNode, tCount, formatSize, formatAgo, formatDateTime } from '../i18n.js';
 import { dockerHeader } from './images.js';
 
 const prefs = { full: false, human: true, mode: 'table' };
+// Rows drawn so far, per image ID (see showMore; the report is replaced as verdicts come in).
+const drawn = new Map();
 
 export function renderHistory(ctx) {
   const root = h('div', { class: 'history' });
   // A toggle redraws the table: focus stays on the control that was used.
   const draw = () => keepState(root, () => {
-    clear(root).append(toolbar(draw), prefs.mode === 'table' ? historyTable(ctx) : dockerfileView(ctx));
+    clear(root).append(toolbar(draw), prefs.mode === 'table' ? historyTable(ctx, draw) : dockerfileView(ctx));
   });
   draw();
   return root;
@@ -33,16 +35,21 @@ function toolbar(draw) {
     prefs.mode === 'table' ? toggle('history-human', t('history.human'), 'human') : null);
 }
 
-function historyTable(ctx) {
+function historyTable(ctx, draw) {
   const { image, navigate } = ctx;
-  const entries = [...image.history].reverse();
-  if (!entries.length) {
+  const all = image.history.length;
+  if (!all) {
     return h('p', { class: 'empty' }, tNode('history.empty'));
   }
+  const limit = drawn.get(image.id) || LIST_STEP;
+  // Newest first, as docker prints it; only the first `limit` rows are drawn.
+  const entries = image.history.slice(Math.max(0, all - limit)).reverse();
   const rows = entries.map((entry, i) => {
     const layer = entry.layer !== null && entry.layer !== undefined ? image.layers[entry.layer] : null;
     const size = entry.empty_layer ? 0 : layer ? layer.uncompressed_size : null;
-    const command = cleanCommand(entry.created_by || '');
+    // `docker history --no-trunc` prints the command as stored; the short form drops the
+    // `/bin/sh -c #(nop)` noise (the Dockerfile view cleans it up further).
+    const command = prefs.full ? (entry.created_by || '') : cleanCommand(entry.created_by || '');
     const shown = prefs.full || command.length <= 45 ? command : `${command.slice(0, 44)}…`;
     const goto = layer ? () => navigate({ tab: 'layers', layerFocus: entry.layer }) : null;
     return h('tr', { class: entry.empty_layer ? 'empty-layer' : layer ? 'clickable' : '', dataset: { history: String(entry.index) } },
@@ -61,7 +68,8 @@ function historyTable(ctx) {
     ['SIZE', 'images.col.size'], ['COMMENT', 'history.col.comment']].map(([word, key]) => dockerHeader(word, key));
   return h('div', { class: 'table-wrap' }, h('table', { class: 'data history-table', 'aria-label': t('history.table_label') },
     h('thead', null, h('tr', null, head, h('th', { scope: 'col' }, t('history.col.layer')))),
-    h('tbody', null, rows)));
+    h('tbody', null, rows)),
+  showMore(entries.length, all, () => { drawn.set(image.id, limit + LIST_STEP); draw(); }, tCount));
 }
 
 // docker history shows the raw command; `/bin/sh -c #(nop) ` noise is dropped as docker does.

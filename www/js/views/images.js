@@ -39,8 +39,10 @@ export function renderImagesTable(box, report, selected, onSelect, stage) {
           }
         },
       },
-      h('td', { class: repo === '<none>' ? 'none' : 'repo', translate: 'no' }, repo),
-      h('td', { class: tagName === '<none>' ? 'none' : 'tag', translate: 'no' }, tagName),
+      // A 100 KB repository name must not push every other column off screen: cut with an
+      // ellipsis, the whole name in the tooltip (and in the Overview).
+      h('td', { class: repo === '<none>' ? 'none' : 'repo cut', translate: 'no', title: repo }, repo),
+      h('td', { class: tagName === '<none>' ? 'none' : 'tag cut', translate: 'no', title: tagName }, tagName),
       h('td', { class: 'mono', title: image.id, translate: 'no' }, shortId(image.id)),
       h('td', { title: image.created ? formatDateTime(image.created) : '' }, formatAgo(image.created)),
       h('td', { class: 'num' }, formatSize(image.size)),

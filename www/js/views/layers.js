@@ -1,15 +1,19 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
-import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason } from '../util.js';
+import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason, showMore, LIST_STEP } from '../util.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
 const changeCache = new WeakMap();
+// Layers drawn so far, per image ID (a 5 000-layer image drew them all and froze the tab).
+// By ID, not by the image object: the report is replaced as verdicts come in.
+const drawn = new Map();
 
 export function renderLayers(ctx) {
   const { image, state, navigate } = ctx;
   const biggest = Math.max(1, ...image.layers.map((l) => l.uncompressed_size || l.stored_size || 0));
-  const rows = [...image.layers].reverse().map((layer) => {
+  const limit = drawn.get(image.id) || LIST_STEP;
+  const rows = image.layers.slice(Math.max(0, image.layers.length - limit)).reverse().map((layer) => {
     const size = layer.uncompressed_size ?? layer.stored_size ?? 0;
     // Square root keeps a 5 kB layer visible next to a 500 MB one, and bigger still looks bigger.
     const width = size ? Math.max(1.5, 100 * Math.sqrt(size / biggest)) : 0.8;
@@ -49,11 +53,18 @@ export function renderLayers(ctx) {
     requestAnimationFrame(() => list.querySelector('.focused')?.scrollIntoView({ block: 'center' }));
   }
   const total = image.layers.reduce((s, l) => s + (l.uncompressed_size || 0), 0);
-  return h('div', { class: 'layers' },
+  const box = h('div', { class: 'layers' });
+  const more = showMore(rows.length, image.layers.length, () => {
+    drawn.set(image.id, limit + LIST_STEP);
+    box.replaceWith(renderLayers(ctx));
+  }, tCount);
+  box.append(
     h('p', { class: 'muted' }, tCount('layers.intro', image.layers.length, { size: formatSize(total) })),
     list,
-    h('div', { class: 'stack-base muted' }, t('layers.base')),
+    more,
+    more ? null : h('div', { class: 'stack-base muted' }, t('layers.base')),
     wasteSection(ctx));
+  return box;
 }
 
 function verdictClass(verdict) {
