@@ -225,7 +225,8 @@ fn pad(buf: &mut Vec<u8>) {
     }
 }
 
-fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+/// One PAX record, `"<len> <key>=<value>\n"` (the length counts itself).
+pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
     // "<len> <key>=<value>\n" where len counts itself.
     let body_len = 1 + key.len() + 1 + value.len() + 1;
     let mut len = body_len + 1;

@@ -134,17 +134,7 @@ fn parse_time(v: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn record(key: &str, value: &[u8]) -> Vec<u8> {
-        let body = 1 + key.len() + 1 + value.len() + 1;
-        let mut len = body + 1;
-        while body + len.to_string().len() != len {
-            len = body + len.to_string().len();
-        }
-        let mut out = format!("{len} {key}=").into_bytes();
-        out.extend_from_slice(value);
-        out.push(b'\n');
-        out
-    }
+    use crate::fixture::pax_record as record;
 
     #[test]
     fn a_newline_inside_a_value_is_part_of_the_value() {

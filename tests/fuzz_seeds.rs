@@ -116,17 +116,7 @@ fn write_fuzz_seeds() {
 
     // pax: the records of PAX headers.
     let dir = corpus("pax");
-    let record = |key: &str, value: &[u8]| {
-        let body = 1 + key.len() + 1 + value.len() + 1;
-        let mut len = body + 1;
-        while body + len.to_string().len() != len {
-            len = body + len.to_string().len();
-        }
-        let mut out = format!("{len} {key}=").into_bytes();
-        out.extend_from_slice(value);
-        out.push(b'\n');
-        out
-    };
+    let record = strata::fixture::pax_record;
     let seeds: Vec<Vec<u8>> = vec![
         record("path", b"tmp/x\ny"),
         [record("path", b"a"), record("linkpath", b"b"), record("size", b"12")].concat(),

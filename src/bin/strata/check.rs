@@ -218,29 +218,27 @@ fn size_text(bytes: f64) -> String {
 
 /// A rule that fails when the value is below the limit (dive: `threshold > value`).
 fn rule_min(rule: &'static str, limit: Limit, value: f64, show: impl Fn(f64) -> String) -> RuleResult {
-    match limit {
-        Limit::Disabled => RuleResult { rule, limit: "disabled".into(), value: show(value), status: Status::Skip, reason: None },
-        Limit::At(l) => RuleResult {
-            rule,
-            limit: show(l),
-            value: show(value),
-            status: if value < l { Status::Fail } else { Status::Pass },
-            reason: (value < l).then(|| format!("{} is below the limit {}", show(value), show(l))),
-        },
-    }
+    rule_with(rule, limit, value, show, |value, limit| value < limit, "below")
 }
 
 /// A rule that fails when the value is above the limit (dive: `value > threshold`).
 fn rule_max(rule: &'static str, limit: Limit, value: f64, show: impl Fn(f64) -> String) -> RuleResult {
+    rule_with(rule, limit, value, show, |value, limit| value > limit, "above")
+}
+
+fn rule_with(rule: &'static str, limit: Limit, value: f64, show: impl Fn(f64) -> String, fails: fn(f64, f64) -> bool, side: &str) -> RuleResult {
     match limit {
         Limit::Disabled => RuleResult { rule, limit: "disabled".into(), value: show(value), status: Status::Skip, reason: None },
-        Limit::At(l) => RuleResult {
-            rule,
-            limit: show(l),
-            value: show(value),
-            status: if value > l { Status::Fail } else { Status::Pass },
-            reason: (value > l).then(|| format!("{} is above the limit {}", show(value), show(l))),
-        },
+        Limit::At(l) => {
+            let failed = fails(value, l);
+            RuleResult {
+                rule,
+                limit: show(l),
+                value: show(value),
+                status: if failed { Status::Fail } else { Status::Pass },
+                reason: failed.then(|| format!("{} is {side} the limit {}", show(value), show(l))),
+            }
+        }
     }
 }
 
