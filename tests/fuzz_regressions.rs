@@ -2,9 +2,8 @@
 //! the very checks the fuzz targets run (`tests/fuzz/checks.rs`).
 //!
 //! Every input a fuzzer saved is kept in `tests/fuzz/regressions/<target>/` and must pass
-//! its target's check. Findings that are reported but not fixed yet (they are in files
-//! other engineers own: see benches/RESULTS.md, "Fuzzing") are `#[ignore]`d tests of the
-//! strict checks, with the finding in the reason; un-ignore each one with its fix.
+//! its target's check; each finding also has a test of its own below (all fixed: see
+//! benches/RESULTS.md, "Fuzzing").
 
 #[path = "fuzz/checks.rs"]
 mod checks;
@@ -57,7 +56,7 @@ fn an_empty_pax_value_keeps_the_ustar_field() {
     checks::pax_strict(b"10 path=a\n8 path=\n");
 }
 
-/// Found while writing the Go reference for the `pax` target (and tolerated by it since):
+/// Found while writing the Go reference for the `pax` target:
 /// Go reads these records, strata refuses the header. The layer is then called unreadable
 /// where the runtimes unpack it (nothing is hidden, but the verdicts differ).
 #[test]
@@ -113,7 +112,7 @@ fn a_symlink_with_a_size_does_not_hide_the_next_entries() {
 /// Found by the `merge` target (with sizes of 2^64 - 1): cumulative directory sizes are
 /// summed with `+` (src/merge/tree.rs), which panics in a debug build and wraps in release
 /// once the sizes of one image add up past 2^64. No walk lets that happen today — a file's
-/// bytes must be in its layer — so the target now makes sizes up to 2^48, as the walks do;
+/// bytes must be in its layer — but sums saturate now, and the target makes such sizes again;
 /// this test keeps the case for when declared sizes (sparse files) reach the merge.
 #[test]
 fn cumulative_sizes_do_not_wrap() {
