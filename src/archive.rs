@@ -931,6 +931,10 @@ fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
     for entry in entries {
         let mut entry = entry.ok()?;
         if layer::is_global_header(entry.header().entry_type()) {
+            // Skipped, but its data and padding must be in the layer as any entry's are.
+            if entry.raw_file_position().saturating_add(entry.size()).saturating_add(511) & !511 > len {
+                return None;
+            }
             continue;
         }
         let record = layer::entry_record(&mut entry, &seen).ok()?;

@@ -277,8 +277,12 @@ impl ChunkIndexer {
                     return self.give_up();
                 };
                 if layer::is_global_header(entry.header().entry_type()) {
-                    // Not an entry of the index (and so not a start a split can join at).
+                    // Not an entry of the index (and so not a start a split can join at);
+                    // but its data and padding must be in the layer as any entry's are.
                     self.boundary = base.saturating_add(next & !511);
+                    if self.boundary > self.size {
+                        return self.give_up();
+                    }
                     continue;
                 }
                 let Ok(mut record) = layer::entry_record(&mut entry, &seen) else {
