@@ -253,7 +253,9 @@ fn tampering_and_garbage_give_verdicts_and_plain_errors() {
     let code = js_sys::Reflect::get(&err, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
     assert_eq!(code.as_deref(), Some("not_tar"));
     let params = json(js_sys::Reflect::get(&err, &JsValue::from_str("params")).expect("params"));
-    assert!(params["detail"].as_str().is_some_and(|d| d.contains("not a tar header")), "{params}");
+    // The detail is a coded message of its own (the page words it too).
+    assert_eq!(params["detail"]["code"], "head_too_short", "{params}");
+    assert!(params["detail"]["message"].as_str().is_some_and(|d| d.contains("not a tar header")), "{params}");
     let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
     assert!(message.contains("not a tar archive"), "{message}");
     let listed = json(strata::wasm::codes().map_err(JsValue::from).expect("codes"));
