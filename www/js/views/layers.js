@@ -58,12 +58,14 @@ export function renderLayers(ctx) {
     drawn.set(image.id, limit + LIST_STEP);
     box.replaceWith(renderLayers(ctx));
   }, tCount);
-  box.append(
+  // (Element.append would write a null as the text "null": leave the absent parts out.)
+  box.append(...[
     h('p', { class: 'muted' }, tCount('layers.intro', image.layers.length, { size: formatSize(total) })),
     list,
     more,
     more ? null : h('div', { class: 'stack-base muted' }, t('layers.base')),
-    wasteSection(ctx));
+    wasteSection(ctx),
+  ].filter(Boolean));
   return box;
 }
 

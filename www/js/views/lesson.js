@@ -6,7 +6,7 @@
 // what docker would print for this archive. Every word comes from the lesson catalogs
 // (www/locales/*/lesson.json); archive data is text (textContent) marked translate="no".
 import { h, clear, shortId } from '../util.js';
-import { t, onLangChange, formatSize, formatNumber, has, initI18n } from '../i18n.js';
+import { t, tNode, onLangChange, formatSize, formatNumber, has, initI18n } from '../i18n.js';
 
 /** Rows shown per directory of the step's tree; a bigger directory says how many more. */
 const DIR_ROW_LIMIT = 60;
@@ -319,7 +319,7 @@ class LessonView {
       button('play', this.playing ? t('lesson.pause') : t('lesson.play'), () => this.togglePlay(), false,
         { 'aria-pressed': this.playing ? 'true' : 'false' }),
       h('span', { class: 'lesson-where', id: 'lesson-where' }, t('lesson.stepOf', { n: at + 1, total: this.lastStep + 1 })),
-      h('span', { class: 'lesson-keys muted' }, t('lesson.keys')));
+      h('span', { class: 'lesson-keys muted' }, tNode('lesson.keys')));
     if (focusedStep) {
       const again = this.controls.querySelector(`[data-control="${focusedStep}"]`);
       // A button that became disabled cannot keep focus: the lesson's step panel takes it.
@@ -363,7 +363,7 @@ class LessonView {
             h('span', { class: 'chg-modified' }, `~${formatNumber(counts.modified)}`), ' ',
             h('span', { class: 'chg-deleted' }, `−${formatNumber(counts.deleted)}`)] : null,
           counts ? h('span', { class: 'visually-hidden' }, ` ${t('lesson.countsSr', { added: counts.added, modified: counts.modified, deleted: counts.deleted })}`) : null),
-        others.length ? h('span', { class: 'lesson-shared' }, t('lesson.shared', { images: others.join(', ') })) : null));
+        others.length ? h('span', { class: 'lesson-shared' }, tNode('lesson.shared', { images: others.join(', ') })) : null));
       // (CSSOM, not a style attribute: the page's CSP allows no inline styles.)
       li.style.setProperty('--thick', thickness.toFixed(2));
       return li;
@@ -519,15 +519,15 @@ class LessonView {
   renderMarkers(box, markers, k) {
     if (k === null) return;
     if (!markers.length) {
-      box.append(h('p', { class: 'muted' }, t('lesson.noMarkers')));
+      box.append(h('p', { class: 'muted' }, tNode('lesson.noMarkers')));
       return;
     }
     box.append(h('h4', null, t('lesson.markersTitle', { k })),
       h('ul', { class: 'lesson-marker-list' }, markers.map((m) => h('li', { dataset: { marker: m.path } },
         code(`/${m.path}`, m.opaque ? 'marker-opaque' : 'marker-whiteout'), ' — ',
         m.opaque
-          ? t('lesson.opaqueLine', { dir: `/${m.target}`, n: m.removed_paths })
-          : t('lesson.whiteoutLine', { path: `/${m.target}`, n: m.removed_paths, size: formatSize(m.removed_bytes) })))));
+          ? tNode('lesson.opaqueLine', { dir: `/${m.target}`, n: m.removed_paths })
+          : tNode('lesson.whiteoutLine', { path: `/${m.target}`, n: m.removed_paths, size: formatSize(m.removed_bytes) })))));
   }
 
   /** Rows of one directory into `ul`; directories in `open` are listed too (lazily otherwise). */
@@ -696,16 +696,16 @@ class LessonView {
     const waste = this.waste;
     clear(this.explainPanel).append(
       h('h3', { id: 'lesson-explain-title' }, t('lesson.explainTitle')),
-      topic('tar', t('lesson.explain.tar.title'), h('p', null, t('lesson.explain.tar.body'))),
-      topic('cow', t('lesson.explain.cow.title'), h('p', null, t('lesson.explain.cow.body'))),
-      topic('whiteout', t('lesson.explain.whiteout.title'), h('p', null, t('lesson.explain.whiteout.body'))),
-      topic('opaque', t('lesson.explain.opaque.title'), h('p', null, t('lesson.explain.opaque.body'))),
-      topic('waste', t('lesson.explain.waste.title'), h('p', null, t('lesson.explain.waste.body')),
-        waste ? h('p', { id: 'lesson-waste' }, t('lesson.explain.waste.here', {
+      topic('tar', tNode('lesson.explain.tar.title'), h('p', null, tNode('lesson.explain.tar.body'))),
+      topic('cow', tNode('lesson.explain.cow.title'), h('p', null, tNode('lesson.explain.cow.body'))),
+      topic('whiteout', tNode('lesson.explain.whiteout.title'), h('p', null, tNode('lesson.explain.whiteout.body'))),
+      topic('opaque', tNode('lesson.explain.opaque.title'), h('p', null, tNode('lesson.explain.opaque.body'))),
+      topic('waste', tNode('lesson.explain.waste.title'), h('p', null, tNode('lesson.explain.waste.body')),
+        waste ? h('p', { id: 'lesson-waste' }, tNode('lesson.explain.waste.here', {
           wasted: formatSize(waste.wasted_bytes), total: formatSize(waste.total_file_bytes),
           percent: (100 * (waste.efficiency ?? 1)).toFixed(1),
         })) : null),
-      topic('digests', t('lesson.explain.digests.title'), h('p', null, t('lesson.explain.digests.body')), this.digestChain()));
+      topic('digests', tNode('lesson.explain.digests.title'), h('p', null, tNode('lesson.explain.digests.body')), this.digestChain()));
   }
 
   digestChain() {
@@ -746,11 +746,11 @@ class LessonView {
       h('p', { class: 'lesson-equivalent' }, strata ? [t('lesson.strataSays'), ' ', code(strata)] : null, note ? [' ', note] : null));
     const noTrunc = h('label', { class: 'toggle', for: 'lesson-no-trunc' },
       h('input', { type: 'checkbox', id: 'lesson-no-trunc', checked: this.noTrunc ? true : undefined, onchange: (e) => { this.noTrunc = e.target.checked; this.renderDocker(); } }),
-      ' ', t('lesson.noTrunc'));
+      ' ', tNode('lesson.noTrunc'));
     const historyCommand = `docker history${this.noTrunc ? ' --no-trunc' : ''} ${ref}`;
     clear(this.dockerPanel).append(
-      h('h3', { id: 'lesson-docker-title' }, t('lesson.dockerTitle')),
-      h('p', { class: 'muted' }, t('lesson.dockerHelp')),
+      h('h3', { id: 'lesson-docker-title' }, tNode('lesson.dockerTitle')),
+      h('p', { class: 'muted' }, tNode('lesson.dockerHelp')),
       panel('images', 'docker images', dockerImages(report), `strata inspect ${file}`, t('lesson.imagesNote')),
       h('div', { class: 'lesson-history-wrap' }, noTrunc,
         panel('history', historyCommand, dockerHistory(image, this.noTrunc), `strata history ${file} --image ${ref}${this.noTrunc ? ' --no-trunc' : ''}`)),
