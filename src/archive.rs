@@ -191,6 +191,14 @@ impl Archive {
             let duplicate = Message::new(Code::DuplicateEntry).with("path", name);
             plan.findings.push(crate::report::Finding::new(Severity::Warning, duplicate, Some(name.clone())));
         }
+        // Junk beside the image (a `.DS_Store`, `._*` files): a mild finding each, never a
+        // digest failure (collect_blobs leaves them out unless the metadata names them).
+        for e in &outer.entries {
+            if e.kind == OuterKind::File && resolve::is_junk_name(&e.name) {
+                let junk = Message::new(Code::JunkFile).with("path", e.name.as_str());
+                plan.findings.push(crate::report::Finding::new(Severity::Info, junk, Some(e.name.clone())));
+            }
+        }
         if plan.format == crate::report::ArchiveFormat::Unknown {
             let first = outer.entries.first().map(|e| e.name.as_str()).unwrap_or("");
             let detail = Message::new(Code::NoImageMetadata).with("entries", outer.entries.len()).with("first", first);
@@ -534,7 +542,7 @@ impl Archive {
     fn collect_blobs(&mut self) {
         let mut entries: Vec<usize> = self.plan.images.iter().flat_map(|i| &i.layers).filter_map(|l| l.entry).collect();
         for (i, e) in self.outer.entries.iter().enumerate() {
-            if e.kind == OuterKind::File && e.name.starts_with("blobs/") {
+            if e.kind == OuterKind::File && e.name.starts_with("blobs/") && !resolve::is_junk_name(&e.name) {
                 entries.push(i);
             }
         }

@@ -128,6 +128,11 @@ codes! {
     NoEndMarker = "no_end_marker": "the archive has no end-of-archive marker after its last entry \"{entry}\" (byte {offset}): it may be truncated",
     DuplicateEntry = "duplicate_entry": "{path} occurs more than once in the archive; the last copy is used",
     BlobNameMismatch = "blob_name_mismatch": "blob content does not match its name: expected {expected}, got {actual}",
+    /// A file an operating system's file browser leaves beside the image (macOS `.DS_Store`
+    /// and `._*` AppleDouble files, `__MACOSX/`, Windows `Thumbs.db` / `desktop.ini`), found
+    /// when an archive was unpacked and packed again by hand: not part of any image, not a
+    /// blob to check (an info finding: the image still verifies).
+    JunkFile = "junk_file": "{path} is not part of any image: a file a desktop's file browser leaves beside files (such as macOS .DS_Store or ._ files); it is not checked",
     LayerUnreadable = "layer_unreadable": "layer could not be read in full: {problem}",
     HistoryCountMismatch = "history_count_mismatch": "history has {history} entries that made a layer but the image has {layers} layers; mapped {mapped} of them",
 

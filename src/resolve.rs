@@ -228,6 +228,20 @@ fn descriptor_tag(desc: &Map<String, Value>) -> Option<String> {
 
 // ---------------------------------------------------------------------------------------
 
+/// Whether an archive path is a file a desktop's file browser leaves beside others when
+/// an archive is unpacked and packed again by hand: macOS `.DS_Store`, AppleDouble `._*`
+/// files and anything under `__MACOSX/`, Windows `Thumbs.db` and `desktop.ini`. Such a
+/// file is no blob (`blobs/sha256/._<hex>` is not named by its digest) and is reported
+/// as junk, not as a digest failure.
+pub fn is_junk_name(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    if path.split('/').any(|part| part == "__MACOSX") {
+        return true;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == ".DS_Store" || name.starts_with("._") || name.eq_ignore_ascii_case("Thumbs.db") || name.eq_ignore_ascii_case("desktop.ini")
+}
+
 /// Resolve the archive's metadata into a plan.
 pub fn resolve(files: &mut dyn Files) -> Plan {
     let mut ctx = Ctx { files, findings: Vec::new() };
