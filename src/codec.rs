@@ -5,11 +5,15 @@
 
 use crate::chunk_index::IndexPart;
 use crate::layer::{EntryKind, LayerEntry, LayerIndex};
+use crate::sparse::{Fragment, SparseMap};
 use crate::report::Compression;
 use crate::gzip::{AccessIndex, AccessPoint};
 use crate::verify::BlobFacts;
 
-const MAGIC: &[u8; 4] = b"stb1";
+/// Written now: version 2, whose entries carry a sparse file's map.
+const MAGIC: &[u8; 4] = b"stb2";
+/// Version 1 (no sparse maps) is still read: data kept from an older build stays decodable.
+const MAGIC_V1: &[u8; 4] = b"stb1";
 
 struct Out(Vec<u8>);
 
@@ -51,11 +55,27 @@ impl Out {
 struct In<'a> {
     data: &'a [u8],
     pos: usize,
+    /// The format's version, from its magic (1 or 2).
+    version: u8,
 }
 
 type R<T> = Result<T, String>;
 
 impl<'a> In<'a> {
+    /// Check the magic and the kind byte that follows it; learn the version.
+    fn start(data: &'a [u8], kind: u8) -> R<In<'a>> {
+        let mut i = In { data, pos: 0, version: 2 };
+        i.version = match i.take(4)? {
+            m if m == MAGIC => 2,
+            m if m == MAGIC_V1 => 1,
+            _ => return Err("not strata index data".into()),
+        };
+        if i.u8()? != kind {
+            return Err("not this kind of strata index data".into());
+        }
+        Ok(i)
+    }
+
     fn take(&mut self, n: usize) -> R<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len()).ok_or("truncated index data")?;
         let s = &self.data[self.pos..end];
@@ -122,7 +142,31 @@ fn put_index(o: &mut Out, ix: &LayerIndex) {
         o.opt_u64(e.content_hash);
         o.u32(e.dev_major);
         o.u32(e.dev_minor);
+        match &e.sparse {
+            Some(map) => {
+                o.u8(1);
+                o.u64(map.fragments.len() as u64);
+                for f in map.fragments.iter() {
+                    o.u64(f.offset);
+                    o.u64(f.length);
+                }
+            }
+            None => o.u8(0),
+        }
     }
+}
+
+/// A sparse map as `put_index` wrote it (version 2), bounded as the walks bound it.
+fn get_sparse(i: &mut In<'_>) -> R<Option<Box<SparseMap>>> {
+    if i.version < 2 || i.u8()? == 0 {
+        return Ok(None);
+    }
+    let n = i.u64()?;
+    if n > crate::sparse::MAX_FRAGMENTS as u64 || n > (i.data.len() / 16) as u64 {
+        return Err("bad sparse map size".into());
+    }
+    let fragments = (0..n).map(|_| Ok(Fragment { offset: i.u64()?, length: i.u64()? })).collect::<R<Vec<_>>>()?;
+    Ok(Some(Box::new(SparseMap { fragments: fragments.into_boxed_slice() })))
 }
 
 fn get_index(i: &mut In<'_>) -> R<LayerIndex> {
@@ -149,6 +193,7 @@ fn get_index(i: &mut In<'_>) -> R<LayerIndex> {
             content_hash: i.opt_u64()?,
             dev_major: i.u32()?,
             dev_minor: i.u32()?,
+            sparse: get_sparse(i)?,
         });
     }
     Ok(LayerIndex { entries, uncompressed_size })
@@ -174,10 +219,7 @@ pub fn encode_part(p: &IndexPart) -> Vec<u8> {
 }
 
 pub fn decode_part(data: &[u8]) -> R<IndexPart> {
-    let mut i = In { data, pos: 0 };
-    if i.take(4)? != MAGIC || i.u8()? != b'P' {
-        return Err("not part of a layer index".into());
-    }
+    let mut i = In::start(data, b'P').map_err(|_| "not part of a layer index".to_string())?;
     let index = get_index(&mut i)?;
     let n = i.u64()?;
     if n > (i.data.len() / 8) as u64 + 1 {
@@ -188,10 +230,7 @@ pub fn decode_part(data: &[u8]) -> R<IndexPart> {
 }
 
 pub fn decode_index(data: &[u8]) -> R<LayerIndex> {
-    let mut i = In { data, pos: 0 };
-    if i.take(4)? != MAGIC || i.u8()? != b'I' {
-        return Err("not a layer index".into());
-    }
+    let mut i = In::start(data, b'I').map_err(|_| "not a layer index".to_string())?;
     get_index(&mut i)
 }
 
@@ -250,10 +289,7 @@ fn get_access(i: &mut In) -> R<AccessIndex> {
 }
 
 pub fn decode_facts(data: &[u8]) -> R<BlobFacts> {
-    let mut i = In { data, pos: 0 };
-    if i.take(4)? != MAGIC || i.u8()? != b'F' {
-        return Err("not blob facts".into());
-    }
+    let mut i = In::start(data, b'F').map_err(|_| "not blob facts".to_string())?;
     Ok(BlobFacts {
         digest: i.string()?,
         stored_size: i.u64()?,
@@ -296,9 +332,41 @@ mod tests {
                 content_hash: (k % 3 != 0).then_some(0x1234_5678_9abc_def0 ^ k as u64),
                 dev_major: k as u32,
                 dev_minor: 2 * k as u32,
+                sparse: (kind == EntryKind::File).then(|| {
+                    let fragments = vec![Fragment { offset: 0, length: 3 }, Fragment { offset: 900, length: 100 + k as u64 }];
+                    Box::new(SparseMap { fragments: fragments.into_boxed_slice() })
+                }),
             })
             .collect();
         LayerIndex { entries, uncompressed_size: 123_456_789 }
+    }
+
+    #[test]
+    fn version_1_data_still_decodes() {
+        // Version 1 wrote no sparse flag: an index of one entry as it wrote it.
+        let mut o = Out(MAGIC_V1.to_vec());
+        o.u8(b'I');
+        o.u64(42);
+        o.u64(1);
+        o.bytes(b"etc/hostname");
+        o.u8(0);
+        for v in [5u64] {
+            o.u64(v);
+        }
+        o.u32(0o644);
+        o.u64(0);
+        o.u64(0);
+        o.u64(1_700_000_000);
+        o.opt_bytes(None);
+        o.u64(512);
+        o.opt_u64(Some(9));
+        o.u32(0);
+        o.u32(0);
+        let ix = decode_index(&o.0).expect("a version 1 index decodes");
+        assert_eq!((ix.uncompressed_size, ix.entries.len()), (42, 1));
+        assert_eq!((&*ix.entries[0].path, ix.entries[0].size, ix.entries[0].sparse.is_none()), (&b"etc/hostname"[..], 5, true));
+        // And a version 2 reader never reads version 1 bytes as a sparse flag.
+        assert_eq!(encode_index(&ix)[..4], *MAGIC);
     }
 
     /// Every field set to something other than its default, written out field by field: a

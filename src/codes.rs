@@ -84,6 +84,9 @@ codes! {
     LayerNotTar = "layer_not_tar": "not a tar stream: {detail} (at byte {offset} of the uncompressed layer)",
     LayerBadHeader = "layer_bad_header": "bad tar header: {detail} (at byte {offset} of the uncompressed layer)",
     LayerEntryRefused = "layer_entry_refused": "{detail} (at byte {offset} of the uncompressed layer)",
+    /// A sparse file's map that Go's archive/tar refuses (out of order, overlapping, past the
+    /// file's size, not the stored bytes, unreadable numbers): the runtimes cannot unpack it.
+    LayerSparseMapRefused = "layer_sparse_map_refused": "the sparse file {entry} cannot be unpacked: {detail} (at byte {offset} of the uncompressed layer)",
     LayerTruncatedInside = "layer_truncated_inside": "layer truncated inside {path}: {detail} (at byte {offset} of the uncompressed layer)",
     LayerStreamError = "layer_stream_error": "layer stream ended with an error: {detail} (at byte {offset} of the uncompressed layer)",
     LayerTruncated = "layer_truncated": "the layer is cut short: it ends at byte {offset} of the uncompressed layer, inside an entry ({detail})",

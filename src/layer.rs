@@ -18,7 +18,7 @@ pub enum EntryKind {
     Char,
     Block,
     Fifo,
-    /// Anything else a tar can hold (sparse files, contiguous files, unknown types).
+    /// Anything else a tar can hold (unknown types; a sparse file is a `File`).
     Other,
 }
 
@@ -59,7 +59,7 @@ pub struct LayerEntry {
     /// The root directory itself has an empty path.
     pub path: Box<[u8]>,
     pub kind: EntryKind,
-    /// Bytes of content (0 for everything but regular files).
+    /// Bytes of content (0 for everything but regular files); a sparse file's logical size.
     pub size: u64,
     pub mode: u32,
     pub uid: u64,
@@ -67,13 +67,30 @@ pub struct LayerEntry {
     pub mtime: u64,
     /// Symlink target as written, or the normalised path a hardlink points at.
     pub link: Option<Box<[u8]>>,
-    /// Offset of the content in the layer's uncompressed tar stream.
+    /// Offset of the content in the layer's uncompressed tar stream (of a sparse file: of
+    /// its packed data fragments, after any map stored before them).
     pub data_offset: u64,
     /// xxh3-64 of the content, once the layer has been read in full (None after a
-    /// headers-only index).
+    /// headers-only index). Of a sparse file: of its map and stored bytes as the tar holds
+    /// them, not of its logical bytes (a hole of a terabyte is not hashed).
     pub content_hash: Option<u64>,
     pub dev_major: u32,
     pub dev_minor: u32,
+    /// A sparse file's map (GNU tar's sparse formats): `size` is then the logical size,
+    /// and the stored bytes at `data_offset` are only its data fragments, packed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sparse: Option<Box<crate::sparse::SparseMap>>,
+}
+
+impl LayerEntry {
+    /// Bytes of the entry's content stored in the tar at `data_offset`: `size`, or a sparse
+    /// file's packed fragments.
+    pub fn stored_size(&self) -> u64 {
+        match &self.sparse {
+            Some(map) => map.stored_len(),
+            None => self.size,
+        }
+    }
 }
 
 /// All entries of one layer, in tar order (duplicates kept; the last one wins when merging).
@@ -98,7 +115,7 @@ pub const MAX_NAME_BYTES_PER_LAYER: u64 = 128 << 20;
 /// ends before that is cut short, even after its last entry (the streaming walk fails
 /// skipping the padding, as Go's archive/tar does; a walk that seeks must not step past it).
 pub fn padded_end(e: &LayerEntry) -> u64 {
-    e.data_offset.saturating_add(e.size).saturating_add(511) & !511
+    e.data_offset.saturating_add(e.stored_size()).saturating_add(511) & !511
 }
 
 /// The bytes of an entry's names: its path and its link target.
@@ -112,7 +129,13 @@ pub fn name_bytes(e: &LayerEntry) -> u64 {
 pub struct LayerBudget {
     entries: usize,
     name_bytes: u64,
+    sparse_fragments: u64,
 }
+
+/// The sparse-map fragments one layer's index may hold in all (16 bytes each: 32 MiB). One
+/// map is capped at [`crate::sparse::MAX_FRAGMENTS`]; this keeps a layer of many such
+/// entries from holding memory in proportion to its bytes.
+pub const MAX_SPARSE_FRAGMENTS_PER_LAYER: u64 = 1 << 21;
 
 impl LayerBudget {
     /// Count `e` in, or say which cap it would pass (the walk stops there with that error).
@@ -127,8 +150,15 @@ impl LayerBudget {
                 MAX_NAME_BYTES_PER_LAYER >> 20
             ));
         }
+        let fragments = self.sparse_fragments.saturating_add(e.sparse.as_ref().map_or(0, |m| m.fragments.len() as u64));
+        if fragments > MAX_SPARSE_FRAGMENTS_PER_LAYER {
+            return Err(format!(
+                "the sparse files' maps hold more than {MAX_SPARSE_FRAGMENTS_PER_LAYER} fragments in all; the rest were not indexed"
+            ));
+        }
         self.entries += 1;
         self.name_bytes = bytes;
+        self.sparse_fragments = fragments;
         Ok(())
     }
 }
@@ -306,14 +336,11 @@ fn walk_entries_seen(stream: &mut CountingReader<'_>, index: &mut LayerIndex, se
         if is_global_header(entry.header().entry_type()) {
             continue;
         }
-        let mut record = match entry_record(&mut entry, &seen).and_then(|r| budget.admit(&r).map(|()| r)) {
+        let mut record = match entry_record(&mut entry, &seen).and_then(|r| budget.admit(&r).map(|()| r).map_err(refused)) {
             Ok(r) => r,
-            Err(msg) => {
-                let refused = Message::new(Code::LayerEntryRefused).with("detail", msg);
-                return Some(IndexProblem::new(refused, entry.raw_header_position(), false));
-            }
+            Err(refused) => return Some(IndexProblem::new(refused, entry.raw_header_position(), false)),
         };
-        if record.kind == EntryKind::File && record.size > 0 {
+        if record.kind == EntryKind::File && (record.size > 0 || record.sparse.is_some()) {
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
             loop {
                 match entry.read(&mut buf) {
@@ -345,12 +372,17 @@ pub(crate) fn is_global_header(entry_type: tar::EntryType) -> bool {
 /// Build the index record of one tar entry (shared by every walk). `seen` is the walk's
 /// [`TarGuard`](crate::tar_guard::TarGuard) handle: names, links, sizes and owners are read
 /// as the runtimes read them (see [`crate::tar_guard::entry_header`]).
-pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<LayerEntry, String> {
-    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| {
-        format!("entry {} at byte {}: {why}", display_path(&entry.path_bytes()), entry.raw_header_position())
+pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<LayerEntry, Message> {
+    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|refusal| {
+        if refusal.sparse_map {
+            // A code of its own: the page and scripts can tell a damaged sparse map apart.
+            Message::new(Code::LayerSparseMapRefused).with("entry", display_path(&entry.path_bytes())).with("detail", refusal.why)
+        } else {
+            refused(format!("entry {} at byte {}: {refusal}", display_path(&entry.path_bytes()), entry.raw_header_position()))
+        }
     })?;
     if stated.path.len() > MAX_PATH_BYTES {
-        return Err(format!("entry name longer than {MAX_PATH_BYTES} bytes"));
+        return Err(refused(format!("entry name longer than {MAX_PATH_BYTES} bytes")));
     }
     let header = entry.header();
     let kind = EntryKind::from_tar(header.entry_type());
@@ -360,6 +392,10 @@ pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate:
         _ => None,
     };
     let size = if kind == EntryKind::File { stated.size } else { 0 };
+    let (sparse, map_bytes) = match stated.sparse {
+        Some((map, map_bytes)) if kind == EntryKind::File => (Some(Box::new(map)), map_bytes),
+        _ => (None, 0),
+    };
     Ok(LayerEntry {
         path: normalize_path(&stated.path),
         kind,
@@ -369,11 +405,17 @@ pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate:
         gid: stated.gid,
         mtime: stated.mtime,
         link,
-        data_offset: entry.raw_file_position(),
+        data_offset: entry.raw_file_position().saturating_add(map_bytes),
         content_hash: None,
         dev_major: header.device_major().ok().flatten().unwrap_or(0),
         dev_minor: header.device_minor().ok().flatten().unwrap_or(0),
+        sparse,
     })
+}
+
+/// An entry the walk refuses, and why (`layer_entry_refused`).
+fn refused(detail: String) -> Message {
+    Message::new(Code::LayerEntryRefused).with("detail", detail)
 }
 
 /// Counts bytes and remembers whether the stream itself ever failed.

@@ -24,6 +24,7 @@ pub mod pax;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod sparse;
 pub mod tar_guard;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]

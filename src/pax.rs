@@ -26,6 +26,8 @@ pub struct PaxRecords {
     pub gid: Option<u64>,
     /// Whole seconds since the epoch (a fraction is dropped, a negative time is 0).
     pub mtime: Option<u64>,
+    /// The GNU sparse records (`GNU.sparse.*`), for [`crate::sparse::from_pax`].
+    pub sparse: crate::sparse::PaxSparseRecords,
 }
 
 /// Why a PAX header cannot be read (the runtimes refuse the layer at this point too).
@@ -50,9 +52,25 @@ impl std::fmt::Display for PaxError {
 /// keeps the ustar field (`path=` names no path: the header's name stays).
 pub fn parse(mut data: &[u8]) -> Result<PaxRecords, PaxError> {
     let mut last: [Option<&[u8]>; KEYS.len()] = [None; KEYS.len()];
+    // GNU sparse 0.0: offset/numbytes records in turn, joined into one map as Go's parsePAX
+    // joins them (any other order, or a comma in a value, makes the header unreadable).
+    let mut sparse_pairs: Vec<u8> = Vec::new();
+    let mut sparse_numbers = 0usize;
     while !data.is_empty() {
         let (key, value, rest) = parse_record(data)?;
         data = rest;
+        if key == b"GNU.sparse.offset" || key == b"GNU.sparse.numbytes" {
+            let expected: &[u8] = if sparse_numbers % 2 == 0 { b"GNU.sparse.offset" } else { b"GNU.sparse.numbytes" };
+            if key != expected || value.contains(&b',') {
+                return Err(PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why: "out of order in a GNU sparse 0.0 map" });
+            }
+            if sparse_numbers > 0 {
+                sparse_pairs.push(b',');
+            }
+            sparse_pairs.extend_from_slice(value);
+            sparse_numbers += 1;
+            continue;
+        }
         if let Some(slot) = KEYS.iter().position(|k| *k == key) {
             last[slot] = Some(value);
         }
@@ -66,11 +84,34 @@ pub fn parse(mut data: &[u8]) -> Result<PaxRecords, PaxError> {
         uid: value(b"uid").map(|v| parse_id(v).ok_or_else(|| bad("uid", "not a number"))).transpose()?,
         gid: value(b"gid").map(|v| parse_id(v).ok_or_else(|| bad("gid", "not a number"))).transpose()?,
         mtime: value(b"mtime").map(|v| parse_time(v).ok_or_else(|| bad("mtime", "not a time"))).transpose()?,
+        sparse: crate::sparse::PaxSparseRecords {
+            major: value(b"GNU.sparse.major").map(<[u8]>::to_vec),
+            minor: value(b"GNU.sparse.minor").map(<[u8]>::to_vec),
+            name: value(b"GNU.sparse.name").map(<[u8]>::to_vec),
+            map: if sparse_numbers > 0 { Some(sparse_pairs) } else { value(b"GNU.sparse.map").map(<[u8]>::to_vec) },
+            numblocks: value(b"GNU.sparse.numblocks").map(<[u8]>::to_vec),
+            size: value(b"GNU.sparse.size").map(<[u8]>::to_vec),
+            realsize: value(b"GNU.sparse.realsize").map(<[u8]>::to_vec),
+        },
     })
 }
 
 /// The keys strata applies (the others are read past, as they change nothing it shows).
-const KEYS: [&[u8]; 6] = [b"path", b"linkpath", b"size", b"uid", b"gid", b"mtime"];
+const KEYS: [&[u8]; 13] = [
+    b"path",
+    b"linkpath",
+    b"size",
+    b"uid",
+    b"gid",
+    b"mtime",
+    b"GNU.sparse.major",
+    b"GNU.sparse.minor",
+    b"GNU.sparse.name",
+    b"GNU.sparse.map",
+    b"GNU.sparse.numblocks",
+    b"GNU.sparse.size",
+    b"GNU.sparse.realsize",
+];
 
 /// One record: `(key, value, what follows)`. Go's `parsePAXRecord` and `validPAXRecord`.
 fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
@@ -99,7 +140,7 @@ fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
 }
 
 /// Go's `strconv.ParseInt(v, 10, 64)`: an optional `+` or `-`, then decimal digits.
-fn parse_int(v: &[u8]) -> Option<i64> {
+pub(crate) fn parse_int(v: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(v).ok()?;
     let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

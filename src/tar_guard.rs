@@ -38,9 +38,10 @@ pub struct TarGuard<R> {
     next: u64,
     block: [u8; 512],
     filled: usize,
-    /// A header block read whole before any of it was handed to tar-rs (see `read`), and
-    /// how much of it tar-rs has taken.
-    held: [u8; 512],
+    /// A header block read whole before any of it was handed to tar-rs (see `read`) — with
+    /// a sparse file's map blocks after it, read ahead (see `read_sparse_map`) — and how
+    /// much of it tar-rs has taken.
+    held: Vec<u8>,
     held_len: usize,
     held_served: usize,
     /// `on_block` is looking at a held block (which it may still correct).
@@ -57,6 +58,33 @@ pub struct TarGuard<R> {
     seen: Extensions,
     /// No longer following (the end marker, or something tar-rs will fail on itself).
     lost: bool,
+    /// The header just held is a sparse file's whose map blocks come next (read by `read`).
+    sparse_ahead: Option<SparseAhead>,
+}
+
+/// A sparse file's map still to be read from the blocks after its header.
+#[derive(Debug)]
+struct SparseAhead {
+    /// Old GNU (`S`): the pairs of the header, and whether extension blocks follow. PAX 1.0
+    /// (None): the map is at the start of the entry's data.
+    old_gnu: Option<(Vec<(i64, i64)>, bool)>,
+    real_size: i64,
+    /// The entry's stored data: the packed fragments (and a PAX 1.0 map before them).
+    data_size: u64,
+    name: Option<Vec<u8>>,
+}
+
+/// A sparse file as the runtimes read it (Go's archive/tar reads GNU's four formats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparseHeader {
+    pub map: crate::sparse::SparseMap,
+    /// The file's logical size.
+    pub real_size: u64,
+    /// `GNU.sparse.name` (PAX formats): the file's name, over every other.
+    pub name: Option<Vec<u8>>,
+    /// Bytes at the start of the entry's data as tar-rs hands it out (an old GNU map's
+    /// extension blocks, a PAX 1.0 map) before the packed fragments.
+    pub map_bytes: u64,
 }
 
 /// The extension records that came before one entry's header.
@@ -73,6 +101,9 @@ pub struct HeaderExtensions {
     pub long_link: bool,
     /// Why tar-rs cannot be made to read this entry as the runtimes do (the walk stops).
     pub refuse: Option<String>,
+    /// A sparse file's map (or why it is refused). tar-rs is handed such an entry as a
+    /// plain file of its stored bytes (map blocks included), the guard having read the map.
+    pub sparse: Option<Result<SparseHeader, crate::sparse::MapProblem>>,
 }
 
 /// A handle on what a [`TarGuard`] saw before the latest entry header; the walk keeps it
@@ -116,7 +147,7 @@ impl<R> TarGuard<R> {
             next: 0,
             block: [0; 512],
             filled: 0,
-            held: [0; 512],
+            held: vec![0; 512],
             held_len: 0,
             held_served: 0,
             holding: false,
@@ -126,6 +157,7 @@ impl<R> TarGuard<R> {
             pending: HeaderExtensions::default(),
             seen: Extensions::default(),
             lost: false,
+            sparse_ahead: None,
         }
     }
 
@@ -239,26 +271,92 @@ impl<R> TarGuard<R> {
             }
         }
         let size = if is_any_extension { stated } else { self.pax_size.take().unwrap_or(stated) };
+        let mut sparse = None;
+        let mut old_gnu_map_read = false;
         if extension {
             self.pending.long_name |= kind.is_gnu_longname();
             self.pending.long_link |= kind.is_gnu_longlink();
         } else {
+            if !kind.is_pax_global_extensions() {
+                sparse = self.sparse_of(kind, size);
+                if self.sparse_ahead.is_some() {
+                    if self.holding {
+                        old_gnu_map_read = kind.is_gnu_sparse();
+                    } else {
+                        self.sparse_ahead = None;
+                        refuse = Some("a sparse file's header strata could not follow".to_string());
+                    }
+                }
+            }
             // An entry tar-rs hands out (a PAX global header too, which takes the records).
             let pending = std::mem::take(&mut self.pending);
             *self.seen.0.last.borrow_mut() =
-                Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), refuse, ..pending });
+                Some(HeaderExtensions { header_pos: after - BLOCK, block: Some(self.block), refuse, sparse, ..pending });
         }
         if recognized && kind.is_pax_local_extensions() {
             // Small enough (checked above): keep it to learn the next entry's size.
             self.pax = Some((Vec::with_capacity(size as usize), after + size));
         }
-        if kind.is_gnu_sparse() && self.block[482] != 0 {
+        if old_gnu_map_read {
+            // `read` reads the extension blocks ahead and sets where the next header is.
+            self.next = after;
+        } else if kind.is_gnu_sparse() && self.block[482] != 0 {
             self.sparse_ext_of = Some(size);
             self.next = after;
         } else {
             self.next = self.data_end(after, size);
         }
         Ok(())
+    }
+
+    /// Whether the entry whose header is `self.block` (of `kind`, `size` bytes of stored data)
+    /// is a sparse file: its map when the header and its PAX records hold it all (PAX 0.0,
+    /// 0.1), else what `read` must read ahead (`sparse_ahead`: old GNU, PAX 1.0).
+    fn sparse_of(&mut self, kind: tar::EntryType, size: u64) -> Option<Result<SparseHeader, crate::sparse::MapProblem>> {
+        use crate::sparse::{self, MapProblem};
+        let header = tar::Header::from_byte_slice(&self.block);
+        if kind.is_gnu_sparse() {
+            // Go reads type S as old GNU only in a GNU-format header (else: a bad header).
+            header.as_gnu()?;
+            if matches!(&self.pending.pax, Some(Ok(r)) if r.size.is_some()) {
+                // tar-rs would take the PAX size for the extension blocks and data together.
+                return Some(Err(MapProblem("an old GNU sparse header with a PAX size record".to_string())));
+            }
+            let read = || -> Result<SparseAhead, MapProblem> {
+                let real_size = sparse::parse_numeric(&self.block[sparse::OLD_GNU_REAL_SIZE])?;
+                let mut pairs = Vec::new();
+                sparse::old_gnu_pairs(&self.block, sparse::OLD_GNU_HEADER_MAP, sparse::OLD_GNU_HEADER_ENTRIES, &mut pairs)?;
+                let extended = self.block[sparse::OLD_GNU_HEADER_IS_EXTENDED] != 0;
+                Ok(SparseAhead { old_gnu: Some((pairs, extended)), real_size, data_size: size, name: None })
+            };
+            return match read() {
+                Ok(ahead) => {
+                    self.sparse_ahead = Some(ahead);
+                    None
+                }
+                Err(e) => Some(Err(e)),
+            };
+        }
+        let Some(Ok(records)) = &self.pending.pax else { return None };
+        let described = match sparse::from_pax(&records.sparse) {
+            Ok(None) => return None,
+            Ok(Some(d)) => d,
+            Err(e) => return Some(Err(e)),
+        };
+        if is_header_only(kind) {
+            return Some(Err(MapProblem(format!("a sparse map on a {} entry", kind_word(kind)))));
+        }
+        let real_size = described.real_size.unwrap_or(size as i64);
+        if described.map_in_data {
+            self.sparse_ahead = Some(SparseAhead { old_gnu: None, real_size, data_size: size, name: described.name });
+            return None;
+        }
+        Some(sparse::validate(&described.pairs, real_size, size).map(|map| SparseHeader {
+            map,
+            real_size: real_size as u64,
+            name: described.name,
+            map_bytes: 0,
+        }))
     }
 
     /// Where the next header starts: after `size` bytes of data from `start`, rounded up.
@@ -270,6 +368,91 @@ impl<R> TarGuard<R> {
                 u64::MAX
             }
         }
+    }
+}
+
+impl<R: Read> TarGuard<R> {
+    /// Read the map blocks of the sparse file whose header was just held (`sparse_ahead`)
+    /// into the held bytes, so every walk — those that seek over data too — sees the map.
+    /// An old GNU header is then handed to tar-rs as a plain file whose data is its
+    /// extension blocks and fragments (tar-rs would otherwise expand it by rules of its own).
+    fn read_sparse_map(&mut self, ahead: SparseAhead) -> io::Result<()> {
+        use crate::sparse::{self, MapProblem};
+        let header_pos = self.pos - BLOCK;
+        let data_start = self.pos;
+        let old_gnu = ahead.old_gnu.is_some();
+        let result: Result<(Vec<(i64, i64)>, u64), MapProblem> = match ahead.old_gnu {
+            Some((mut pairs, mut extended)) => {
+                while extended {
+                    let block = self.read_ahead_block()?;
+                    sparse::old_gnu_pairs(&block, 0, sparse::OLD_GNU_EXT_ENTRIES, &mut pairs).map_err(|e| {
+                        // Beyond the cap tar-rs would hold the map: stop the walk here.
+                        io::Error::new(io::ErrorKind::InvalidData, format!("the GNU sparse map of the entry at byte {header_pos}: {e}"))
+                    })?;
+                    extended = block[sparse::OLD_GNU_EXT_IS_EXTENDED] != 0;
+                }
+                let map_bytes = self.pos - data_start;
+                // From here tar-rs reads a plain file: the extension blocks, then the data.
+                let mut header = tar::Header::from_byte_slice(&self.held[..512]).clone();
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(map_bytes.saturating_add(ahead.data_size));
+                header.set_cksum();
+                self.held[..512].copy_from_slice(header.as_bytes());
+                self.next = self.data_end(data_start, map_bytes.saturating_add(ahead.data_size));
+                Ok((pairs, map_bytes))
+            }
+            None => {
+                let mut map = sparse::Map1x0::default();
+                loop {
+                    if map.len() + BLOCK > ahead.data_size {
+                        break Err(MapProblem("the PAX 1.0 sparse map runs past the entry's data".to_string()));
+                    }
+                    let block = self.read_ahead_block()?;
+                    match map.feed(&block) {
+                        Ok(Some(pairs)) => break Ok((pairs, map.len())),
+                        Ok(None) => {}
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+        };
+        let sparse = result.and_then(|(pairs, map_bytes)| {
+            let stored = if old_gnu { ahead.data_size } else { ahead.data_size - map_bytes };
+            let map = sparse::validate(&pairs, ahead.real_size, stored)?;
+            Ok(SparseHeader { map, real_size: ahead.real_size as u64, name: ahead.name, map_bytes })
+        });
+        if let Some(last) = self.seen.0.last.borrow_mut().as_mut().filter(|h| h.header_pos == header_pos) {
+            last.sparse = Some(sparse);
+            if old_gnu {
+                last.block = Some(self.held[..512].try_into().unwrap_or([0; 512]));
+            }
+        }
+        Ok(())
+    }
+
+    /// One more block after the held ones, from the tar (a sparse map's).
+    fn read_ahead_block(&mut self) -> io::Result<[u8; 512]> {
+        let mut block = [0u8; 512];
+        let mut got = 0;
+        while got < 512 {
+            match self.inner.read(&mut block[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.lost = true;
+                    return Err(e);
+                }
+            }
+        }
+        self.held.extend_from_slice(&block[..got]);
+        self.held_len += got;
+        self.pos += got as u64;
+        if got < 512 {
+            self.lost = true;
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the tar ends inside a sparse file's map"));
+        }
+        Ok(block)
     }
 }
 
@@ -285,9 +468,32 @@ pub struct EntryHeader {
     pub uid: u64,
     pub gid: u64,
     pub mtime: u64,
+    /// A sparse file (`size` is then its logical size): its map, and the bytes of the
+    /// entry's data as tar-rs hands it out that come before the packed fragments.
+    pub sparse: Option<(crate::sparse::SparseMap, u64)>,
 }
 
-pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -> Result<EntryHeader, String> {
+/// Why [`entry_header`] refuses an entry (the runtimes refuse the layer there too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub why: String,
+    /// The entry is a sparse file whose map is refused.
+    pub sparse_map: bool,
+}
+
+impl From<String> for Refusal {
+    fn from(why: String) -> Refusal {
+        Refusal { why, sparse_map: false }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -> Result<EntryHeader, Refusal> {
     let header = entry.header();
     let mut out = EntryHeader {
         path: Vec::new(),
@@ -296,30 +502,39 @@ pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -
         uid: header.uid().unwrap_or(0),
         gid: header.gid().unwrap_or(0),
         mtime: header.mtime().unwrap_or(0),
+        sparse: None,
     };
     let Some(ext) = seen.take_at(entry.raw_header_position()) else {
         // The guard lost its place (or this walk has none): tar-rs's own reading is right
         // unless a PAX header is involved, which then cannot be vouched for.
         if entry.pax_extensions().ok().flatten().is_some() {
-            return Err("a PAX extended header strata could not follow".to_string());
+            return Err("a PAX extended header strata could not follow".to_string().into());
         }
         if is_header_only(entry.header().entry_type()) && entry.size() != 0 {
-            return Err(format!("a {} header claiming {} bytes of data strata could not follow", kind_word(entry.header().entry_type()), entry.size()));
+            return Err(format!("a {} header claiming {} bytes of data strata could not follow", kind_word(entry.header().entry_type()), entry.size()).into());
+        }
+        if entry.header().entry_type().is_gnu_sparse() {
+            return Err("a sparse file's header strata could not follow".to_string().into());
         }
         out.path = until_nul(&entry.path_bytes()).to_vec();
         out.link = entry.link_name_bytes().map(|l| until_nul(&l).to_vec());
         return Ok(out);
     };
     if let Some(why) = ext.refuse {
-        return Err(why);
+        return Err(why.into());
     }
     let records = match ext.pax {
         Some(Ok(records)) => records,
-        Some(Err(e)) => return Err(format!("unreadable {e}")),
+        Some(Err(e)) => return Err(format!("unreadable {e}").into()),
         None => PaxRecords::default(),
     };
+    let sparse = match ext.sparse {
+        Some(Ok(sparse)) => Some(sparse),
+        Some(Err(e)) => return Err(Refusal { why: format!("a sparse file whose map is refused: {e}"), sparse_map: true }),
+        None => None,
+    };
     let Some(block) = ext.block else {
-        return Err("a tar header strata could not follow".to_string());
+        return Err("a tar header strata could not follow".to_string().into());
     };
     // The fields as stored: from the long name/link entries (tar-rs strips only one
     // trailing NUL of those), else from the stored ustar header — never from tar-rs's PAX
@@ -339,11 +554,23 @@ pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -
         Some(size) => size,
         None => stored.entry_size().map_err(|e| e.to_string())?,
     };
-    if size != out.size && !stored.entry_type().is_gnu_sparse() {
-        // (A GNU sparse entry's size is the file's, from its sparse map.)
+    if stored.entry_type().is_gnu_sparse() {
+        // An old GNU sparse header the guard did not hand tar-rs as a plain file.
+        return Err("a sparse file's header strata could not follow".to_string().into());
+    }
+    if size != out.size {
         // tar-rs walked on with another size: its idea of where the next header is differs
         // from every runtime's, so nothing after this can be trusted.
-        return Err(format!("a PAX header whose size ({size} bytes) tar-rs reads as {} bytes", out.size));
+        return Err(format!("a PAX header whose size ({size} bytes) tar-rs reads as {} bytes", out.size).into());
+    }
+    if let Some(sparse) = sparse {
+        // Go: GNU.sparse.name wins over the PAX path and a GNU long name; the size is the
+        // file's logical size.
+        if let Some(name) = sparse.name {
+            out.path = name;
+        }
+        out.size = sparse.real_size;
+        out.sparse = Some((sparse.map, sparse.map_bytes));
     }
     out.uid = records.uid.unwrap_or_else(|| stored.uid().unwrap_or(0));
     out.gid = records.gid.unwrap_or_else(|| stored.gid().unwrap_or(0));
@@ -364,6 +591,8 @@ impl<R: Read> Read for TarGuard<R> {
             // At a header (or a sparse extension block): read its whole block before any of
             // it goes to tar-rs, so `on_block` sees it complete and can correct it (tar-rs
             // reads a header with read_exact, in as many pieces as the reads give it).
+            self.held.clear();
+            self.held.resize(512, 0);
             let mut got = 0;
             while got < 512 {
                 match self.inner.read(&mut self.held[got..]) {
@@ -379,13 +608,16 @@ impl<R: Read> Read for TarGuard<R> {
             self.held_len = got;
             self.held_served = 0;
             if got == 512 {
-                self.block = self.held;
+                self.block.copy_from_slice(&self.held[..512]);
                 self.pos += 512;
                 self.holding = true;
                 let looked = self.on_block();
                 self.holding = false;
                 looked?;
-                self.held = self.block;
+                self.held[..512].copy_from_slice(&self.block);
+                if let Some(ahead) = self.sparse_ahead.take() {
+                    self.read_sparse_map(ahead)?;
+                }
             } else {
                 // The stream ends inside a block: tar-rs ends or fails there by itself.
                 self.pos += got as u64;
@@ -435,13 +667,21 @@ impl<R: Seek> Seek for TarGuard<R> {
     /// into a record or past a header the guard has not seen) and the guard stops following.
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let start = self.inner.stream_position()?.saturating_sub(self.pos);
+        // Held bytes not handed out yet (a sparse map read ahead) are behind the inner
+        // reader: a seek relative to where tar-rs is starts that much earlier.
+        let unserved = (self.held_len - self.held_served) as u64;
+        let to = match to {
+            SeekFrom::Current(by) if unserved > 0 => SeekFrom::Current(by.saturating_sub(unserved as i64)),
+            other => other,
+        };
+        let relative = matches!(to, SeekFrom::Current(_));
         let at = self.inner.seek(to)?;
         let pos = at.saturating_sub(start);
         let fine = pos >= self.pos
             && pos <= self.next
             && self.pax.is_none()
             && self.filled == 0
-            && self.held_served == self.held_len;
+            && (unserved == 0 || relative);
         // (Whatever of a held block was not handed out is behind the inner reader now.)
         self.held_served = self.held_len;
         if !fine {

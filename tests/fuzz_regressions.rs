@@ -24,13 +24,14 @@ fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn every_saved_input_passes_its_targets_check() {
-    let targets: [(&str, fn(&[u8])); 6] = [
+    let targets: [(&str, fn(&[u8])); 7] = [
         ("archive", checks::archive),
         ("layer_walks", checks::layer_walks),
         ("pax", checks::pax),
         ("decompress", checks::decompress),
         ("codec", checks::codec),
         ("merge", checks::merge),
+        ("packages", checks::packages),
     ];
     let mut n = 0;
     for (target, check) in targets {
@@ -129,6 +130,7 @@ fn cumulative_sizes_do_not_wrap() {
         content_hash: None,
         dev_major: 0,
         dev_minor: 0,
+        sparse: None,
     };
     let ix = LayerIndex { entries: vec![file("d/a"), file("d/b")], uncompressed_size: 0 };
     let tree = MergedTree::build(&[&ix]);

@@ -485,6 +485,7 @@ fn large_tree_builds() {
                 content_hash: Some(l),
                 dev_major: 0,
                 dev_minor: 0,
+                sparse: None,
             });
         }
         layers.push(idx);

@@ -41,6 +41,7 @@ fn the_budget_counts_paths_and_link_targets() {
         content_hash: None,
         dev_major: 0,
         dev_minor: 0,
+        sparse: None,
     };
     let half = entry(1 << 20, 1 << 20); // 2 MiB of names
     let fits = (MAX_NAME_BYTES_PER_LAYER >> 21) as usize;
@@ -105,6 +106,7 @@ fn an_image_whose_layers_pass_the_merged_cap_is_merged_up_to_there() {
                 content_hash: Some(0),
                 dev_major: 0,
                 dev_minor: 0,
+                sparse: None,
             }
         })
         .collect();

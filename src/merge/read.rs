@@ -2,6 +2,7 @@
 
 use super::tree::{MergedTree, NodeId, ROOT};
 use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
+use crate::sparse::{SparseMap, SparseReader};
 use crate::Error;
 use std::io::{self, Read};
 
@@ -22,6 +23,22 @@ pub trait ContentSource {
         io::copy(&mut (&mut reader).take(from), &mut io::sink())?;
         Ok(reader)
     }
+}
+
+/// A sparse file's logical bytes from `from` on (holes read as zeros, streamed: nothing
+/// the size of the file is held), read from its packed fragments through `src`. A
+/// [`ContentSource`] hands a sparse entry out through this.
+pub fn open_sparse<'r, S: ContentSource + ?Sized>(
+    src: &'r mut S,
+    layer: usize,
+    entry: &LayerEntry,
+    map: &SparseMap,
+    from: u64,
+) -> Result<Box<dyn Read + 'r>, Error> {
+    let from = from.min(entry.size);
+    let packed = LayerEntry { size: map.stored_len(), sparse: None, ..entry.clone() };
+    let reader = src.open_entry_from(layer, &packed, map.stored_offset(from))?;
+    Ok(Box::new(SparseReader::new(reader, map, entry.size, from)))
 }
 
 /// Resolve `path` (absolute or relative to `/`) in the merged tree, following symlinks

@@ -183,6 +183,10 @@ impl ContentSource for ArchiveSource<'_, '_> {
     }
 
     fn open_entry_from(&mut self, layer: usize, entry: &LayerEntry, from: u64) -> Result<Box<dyn Read + '_>, Error> {
+        if let Some(map) = entry.sparse.as_deref() {
+            // Its logical bytes, holes as zeros, over a read of its packed fragments.
+            return super::read::open_sparse(self, layer, entry, map, from);
+        }
         let from = from.min(entry.size);
         let blob = self
             .blobs

@@ -988,6 +988,7 @@ mod tests {
             content_hash: Some(size),
             dev_major: 0,
             dev_minor: 0,
+            sparse: None,
         }
     }
 

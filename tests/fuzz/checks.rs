@@ -581,6 +581,7 @@ pub fn made_layers(data: &[u8]) -> Vec<LayerIndex> {
                 content_hash: (hash % 4 != 0).then_some(u64::from(hash / 4)),
                 dev_major: u32::from(b.byte()),
                 dev_minor: 0,
+                sparse: None,
             });
         }
         out.push(LayerIndex { entries, uncompressed_size: b.number() });
@@ -645,4 +646,51 @@ pub fn merge(data: &[u8]) {
         }
     }
     let _ = export::export_rootfs(&tree, &refs, &mut Zeros, &mut std::io::sink());
+}
+
+// --- the package readers ------------------------------------------------------------------
+
+/// Every package reader over the same bytes (dpkg status and file lists, apk installed,
+/// Python METADATA, npm package.json, os-release, rpm's SQLite, Berkeley DB and NDB
+/// databases, Go build information, a jar's pom.properties): none may panic, and what they
+/// return is bounded by the input — no more packages than bytes, no more text than a few
+/// times the bytes (a reader that hands the same bytes out again and again, through a loop
+/// or shared pages, would grow memory with a hostile file's structure, not its size).
+pub fn packages(data: &[u8]) {
+    use strata::packages::{apk, dpkg, golang, maven, npm, os_release, purl, python, rpm, Limits, Parsed};
+    let limits = Limits { max_packages: 10_000, max_record_bytes: 64 << 10, ..Limits::default() };
+    let size = data.len() as u64;
+    let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
+        let start = usize::try_from(offset).map_err(|_| "offset past the end".to_string())?;
+        let end = start.checked_add(buf.len()).filter(|&e| e <= data.len()).ok_or("read past the end")?;
+        buf.copy_from_slice(&data[start..end]);
+        Ok(())
+    };
+    let check = |what: &str, parsed: Result<Parsed, String>| {
+        let Ok(parsed) = parsed else { return };
+        assert!(parsed.packages.len() <= data.len().max(1), "{what}: {} packages from {} bytes", parsed.packages.len(), data.len());
+        let mut text = 0usize;
+        for p in &parsed.packages {
+            text += p.name.len() + p.version.len() + p.arch.as_ref().map_or(0, String::len) + p.source.as_ref().map_or(0, String::len);
+            text += p.licenses.iter().map(String::len).sum::<usize>();
+            let purl = purl::purl(p, None);
+            assert!(purl.starts_with("pkg:"), "{what}: {purl}");
+        }
+        assert!(text <= 8 * data.len() + 1024, "{what}: {text} bytes of package text from {} bytes", data.len());
+        for problem in &parsed.problems {
+            assert!(problem.len() <= 4096 + data.len().min(1 << 20), "{what}: a problem of {} bytes", problem.len());
+        }
+    };
+    check("dpkg", dpkg::parse(&mut &data[..], "/var/lib/dpkg/status", &limits));
+    check("dpkg file list", dpkg::parse_file_list(&mut &data[..], &limits));
+    check("apk", apk::parse(&mut &data[..], "/lib/apk/db/installed", &limits));
+    check("python", python::parse(data, "/usr/lib/python3/site-packages/x-1.dist-info/METADATA"));
+    check("npm", npm::parse(data, "/app/node_modules/x/package.json"));
+    let os = os_release::parse(&String::from_utf8_lossy(data));
+    let _ = os.distro();
+    check("rpm sqlite", rpm::parse_sqlite(read_at, size, "/var/lib/rpm/rpmdb.sqlite", &limits));
+    check("rpm bdb", rpm::parse_bdb(read_at, size, "/var/lib/rpm/Packages", &limits));
+    check("rpm ndb", rpm::parse_ndb(read_at, size, "/var/lib/rpm/Packages.db", &limits));
+    check("go", golang::parse_binary(read_at, size, "/usr/bin/x", &limits));
+    check("jar", maven::parse_jar(read_at, size, "/app/x.jar", &limits));
 }
