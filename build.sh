@@ -44,8 +44,9 @@ setup_browser() {
 }
 
 setup_image_tools() {
-  # dpkg-deb / dpkg-query (tests/packages.rs) come with dpkg itself; rpm brings rpmbuild.
-  apt_install skopeo umoci buildah zstd xz-utils gzip openssl rpm
+  # dpkg-deb / dpkg-query (tests/packages.rs) come with dpkg itself; rpm brings rpmbuild;
+  # db5.3-util's db5.3_load writes the Berkeley DB rpm databases (tests/packages_rpm.rs).
+  apt_install skopeo umoci buildah zstd xz-utils gzip openssl rpm db5.3-util sqlite3
   # The SBOM validators tests/packages.rs runs (pyspdxtools, the CycloneDX schema).
   if ! python3 -c 'import spdx_tools.spdx.clitools.pyspdxtools, cyclonedx.validation.json' 2>/dev/null; then
     log "pip install spdx-tools cyclonedx-python-lib[json-validation]"
@@ -147,7 +148,7 @@ bench() {
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir tests/fuzz <target> <file>
 # and make it a test in tests/fuzz_regressions.rs. `./build.sh fuzz 300 layer_walks pax`
 # runs only those targets.
-FUZZ_TARGETS="archive layer_walks pax decompress codec merge"
+FUZZ_TARGETS="archive layer_walks pax decompress codec merge packages"
 fuzz() {
   local seconds=${1:-60}
   shift $(( $# > 0 ? 1 : 0 ))

@@ -20,6 +20,8 @@ pub mod os_release;
 pub mod purl;
 pub mod python;
 pub mod rpm;
+pub mod rpm_bdb;
+pub mod rpm_ndb;
 pub mod sbom;
 pub mod sqlite;
 
@@ -219,6 +221,10 @@ pub enum SourceKind {
     DpkgFileList,
     /// rpm's SQLite database.
     RpmSqlite,
+    /// rpm's Berkeley DB hash `Packages` (CentOS 7/8, old Fedora).
+    RpmBdb,
+    /// rpm's NDB `Packages.db` (openSUSE, SLE).
+    RpmNdb,
     /// A jar (war, ear): the `pom.properties` inside.
     Jar,
     /// An executable big enough to be a Go binary: its build information, if any.
@@ -243,6 +249,8 @@ pub fn classify(path: &[u8]) -> Option<SourceKind> {
         b"var/lib/dpkg/status" => return Some(SourceKind::DpkgStatus),
         b"lib/apk/db/installed" => return Some(SourceKind::ApkInstalled),
         b"var/lib/rpm/rpmdb.sqlite" | b"usr/lib/sysimage/rpm/rpmdb.sqlite" => return Some(SourceKind::RpmSqlite),
+        b"var/lib/rpm/Packages" | b"usr/lib/sysimage/rpm/Packages" => return Some(SourceKind::RpmBdb),
+        b"var/lib/rpm/Packages.db" | b"usr/lib/sysimage/rpm/Packages.db" => return Some(SourceKind::RpmNdb),
         _ => {}
     }
     if let Some(name) = path.strip_prefix(b"var/lib/dpkg/info/") {
@@ -363,8 +371,14 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
         }
         // The new set, each package keeping the layer of its version when unchanged.
         let owned_python: HashSet<&str> = scan.sources.values().flat_map(|s| s.owned_python.iter().map(String::as_str)).collect();
+        // One rpm database counts, the one rpm itself would use: SQLite, else NDB, else
+        // Berkeley DB (a conversion may leave the old one behind).
+        let rpm_database = scan.sources.values().filter_map(|s| rpm_preference(s.kind)).max();
         let mut next: BTreeMap<PackageKey, Package> = BTreeMap::new();
         'sources: for data in scan.sources.values() {
+            if rpm_preference(data.kind).is_some_and(|p| Some(p) != rpm_database) {
+                continue;
+            }
             for p in &data.packages {
                 if p.kind == PackageType::Pypi && !owned_python.is_empty() && owned_python.contains(python::metadata_dir(&p.location)) {
                     continue;
@@ -477,6 +491,16 @@ fn what_layer_touches(layer: &LayerIndex, ancestors: &HashSet<Vec<u8>>, known: &
     Touches { sources: touched, structural, os: os_touched, wal }
 }
 
+/// How much rpm prefers a database kind (higher wins), `None` for other sources.
+fn rpm_preference(kind: SourceKind) -> Option<u8> {
+    match kind {
+        SourceKind::RpmSqlite => Some(3),
+        SourceKind::RpmNdb => Some(2),
+        SourceKind::RpmBdb => Some(1),
+        _ => None,
+    }
+}
+
 fn ancestor_dirs<'p>(paths: impl Iterator<Item = &'p [u8]>) -> HashSet<Vec<u8>> {
     let mut out = HashSet::new();
     for p in paths {
@@ -538,13 +562,15 @@ impl Scan<'_> {
 
 fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, entry: &LayerEntry, shown: &str, limits: &Limits) -> Result<Parsed, String> {
     let cap = match kind {
-        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary => limits.max_database_bytes,
+        SourceKind::DpkgStatus | SourceKind::ApkInstalled | SourceKind::DpkgFileList | SourceKind::RpmSqlite | SourceKind::RpmBdb | SourceKind::RpmNdb | SourceKind::Jar | SourceKind::GoBinary => {
+            limits.max_database_bytes
+        }
         _ => limits.max_manifest_bytes,
     };
     if entry.size > cap {
         return Err(format!("{} bytes, more than the {} bytes strata reads of such a file: not read", entry.size, cap));
     }
-    if matches!(kind, SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary) {
+    if matches!(kind, SourceKind::RpmSqlite | SourceKind::RpmBdb | SourceKind::RpmNdb | SourceKind::Jar | SourceKind::GoBinary) {
         // Pages (a jar's directory and members) are read where they are, one at a time.
         let read_at = |offset: u64, buf: &mut [u8]| -> Result<(), String> {
             let mut r = src.open_entry_from(layer, entry, offset).map_err(|e| e.to_string())?;
@@ -553,6 +579,8 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         return match kind {
             SourceKind::Jar => maven::parse_jar(read_at, entry.size, shown, limits),
             SourceKind::GoBinary => golang::parse_binary(read_at, entry.size, shown, limits),
+            SourceKind::RpmBdb => rpm::parse_bdb(read_at, entry.size, shown, limits),
+            SourceKind::RpmNdb => rpm::parse_ndb(read_at, entry.size, shown, limits),
             _ => rpm::parse_sqlite(read_at, entry.size, shown, limits),
         };
     }
@@ -564,7 +592,7 @@ fn read_and_parse(kind: SourceKind, src: &mut dyn ContentSource, layer: usize, e
         SourceKind::PythonMetadata => python::parse(&read_all(&mut reader)?, shown),
         SourceKind::NpmPackageJson => npm::parse(&read_all(&mut reader)?, shown),
         SourceKind::DpkgFileList => dpkg::parse_file_list(&mut reader, limits),
-        SourceKind::RpmSqlite | SourceKind::Jar | SourceKind::GoBinary => Err("read piece by piece, not as a stream".into()),
+        SourceKind::RpmSqlite | SourceKind::RpmBdb | SourceKind::RpmNdb | SourceKind::Jar | SourceKind::GoBinary => Err("read piece by piece, not as a stream".into()),
     }
 }
 

@@ -2,8 +2,11 @@
 //! table `Packages (hnum INTEGER PRIMARY KEY, blob BLOB)`, each blob an rpm header as
 //! rpm keeps it in its database: index count and data size (big-endian u32 each), the
 //! index entries (tag, type, offset, count), then the data store.
-//! (Berkeley DB `Packages` and NDB `Packages.db` are not read yet.)
+//! The same blobs sit in the older databases: Berkeley DB's hash `Packages`
+//! ([`parse_bdb`], read by [`super::rpm_bdb`]) and NDB's `Packages.db` ([`parse_ndb`],
+//! read by [`super::rpm_ndb`]).
 
+use super::rpm_bdb::Record;
 use super::sqlite::{Db, Value};
 use super::{Limits, Package, PackageType, Parsed};
 
@@ -67,57 +70,123 @@ fn header(blob: &[u8]) -> Result<Header, String> {
     Ok(h)
 }
 
+/// The package a header blob describes; `Ok(None)` for an imported key (`gpg-pubkey`:
+/// `rpm -qa` lists them, but they are not packages).
+fn package(blob: &[u8], location: &str) -> Result<Option<Package>, String> {
+    let h = header(blob)?;
+    let (Some(name), Some(version)) = (h.name, h.version) else {
+        return Err("the header has no name or version".into());
+    };
+    if name == "gpg-pubkey" {
+        return Ok(None);
+    }
+    // As rpm shows it: [epoch:]version-release.
+    let mut full = String::new();
+    if let Some(e) = h.epoch {
+        full.push_str(&format!("{e}:"));
+    }
+    full.push_str(&version);
+    if let Some(r) = &h.release {
+        full.push('-');
+        full.push_str(r);
+    }
+    let mut p = Package::new(PackageType::Rpm, name, full, location);
+    p.arch = h.arch;
+    p.licenses = h.license.into_iter().collect();
+    p.source = h.source_rpm;
+    Ok(Some(p))
+}
+
+/// Collects the packages of one database's header blobs, with the cap on their count.
+struct Collect<'l> {
+    limits: &'l Limits,
+    location: &'l str,
+    packages: Vec<Package>,
+    problems: Vec<String>,
+}
+
+impl Collect<'_> {
+    /// Take the blob of record `what` ("row 3", "header 12"); false once the cap is reached.
+    fn blob(&mut self, what: &str, blob: &[u8]) -> bool {
+        match package(blob, self.location) {
+            Ok(Some(p)) => {
+                if self.packages.len() >= self.limits.max_packages {
+                    self.problems.push(format!("more than {} packages: the rest are left out", self.limits.max_packages));
+                    return false;
+                }
+                self.packages.push(p);
+            }
+            Ok(None) => {}
+            Err(e) => self.problems.push(format!("{what}: {e}")),
+        }
+        true
+    }
+
+    /// Take a record of a Berkeley DB or NDB walk.
+    fn record(&mut self, record: Record, what: &str) -> bool {
+        match record.data {
+            Ok(blob) => self.blob(&format!("{what} {}", record.key), &blob),
+            Err(e) => {
+                self.problems.push(e);
+                true
+            }
+        }
+    }
+
+    fn done(self, walked: Result<(), String>) -> Parsed {
+        let mut problems = self.problems;
+        // A damaged page stops the walk; what was read before it is kept.
+        if let Err(e) = walked {
+            problems.push(e);
+        }
+        Parsed { packages: self.packages, problems, owned_python: Vec::new() }
+    }
+}
+
 /// Read the Packages table through `read_at` (the file, `size` bytes).
 pub fn parse_sqlite(read_at: impl FnMut(u64, &mut [u8]) -> Result<(), String>, size: u64, location: &str, limits: &Limits) -> Result<Parsed, String> {
     let mut db = Db::open(read_at, size)?;
     let root = db.table_root("Packages")?.ok_or("no Packages table")?;
-    let mut parsed = Parsed::default();
-    let mut problems = Vec::new();
-    let mut packages = Vec::new();
+    let mut collect = Collect { limits, location, packages: Vec::new(), problems: Vec::new() };
     let walked = db.walk_table(root, &mut |rowid, columns| {
         let Some(Value::Blob(blob)) = columns.get(1) else {
-            problems.push(format!("row {rowid} of Packages has no header blob"));
+            collect.problems.push(format!("row {rowid} of Packages has no header blob"));
             return Ok(true);
         };
-        match header(blob) {
-            Ok(h) => {
-                let (Some(name), Some(version)) = (h.name, h.version) else {
-                    problems.push(format!("row {rowid}: the header has no name or version"));
-                    return Ok(true);
-                };
-                // The keys rpm imported (`rpm -qa` lists them) are not packages.
-                if name == "gpg-pubkey" {
-                    return Ok(true);
-                }
-                if packages.len() >= limits.max_packages {
-                    problems.push(format!("more than {} packages: the rest are left out", limits.max_packages));
-                    return Ok(false);
-                }
-                // As rpm shows it: [epoch:]version-release.
-                let mut full = String::new();
-                if let Some(e) = h.epoch {
-                    full.push_str(&format!("{e}:"));
-                }
-                full.push_str(&version);
-                if let Some(r) = &h.release {
-                    full.push('-');
-                    full.push_str(r);
-                }
-                let mut p = Package::new(PackageType::Rpm, name, full, location);
-                p.arch = h.arch;
-                p.licenses = h.license.into_iter().collect();
-                p.source = h.source_rpm;
-                packages.push(p);
-            }
-            Err(e) => problems.push(format!("row {rowid}: {e}")),
-        }
-        Ok(true)
+        Ok(collect.blob(&format!("row {rowid}"), blob))
     });
-    // A damaged page stops the walk; what was read before it is kept.
-    if let Err(e) = walked {
-        problems.push(e);
+    Ok(collect.done(walked))
+}
+
+/// Read a Berkeley DB hash `Packages` through `read_at` (the file, `size` bytes).
+/// Header number 0, where old rpm kept its next free number, is no package.
+pub fn parse_bdb(read_at: impl FnMut(u64, &mut [u8]) -> Result<(), String>, size: u64, location: &str, limits: &Limits) -> Result<Parsed, String> {
+    let mut collect = Collect { limits, location, packages: Vec::new(), problems: Vec::new() };
+    let mut records = 0usize;
+    let walked = super::rpm_bdb::walk(read_at, size, &mut |record| {
+        records += 1;
+        if record.key == 0 && record.data.is_ok() {
+            return true;
+        }
+        collect.record(record, "header")
+    });
+    // A file that is not a database at all says so alone.
+    if records == 0 {
+        walked.clone()?;
     }
-    parsed.packages = packages;
-    parsed.problems = problems;
-    Ok(parsed)
+    Ok(collect.done(walked))
+}
+
+/// Read an NDB `Packages.db` through `read_at` (the file, `size` bytes).
+pub fn parse_ndb(read_at: impl FnMut(u64, &mut [u8]) -> Result<(), String>, size: u64, location: &str, limits: &Limits) -> Result<Parsed, String> {
+    let mut collect = Collect { limits, location, packages: Vec::new(), problems: Vec::new() };
+    let mut records = 0usize;
+    let walked = super::rpm_ndb::walk(read_at, size, &mut |record| {
+        records += 1;
+        collect.record(record, "package")
+    });
+    if records == 0 {
+        walked.clone()?;
+    }
+    Ok(collect.done(walked))
 }
