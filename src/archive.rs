@@ -401,6 +401,21 @@ impl Archive {
         Some((e.offset, e.size))
     }
 
+    /// The stored bytes of one file of the archive by its name (`index.json`,
+    /// `manifest.json`, `blobs/sha256/<hex>`; symlinks followed), at most `cap` bytes: the
+    /// archive's own documents, as the page's Structure tab shows them. A bigger file is
+    /// an error (`metadata_too_big`), never read.
+    pub fn read_archive_file(&self, src: &mut dyn ReadSeek, name: &str, cap: u64) -> Result<Vec<u8>, Error> {
+        let entry = self.outer.resolve_file(name).map_err(|_| Error::NotFound { what: format!("{name} in the archive") })?;
+        let size = self.outer.entries[entry].size;
+        if size > cap {
+            return Err(Error::Limit { detail: Message::new(Code::MetadataTooBig).with("size", size).with("max", cap) });
+        }
+        let mut out = Vec::with_capacity(size as usize);
+        self.stored_stream_at(src, entry, 0)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
     /// Analyse one blob given a reader over exactly its stored bytes (`blob_span`), e.g.
     /// in a second worker over the same file. Pair with [`Archive::set_blob_facts`].
     pub fn analyze_blob(reader: &mut dyn Read) -> BlobFacts {

@@ -5,9 +5,12 @@
 // events while long jobs run.
 import init, {
   Session, LayerIndexer, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan, analyze_bytes as analyzeBytes,
-  analyze_bytes_digests_elsewhere as analyzeBytesDigestsElsewhere,
+  analyze_bytes_digests_elsewhere as analyzeBytesDigestsElsewhere, http_stats as httpStats,
 } from './pkg/strata.js';
 import { readWhole, indexStreaming, SMALL_READ, streamsOpened } from './js/readahead.js';
+import {
+  probe, download, RemoteFile, remoteFetched, failedRequestError, statusError, changedError,
+} from './js/remote_source.js';
 
 /** Largest blob read whole into (JS) memory to be hashed by WebCrypto. The bound keeps a
  * helper's memory independent of the archive: at most this much, twice while WebCrypto
@@ -79,11 +82,32 @@ const ops = {
   // helper (`digestEntries`), which hashes them with WebCrypto on the other core: the
   // core's SHA-256 in wasm took about half of the pass (large.tar.gz: 2.55 s of the pass
   // with it, 1.30 s without). The port is told when the pass is over, whatever happened.
-  open({ file, digestPort }) {
+  //
+  // `file` is a File, or {url}: an archive on a web server. That is probed first (one
+  // range request); a server that honours Range is read by the core's HTTP reader
+  // (src/wasm/http_reader.rs), and the answer's `source` ({url, size, etag}) is what the
+  // helpers read too; a server that ignores Range (or hides Content-Range) is read in one
+  // streamed pass into a Blob, which is then opened as a dropped file, and is `source`.
+  async open({ file, digestPort }) {
     const handle = nextHandle++;
     const started = performance.now();
     let s;
+    let remote = null;
     try {
+      if (!(file instanceof Blob)) {
+        remote = { url: file.url };
+        remoteUrl = file.url;
+        const found = await probe(file.url);
+        remote.mode = found.mode;
+        remote.why = found.why;
+        if (found.mode === 'range') {
+          file = found.source;
+        } else {
+          const post = progressPoster(handle);
+          file = await download(found.response, file.url, (done, total) => post({ phase: 'fetching', done, total, item: 0, items: 0 }));
+        }
+        remote.probeMs = performance.now() - started;
+      }
       if (digestPort && self.crypto && crypto.subtle) {
         const send = (entry, size, offset, bytes) => digestPort.postMessage({ entry, size, offset, bytes }, [bytes.buffer]);
         s = Session.open_hashing_elsewhere(file, progressPoster(handle), HASH_ELSEWHERE_MIN, WHOLE_BLOB_MAX, send);
@@ -94,8 +118,11 @@ const ops = {
       if (digestPort) digestPort.postMessage({ done: true });
     }
     sessions.set(handle, s);
-    return { handle, report: s.report(), work: s.work(), ms: performance.now() - started };
+    return { handle, report: s.report(), work: s.work(), ms: performance.now() - started, source: file, remote };
   },
+  // Bytes this worker fetched from a web server: by the core's synchronous reads and by
+  // the helpers' asynchronous ones (for the benchmark and the tests).
+  fetched: () => ({ sync: httpStats().fetched, async: remoteFetched.bytes }),
   work: ({ handle }) => session(handle).work(),
   indexBlobs: ({ handle, blobs }) => session(handle).index_blobs(Uint32Array.from(blobs)),
   indexLayers: ({ handle }) => session(handle).index_layers(progressPoster(handle)),
@@ -166,7 +193,8 @@ const ops = {
   // Helper-worker jobs over spans of the same File: no Session needed.
   // With `part`, one part of a layer walked by two helpers at once (null if this walk
   // cannot do it: the page then walks the whole layer).
-  quickIndex: async ({ file, offset, size, part }) => {
+  quickIndex: async ({ file: source, offset, size, part }) => {
+    const file = readable(source);
     const bytes = (await indexStreaming(LayerIndexer, file, offset, size, part)) || (part ? null : quickIndexSpan(file, offset, size));
     return bytes ? { value: bytes, transfer: [bytes.buffer] } : null;
   },
@@ -174,14 +202,21 @@ const ops = {
   // WebCrypto (native SHA-256, ~3x faster than SHA-256 in wasm), then indexed by the core
   // from that buffer; a bigger blob, or a page without WebCrypto (plain http on a
   // non-local host), streams through the core's own SHA-256 in 8 MiB reads.
-  analyze: async ({ file, blob, offset, size }) => {
+  analyze: async ({ file: source, blob, offset, size }) => {
+    const file = readable(source);
     let last = 0;
-    const progress = (done) => {
+    let read = 0; // bytes read into memory so far, when the blob is read whole first
+    const post = (done) => {
       const now = performance.now();
       if (now - last < 50) return;
       last = now;
-      postMessage({ type: 'blob-progress', blob, done, size });
+      postMessage({ type: 'blob-progress', blob, done: Math.min(done, size), size });
     };
+    // A blob read whole goes in two steps, reading then hashing and indexing it: each is
+    // half of its progress, so the page's bar moves while it is read (it sat at 0 % until
+    // a big blob was in memory). Streamed through the core, its progress is the core's.
+    const progress = (done) => post(read ? read / 2 + done / 2 : done);
+    const progressRead = (n) => { read = n; post(n / 2); };
     // (A span past the end of the file is a truncated archive: the streaming path says so.)
     if (size <= WHOLE_BLOB_MAX && offset + size <= file.size && self.crypto && crypto.subtle) {
       const t0 = performance.now();
@@ -190,7 +225,7 @@ const ops = {
       try {
         const into = size > SMALL_READ ? spareBuffer : null; // (a small blob is one read of its own)
         if (into) spareBuffer = null;
-        bytes = await readWhole(file, offset, size, into);
+        bytes = await readWhole(file, offset, size, into, progressRead);
         // WebCrypto copies the bytes now and hashes them on a thread of its own.
         digesting = crypto.subtle.digest('SHA-256', bytes);
       } catch (error) {
@@ -228,13 +263,32 @@ const ops = {
   },
   layerChanges: ({ handle, image }) => session(handle).layer_changes(image),
   waste: ({ handle, image }) => session(handle).waste(image),
+  // The image's packages as `strata packages --json` prints them, and its SBOM as text
+  // (`format`: spdx-json | cyclonedx-json); one scan per image, kept by the session.
+  packages: ({ handle, image }) => session(handle).packages(image),
+  sbom: ({ handle, image, format }) => session(handle).sbom(image, format, Date.now()),
   dockerfile: ({ handle, image }) => session(handle).dockerfile(image),
+  // One of the archive's own documents (index.json, a manifest, a config…) as text, for the Structure tab.
+  archiveDocument: ({ handle, name }) => session(handle).archive_document(name),
   diff: ({ handle, image, otherHandle, otherImage }) => (otherHandle === undefined || otherHandle === handle
     ? session(handle).diff(image, otherImage)
     : session(handle).diff_with(image, session(otherHandle), otherImage)),
   exportFile: ({ handle, image, layer, path }) => collect((cb) => session(handle).export_file(image, layer ?? undefined, path, cb)),
   exportRootfs: ({ handle, image }) => collect((cb) => session(handle).export_rootfs(image, cb)),
   exportLayer: ({ handle, image, layer }) => collect((cb) => session(handle).export_layer(image, layer, cb)),
+  // A rootfs or layer export for www/js/download.js: each 4 MiB chunk goes out through
+  // `port` as the core makes it (nothing is gathered here), then {done, written}.
+  exportStream: ({ handle, image, layer, what, port }) => {
+    const s = session(handle);
+    const send = (chunk) => port.postMessage({ chunk }, [chunk.buffer]);
+    try {
+      const written = what === 'layer' ? s.export_layer(image, layer, send) : s.export_rootfs(image, send);
+      port.postMessage({ done: true, written });
+      return written;
+    } finally {
+      port.close();
+    }
+  },
   reportJson: ({ handle }) => session(handle).report_json(),
   close: ({ handle }) => {
     const s = sessions.get(handle);
@@ -400,10 +454,46 @@ self.onmessage = async (event) => {
       postMessage({ type: 'broken', error: broken, ...brokenWords });
     }
     // The core's code and parameters, when its error carries them, let the page word it.
-    const words = broken ? brokenWords : { code: error?.code, params: error?.params };
+    if (!broken) await wordHttpFailure(error, args);
+    const words = broken ? brokenWords : { key: error?.key, code: error?.code, params: error?.params };
     postMessage({ id, ok: false, error: broken || messageOf(error), ...words });
   }
 };
+
+/** A File as it is, or a file on a web server ({url, size, etag}) as a RemoteFile, for
+ * readahead.js (the core takes either as it is). */
+function readable(source) {
+  return source instanceof Blob ? source : new RemoteFile(source);
+}
+
+/** Failed reads of the core's HTTP reader seen so far: one more after a request failed
+ * means that request failed on the network or the server (src/wasm/http_reader.rs). */
+let httpFailuresSeen = 0;
+/** The URL the last remote archive came from (helpers: the span's source). */
+let remoteUrl = null;
+
+/** Give an error from reading a web server the page's words (a catalog key): the core
+ * only knows its English text, the reader's failure says what happened. */
+async function wordHttpFailure(error, args) {
+  if (!error || typeof error !== 'object' || error.key) return;
+  let stats;
+  try {
+    stats = httpStats();
+  } catch (e) {
+    return; // (the core did not start)
+  }
+  if (stats.failures === httpFailuresSeen || !stats.failure) return;
+  httpFailuresSeen = stats.failures;
+  const url = args?.file?.url || remoteUrl;
+  if (!url) return;
+  const failure = stats.failure;
+  let worded;
+  if (failure.kind === 'network') worded = await failedRequestError(url);
+  else if (failure.kind === 'status') worded = statusError(failure.status, url);
+  else worded = changedError(failure.detail);
+  error.key = worded.key;
+  error.params = worded.params;
+}
 
 function messageOf(error) {
   if (error instanceof Error) return error.message;

@@ -2,7 +2,7 @@
 //! export, and the work it hands to helper workers.
 
 use super::helpers::{is_sha256_digest, span_args};
-use super::{js_err, js_message, progress_fn, to_js, BlobReader};
+use super::{js_err, js_message, progress_fn, to_js, Source, MAX_CHUNK};
 use crate::archive::HashElsewhere;
 use crate::codec;
 use crate::codes::{Code, Message};
@@ -10,13 +10,17 @@ use crate::io::SharedSource;
 use crate::layer::{display_path, normalize_path, parse_display_path, EntryKind, LayerIndex};
 use crate::merge::source::{ArchiveSource, KeptDecoders};
 use crate::merge::{self, read::ContentSource, view, ChangeKind, ListOptions, MergedTree};
+use crate::packages::{self, sbom, ImagePackages};
 use crate::{Archive, Error};
 use js_sys::{Function, Uint8Array};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use wasm_bindgen::prelude::*;
-use web_sys::Blob;
+
+/// Layer views (merged trees of `layers[..=k]`) a session keeps: the current one and the
+/// ones before it (see `Session::recent_layer_views`).
+const LAYER_VIEWS_KEPT: usize = 4;
 
 static EMPTY_LAYER: LayerIndex = LayerIndex { entries: Vec::new(), uncompressed_size: 0 };
 
@@ -63,8 +67,18 @@ pub struct Session {
     kept: KeptDecoders<'static>,
     /// Full merged tree per image, built on first use.
     trees: HashMap<usize, MergedTree>,
-    /// The last layer view asked for (one is enough: the page shows one at a time).
+    /// The last layer view asked for.
     layer_view: Option<LayerView>,
+    /// The views asked for before it, newest last, at most `LAYER_VIEWS_KEPT - 1`: the
+    /// lesson steps back and forth through layers (and asks for the next step's view while
+    /// the teacher talks), and each view is a merge of `layers[..=k]` that took up to
+    /// ~100 ms to build on a 27k-entry image. Each is at most the size of the image's full
+    /// tree, so the session holds at most `LAYER_VIEWS_KEPT` + 1 trees per image.
+    recent_layer_views: Vec<LayerView>,
+    /// Installed packages per image, scanned on first use (the Packages tab, the Layers
+    /// view's package changes and both SBOMs share one scan). Not dropped with the trees:
+    /// the scan reads file bytes, which later indexing and hashing do not change.
+    packages: HashMap<usize, ImagePackages>,
 }
 
 /// Layer indexes of an image, bottom first. Foreign layers (absent by design) count as
@@ -109,6 +123,51 @@ fn raw_path(path: &str) -> Box<[u8]> {
 struct Listing {
     path: String,
     entries: Vec<view::DirEntryView>,
+    /// Merged listings: the rows whose last writer modified them, and the copy below it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    covers: Vec<Cover>,
+}
+
+/// A row of a merged listing whose last writer covers a lower layer's copy of its path
+/// ("overwrites layer 2's 47B copy", as dive's users expect to see).
+#[derive(Serialize)]
+struct Cover {
+    /// The row's name.
+    name: String,
+    /// The layer of the copy below, its kind and content bytes.
+    layer: u32,
+    kind: EntryKind,
+    size: u64,
+}
+
+/// The lower copies the non-directory `rows` of one merged directory cover: for each row
+/// the layer that wrote it last modified (not added), the last entry at its path in a layer
+/// below. One pass over the entries of the layers below the highest such writer, and only
+/// when the directory has such a row (memory: the rows' paths).
+fn lower_copies(tree: &MergedTree, layers: &[&LayerIndex], rows: &[view::DirEntryView]) -> Vec<Cover> {
+    let mut wanted: HashMap<Box<[u8]>, (usize, u32)> = HashMap::new(); // path → (row, writer)
+    for (i, row) in rows.iter().enumerate().filter(|(_, r)| r.kind != EntryKind::Dir) {
+        let path = normalize_path(&parse_display_path(&row.path));
+        if let Some(node) = tree.find(&path) {
+            if let Some((writer, ChangeKind::Modified)) = tree.last_change(node) {
+                wanted.insert(path, (i, writer));
+            }
+        }
+    }
+    let Some(top) = wanted.values().map(|&(_, w)| w).max() else { return Vec::new() };
+    let mut found: HashMap<usize, Cover> = HashMap::new();
+    for (l, layer) in layers.iter().enumerate().take(top as usize) {
+        for e in &layer.entries {
+            if let Some(&(row, writer)) = wanted.get(&e.path) {
+                if (l as u32) < writer {
+                    found.insert(row, Cover { name: rows[row].name.clone(), layer: l as u32, kind: e.kind, size: e.size });
+                }
+            }
+        }
+    }
+    let mut covers: Vec<Cover> = found.into_values().collect();
+    covers.sort_by(|a, b| a.name.cmp(&b.name));
+    covers
 }
 
 #[derive(Serialize)]
@@ -166,16 +225,26 @@ impl Write for ChunkSink<'_> {
 impl Session {
     /// Open an archive: detect, index the outer tar, read the metadata. For a compressed
     /// archive this is one streaming pass that also verifies everything.
+    /// `source` is a `Blob` (a dropped File) or `{url, size, etag}`: a file on a web server
+    /// read by HTTP Range requests (see `http_reader.rs`).
     /// `progress` gets `{phase, done, total, item, items}`.
-    pub fn open(blob: Blob, progress: &Function) -> Result<Session, JsValue> {
-        let mut src = BlobReader::new(blob).map_err(js_err)?;
+    pub fn open(source: JsValue, progress: &Function) -> Result<Session, JsValue> {
+        let mut src = Source::from_js(&source, MAX_CHUNK).map_err(js_err)?;
         let archive = Archive::open(&mut src, &mut progress_fn(progress)).map_err(js_err)?;
         Ok(Session::over(src, archive))
     }
 
     /// A session over an archive opened from `src`.
-    fn over(src: BlobReader, archive: Archive) -> Session {
-        Session { src: SharedSource::owning(src), archive, kept: KeptDecoders::default(), trees: HashMap::new(), layer_view: None }
+    fn over(src: Source, archive: Archive) -> Session {
+        Session {
+            src: SharedSource::owning(src),
+            archive,
+            kept: KeptDecoders::default(),
+            trees: HashMap::new(),
+            layer_view: None,
+            recent_layer_views: Vec::new(),
+            packages: HashMap::new(),
+        }
     }
 
     /// As `open`; a compressed archive's streaming pass sends the stored bytes of entries of
@@ -183,9 +252,9 @@ impl Session {
     /// instead of hashing them: the page hashes them with WebCrypto in a helper worker, on
     /// the other core, and hands the digests back with `set_entry_digests`. Until then
     /// those blobs are pending; `verify` hashes any whose digest never came.
-    pub fn open_hashing_elsewhere(blob: Blob, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsValue> {
+    pub fn open_hashing_elsewhere(source: JsValue, progress: &Function, min: f64, max: f64, send: &Function) -> Result<Session, JsValue> {
         let (min, max) = span_args(min, max)?;
-        let mut src = BlobReader::new(blob).map_err(js_err)?;
+        let mut src = Source::from_js(&source, MAX_CHUNK).map_err(js_err)?;
         let mut failed = false;
         let mut send_piece = |entry: usize, size: u64, offset: u64, bytes: &[u8]| {
             if failed {
@@ -302,7 +371,12 @@ impl Session {
                 rows
             }
         };
-        to_js(&Listing { path: format!("/{}", display_path(&raw)), entries })
+        // The merged view says which of its files cover a lower layer's copy.
+        let covers = match layer {
+            None => lower_copies(&self.trees[&image], &image_layers(&self.archive, image).map_err(js_err)?, &entries),
+            Some(_) => Vec::new(),
+        };
+        to_js(&Listing { path: format!("/{}", display_path(&raw)), entries, covers })
     }
 
     /// Every path under `/` matching `pattern` (substring, or a glob with `*`/`?`), at most `limit`.
@@ -409,6 +483,45 @@ impl Session {
         to_js(&findings)
     }
 
+    /// The installed packages of an image, as `strata packages --json` prints them:
+    /// `{os, packages, layers, findings}`, each layer with its history line (`created_by`).
+    pub fn packages(&mut self, image: usize) -> Result<JsValue, JsValue> {
+        self.scan_packages(image).map_err(js_err)?;
+        let found = &self.packages[&image];
+        let img = &self.archive.report().images[image];
+        to_js(&packages_json(img, found).map_err(js_err)?)
+    }
+
+    /// An SBOM of an image as JSON text: `format` is `spdx-json` (SPDX 2.3) or
+    /// `cyclonedx-json` (CycloneDX 1.6), the documents `strata sbom` writes, made from the
+    /// same scan as `packages`. `created_ms`: the document's time (JS `Date.now()`).
+    pub fn sbom(&mut self, image: usize, format: &str, created_ms: f64) -> Result<String, JsValue> {
+        let spdx = match format {
+            "spdx-json" => true,
+            "cyclonedx-json" => false,
+            other => return Err(js_err(format!("unknown SBOM format {other:?} (use spdx-json or cyclonedx-json)"))),
+        };
+        self.scan_packages(image).map_err(js_err)?;
+        let found = &self.packages[&image];
+        let img = &self.archive.report().images[image];
+        let created = if created_ms.is_finite() && created_ms > 0.0 { (created_ms / 1000.0) as u64 } else { 0 };
+        let subject = sbom::Subject {
+            name: img.repo_tags.first().cloned().unwrap_or_else(|| short_id(&img.id)),
+            image_id: img.id.clone(),
+            created: sbom::rfc3339_utc(created),
+            layers: img
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(k, l)| sbom::SubjectLayer { diff_id: l.diff_id.clone(), created_by: created_by(img, k) })
+                .collect(),
+        };
+        let doc = if spdx { sbom::spdx_json(&subject, found) } else { sbom::cyclonedx_json(&subject, found) };
+        let mut text = serde_json::to_string_pretty(&doc).map_err(js_err)?;
+        text.push('\n');
+        Ok(text)
+    }
+
     /// The merged root filesystem as a tar, in chunks: `on_chunk(Uint8Array)`. Returns bytes written.
     pub fn export_rootfs(&mut self, image: usize, on_chunk: &Function) -> Result<f64, JsValue> {
         self.tree(image).map_err(js_err)?;
@@ -462,6 +575,16 @@ impl Session {
         Ok(merge::dockerfile::to_text(&merge::dockerfile::reconstruct(&img.history)))
     }
 
+    /// The bytes of one of the archive's own documents by its name in the archive
+    /// (`index.json`, `manifest.json`, `oci-layout`, `blobs/sha256/<hex>`): the Structure
+    /// tab draws them (and hashes them against their names). At most 4 MiB (a layer is no
+    /// document; a bigger file is an error).
+    pub fn archive_document(&mut self, name: &str) -> Result<Uint8Array, JsValue> {
+        const MAX_DOCUMENT: u64 = 4 << 20;
+        let bytes = self.archive.read_archive_file(&mut self.src, name, MAX_DOCUMENT).map_err(js_err)?;
+        Ok(Uint8Array::from(&bytes[..]))
+    }
+
     /// Compare two images of this archive: files, config, history, shared layers.
     pub fn diff(&mut self, a: usize, b: usize) -> Result<JsValue, JsValue> {
         self.tree(a).map_err(js_err)?;
@@ -489,9 +612,22 @@ impl Session {
 }
 
 impl Session {
+    /// Scan an image's package databases once (see `src/packages/`) and keep the result.
+    fn scan_packages(&mut self, image: usize) -> Result<(), Error> {
+        if !self.packages.contains_key(&image) {
+            let layers = image_layers(&self.archive, image)?;
+            let mut source = kept_source(&self.archive, &self.src, &mut self.kept, image);
+            let found = packages::scan_image(&layers, &mut source, &packages::Limits::default());
+            self.kept = source.into_kept();
+            self.packages.insert(image, found);
+        }
+        Ok(())
+    }
+
     fn forget_trees(&mut self) {
         self.trees.clear();
         self.layer_view = None;
+        self.recent_layer_views.clear();
         self.kept = KeptDecoders::default();
     }
 
@@ -508,6 +644,11 @@ impl Session {
     fn layer_view(&mut self, image: usize, k: usize) -> Result<(), Error> {
         self.tree(image)?;
         if matches!(&self.layer_view, Some(v) if v.image == image && v.layer == k) {
+            return Ok(());
+        }
+        if let Some(i) = self.recent_layer_views.iter().position(|v| v.image == image && v.layer == k) {
+            let view = self.recent_layer_views.remove(i);
+            self.keep_layer_view(view);
             return Ok(());
         }
         let layers = image_layers(&self.archive, image)?;
@@ -529,8 +670,19 @@ impl Session {
                 }
             }
         }
-        self.layer_view = Some(LayerView { image, layer: k, tree, written });
+        self.keep_layer_view(LayerView { image, layer: k, tree, written });
         Ok(())
+    }
+
+    /// Make `view` the current layer view; the one it replaces joins the recent ones (the
+    /// oldest of those goes when there are too many).
+    fn keep_layer_view(&mut self, view: LayerView) {
+        if let Some(previous) = self.layer_view.replace(view) {
+            self.recent_layer_views.push(previous);
+            while self.recent_layer_views.len() + 1 > LAYER_VIEWS_KEPT {
+                self.recent_layer_views.remove(0);
+            }
+        }
     }
 
     /// Open a file of the merged tree (or of one layer) and hand `f` the whole file's size
@@ -572,6 +724,30 @@ impl Session {
             }
         }
     }
+}
+
+/// The history line (`created_by`) of an image's layer `k`, if the history maps it.
+fn created_by(img: &crate::report::Image, k: usize) -> Option<String> {
+    let h = img.layers.get(k)?.history?;
+    img.history.get(h)?.created_by.clone()
+}
+
+/// `sha256:abcdef…` → `abcdef012345`, as docker shows IDs (an image without a tag is named so).
+fn short_id(digest: &str) -> String {
+    digest.rsplit(':').next().unwrap_or(digest).chars().take(12).collect()
+}
+
+/// The JSON of `strata packages --json` (src/bin/strata/packages.rs): the scan, each layer
+/// with its history line.
+fn packages_json(img: &crate::report::Image, found: &ImagePackages) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(found)?;
+    if let Some(layers) = value.get_mut("layers").and_then(|l| l.as_array_mut()) {
+        for layer in layers {
+            let k = layer.get("index").and_then(|i| i.as_u64()).unwrap_or(0) as usize;
+            layer["created_by"] = serde_json::json!(created_by(img, k));
+        }
+    }
+    Ok(value)
 }
 
 /// The archive as a source of file bytes, continuing the decoders kept from the last

@@ -1,6 +1,6 @@
 // strata page: opens an archive in workers, keeps the report, routes between views.
 import { CoreWorker } from './client.js';
-import { h, clear, shortId, download, keepState, data, errorReason } from './util.js';
+import { h, clear, shortId, download, keepState, data, errorReason, formatName, failedChecks } from './util.js';
 import {
   initI18n, translateStatic, onLangChange, setLang, preload, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
 } from './i18n.js';
@@ -12,6 +12,10 @@ import { renderLayers } from './views/layers.js';
 import { FilesView } from './views/files.js';
 import { renderDiff } from './views/diff.js';
 import { lessonView } from './views/lesson.js';
+import { packagesView } from './views/packages.js';
+import { structureView } from './views/structure.js';
+import { initHosting } from './hosting.js';
+import { initRemote, remoteName, forgetUrl, remoteInfo } from './remote.js';
 
 // [id, label]: the label is a catalog key (or, for a tab that has none yet, its text).
 const TABS = [
@@ -20,8 +24,10 @@ const TABS = [
   ['history', 'tab.history'],
   ['layers', 'tab.layers'],
   ['files', 'tab.files'],
+  ['packages', 'tab.packages'],
   ['diff', 'tab.diff'],
   ['lesson', 'lesson.tab'],
+  ['structure', 'structure.tab'],
 ];
 const tabLabel = (label) => (has(label) ? t(label) : label);
 
@@ -119,10 +125,14 @@ function stopAll() {
   clear($('view'));
 }
 
+/** Open `file`: a File, or {url}: an archive on a web server (www/js/remote.js). */
 async function openArchive(file) {
   await i18nReady;
   stopAll();
   hideError();
+  // A local file: the address no longer names the archive on screen.
+  if (!file.url) forgetUrl();
+  else file = { url: file.url, name: remoteName(file.url) };
   const run = { file, cancelled: false };
   state.run = run;
   state.file = file;
@@ -132,7 +142,7 @@ async function openArchive(file) {
   state.openStarted = performance.now();
   for (const k of Object.keys(state.timings)) delete state.timings[k];
   state.pendingHash = parseHash();
-  showProgress({ phase: 'opening', done: 0, total: file.size });
+  showProgress({ phase: 'opening', done: 0, total: file.size || 0 });
   renderArchiveInfo();
   const worker = takeBrowseWorker();
   const helpers = takeHelpers();
@@ -155,6 +165,14 @@ async function openArchive(file) {
     return;
   }
   state.timings.metadata = performance.now() - state.openStarted;
+  if (opened.remote) {
+    // What the helpers read: the web server ({url, size, etag}), or the Blob the whole
+    // download became (a server without Range).
+    const source = opened.source instanceof Blob ? Object.assign(new File([opened.source], file.name), { url: file.url }) : { ...opened.source, name: file.name };
+    run.file = source;
+    state.file = source;
+    state.timings.remote = opened.remote;
+  }
   state.browse = { worker, handle: opened.handle };
   state.report = opened.report;
   // The helpers get their first layers before the workspace renders (which takes a while).
@@ -435,17 +453,21 @@ function showProgress(p) {
   shownProgress = p;
   const phaseKey = `progress.phase.${p.phase}`;
   let phase = has(phaseKey) ? t(phaseKey) : p.phase;
-  if (p.phase === 'verifying' && p.items) phase = t('progress.verifying_blob', { n: Math.min(p.item + 1, p.items), total: p.items });
+  // The helpers hash blobs two at a time: say how many are done, not "blob 1 of 4".
+  if (p.phase === 'verifying' && p.items) phase = t('progress.verifying_blobs', { n: Math.min(p.item, p.items), total: p.items });
+  // A compressed archive's one pass, before anything is known: it reads and decompresses
+  // the whole file (and verifies as it goes).
+  else if (p.phase === 'verifying' && !state.report) phase = t('progress.phase.decompressing');
   else if (p.items > 1 && p.phase !== 'opening') phase = t('progress.phase_of', { phase, n: Math.min(p.item + 1, p.items), total: p.items });
   $('progress-phase').textContent = t('progress.ongoing', { phase });
   const now = performance.now();
-  // A new phase measures its own speed.
-  if (p.phase !== lastProgress.phase) lastProgress = { time: now, done: p.done, speed: 0, phase: p.phase };
-  if (p.done < lastProgress.done || now - lastProgress.time > 400) {
-    const dt = (now - lastProgress.time) / 1000;
-    if (p.done >= lastProgress.done && dt > 0 && dt < 5) lastProgress.speed = (p.done - lastProgress.done) / dt;
-    lastProgress = { time: now, done: p.done, speed: lastProgress.speed, phase: p.phase };
-  }
+  // A new phase measures its own speed: the bytes done since the phase began over the time
+  // since then (a window of a few hundred ms swung wildly when progress came in bursts),
+  // shown once the phase has run a little while.
+  if (p.phase !== lastProgress.phase || p.done < lastProgress.done) lastProgress = { time: now, start: now, startDone: p.done, done: p.done, speed: 0, phase: p.phase };
+  const elapsed = (now - lastProgress.start) / 1000;
+  lastProgress.done = p.done;
+  lastProgress.speed = elapsed >= 0.3 && p.done > lastProgress.startDone ? (p.done - lastProgress.startDone) / elapsed : 0;
   const pct = p.total ? Math.min(100, (100 * p.done) / p.total) : 0;
   // One unit system on the page: docker's SI sizes, the speed too.
   const numbers = { done: formatSize(p.done), total: formatSize(p.total), percent: Math.round(pct) };
@@ -484,9 +506,34 @@ function cancel() {
   state.stage = 'cancelled';
   document.body.dataset.stage = 'cancelled';
   hideProgress();
+  // Say what happened, keep what is known, and offer to go on from there.
   const cancelledKey = state.timings.interactive === undefined ? 'notice.read_cancelled' : 'notice.verify_cancelled';
-  showError(() => t(cancelledKey), 'notice');
+  showError(() => [t(cancelledKey), ' ',
+    h('button', { type: 'button', class: 'small', id: 'resume-button', onclick: resume }, t('action.resume'))], 'notice');
   refresh();
+}
+
+/** Go on after a Cancel: fresh helpers index and hash what is still to do (the core
+ * knows: `work`), and keep everything found before. */
+async function resume() {
+  if (state.stage !== 'cancelled' || !state.browse) return;
+  hideError();
+  const run = { file: state.file, cancelled: false };
+  state.run = run;
+  state.stage = state.timings.interactive === undefined ? 'opening' : 'indexed';
+  document.body.dataset.stage = state.stage;
+  takeHelpers();
+  refresh();
+  try {
+    const work = await core('work');
+    if (run !== state.run) return;
+    showProgress({ phase: 'verifying', done: 0, total: 0, item: 0, items: 0 });
+    await prepare(run, work, Promise.resolve(null));
+  } catch (error) {
+    if (error.cancelled || run !== state.run) return;
+    hideProgress();
+    showError(() => tNode('error.read_stopped', { name: state.file.name, reason: errorNode(error) }));
+  }
 }
 
 let shownError = null; // { render, kind }: drawn again in another language
@@ -517,16 +564,26 @@ function showLanding() {
   $('landing').hidden = false;
   $('workspace').hidden = true;
   $('report-button').hidden = true;
+  $('copy-link-button').hidden = true;
   clear($('archive-info'));
 }
 
 function showWorkspace() {
+  // The control that opened the archive (the sample button, the picker) may be on the
+  // landing page about to be hidden: then focus would fall to <body>; it goes to the
+  // workspace's heading instead, where reading and Tab carry on.
+  const lost = !document.activeElement || document.activeElement === document.body || $('landing').contains(document.activeElement);
   $('landing').hidden = true;
   $('workspace').hidden = false;
   $('report-button').hidden = false;
+  $('copy-link-button').hidden = false;
   restoreFromHash();
   renderArchiveInfo();
   refresh();
+  if (lost) {
+    $('workspace-title').setAttribute('tabindex', '-1');
+    $('workspace-title').focus({ preventScroll: true });
+  }
 }
 
 function renderArchiveInfo() {
@@ -534,7 +591,8 @@ function renderArchiveInfo() {
   if (!state.file) return;
   // The page's one heading while an archive is open (for screen readers: the name is text).
   $('workspace-title').replaceChildren(tNode('workspace.title', { name: state.file.name }));
-  box.append(data(state.file.name, { class: 'file-name', title: state.file.name }));
+  box.append(data(state.file.name, { class: 'file-name', title: state.file.url || state.file.name }));
+  if (state.file.url) box.append(remoteInfo(state.file.url));
   const report = state.report;
   if (report) {
     const a = report.archive;
@@ -545,20 +603,18 @@ function renderArchiveInfo() {
   }
 }
 
-// Format names are docker's and skopeo's words: English on purpose (see the catalogs).
-function formatName(format) {
-  const key = `format.${format}`;
-  return tNode(has(key) ? key : 'format.unknown');
-}
-
 function overallBadge(report) {
   if (!report.verification_done) {
     return h('span', { class: 'badge pending', id: 'overall-verdict' }, t(state.stage === 'cancelled' ? 'verdict.not_verified' : 'verdict.verifying'));
   }
-  const bad = report.images.filter((i) => !i.verified).length;
+  // One count with one meaning, as the Overview and the layers say it: checks that failed
+  // (a blob shared by two images counted once); else, errors among the findings.
+  const failed = failedChecks(report).length;
   const errors = report.findings.filter((f) => f.severity === 'error').length;
-  if (!bad && !errors) return h('span', { class: 'badge ok', id: 'overall-verdict' }, t('verdict.all_verified'));
-  return h('span', { class: 'badge bad', id: 'overall-verdict' }, tCount('verdict.problems', bad || errors));
+  const bad = report.images.some((i) => !i.verified);
+  if (!failed && !errors && !bad) return h('span', { class: 'badge ok', id: 'overall-verdict' }, t('verdict.all_verified'));
+  if (failed || !errors) return h('span', { class: 'badge bad', id: 'overall-verdict' }, tCount('verdict.checks_failed', failed || 1));
+  return h('span', { class: 'badge bad', id: 'overall-verdict' }, tCount('verdict.errors', errors));
 }
 
 function currentImage() {
@@ -595,11 +651,21 @@ function renderFindings(report) {
   const worst = findings.some((f) => f.severity === 'error') ? 'error' : findings.some((f) => f.severity === 'warning') ? 'warning' : 'info';
   const open = wasOpen ?? worst === 'error';
   const details = h('details', { class: `findings-${worst}`, open: open ? true : undefined },
-    h('summary', null, tCount('findings.summary', findings.length)),
+    h('summary', null, tCount('findings.summary', findings.length), ' ', findingsBreakdown(findings)),
     h('ul', null, findings.map((f) => h('li', { class: `sev-${f.severity}` },
       h('span', { class: 'sev' }, has(`severity.${f.severity}`) ? t(`severity.${f.severity}`) : f.severity), ' ', tCodeNode(f),
       f.location ? h('span', { class: 'muted' }, ' ', tNode('findings.location', { location: f.location })) : null))));
   box.append(details);
+}
+
+/** "(3 errors, 1 note)": the findings by severity, in the words the list uses. */
+function findingsBreakdown(findings) {
+  const parts = [];
+  for (const severity of ['error', 'warning', 'info']) {
+    const n = findings.filter((f) => f.severity === severity).length;
+    if (n) parts.push(tCount(`findings.count.${severity}`, n));
+  }
+  return h('span', { class: 'muted' }, t('findings.breakdown', { list: parts.join(t('list.sep')) }));
 }
 
 // The tab buttons are made once and then only marked: replacing them on every refresh (as
@@ -685,11 +751,25 @@ function renderView() {
     if (view.firstChild !== state.diff.element) replaceView(view, state.diff.element);
     return;
   }
+  if (state.tab === 'packages') {
+    // Kept per image: its search, filter, sort and scan survive verdict redraws.
+    const packages = packagesView(ctx);
+    if (view.firstChild !== packages.element) replaceView(view, packages.element);
+    packages.show(ctx);
+    return;
+  }
   if (state.tab === 'lesson') {
     // Kept per image, like Files: its step and opened folders survive verdict redraws.
     const lesson = lessonView(ctx, (step) => { state.lessonStep = step; writeHash(); });
     if (view.firstChild !== lesson.element) replaceView(view, lesson.element);
     lesson.show(state.lessonStep, ctx);
+    return;
+  }
+  if (state.tab === 'structure') {
+    // The archive's own documents (one view per archive: it keeps the trail of opened ones).
+    const structure = structureView(ctx);
+    if (view.firstChild !== structure.element) replaceView(view, structure.element);
+    structure.show();
     return;
   }
   const render = { overview: renderOverview, config: renderConfig, history: renderHistory, layers: renderLayers }[state.tab];
@@ -767,6 +847,13 @@ function writeHash(mode = 'replace') {
   else history.replaceState(null, '', hash);
 }
 
+/** The page's address as it shows what is on screen, for "Copy link": `?url=…` (kept in
+ * the address while a remote archive is open) plus the view in the hash. */
+function currentLink() {
+  writeHash();
+  return { href: location.href, file: state.file, hasArchive: Boolean(state.report) };
+}
+
 function restoreFromHash() {
   const wanted = state.pendingHash || {};
   state.pendingHash = null;
@@ -777,6 +864,9 @@ function restoreFromHash() {
   state.lessonStep = /^\d+$/.test(wanted.step || '') ? Number(wanted.step) : null;
   if (wanted.image) {
     const found = state.report.images.findIndex((i) => shortId(i.id) === wanted.image);
+    // A link made for another archive (a dropped file is not in the link: the person
+    // opens the one they think it names, and the image ID says whether it is).
+    if (found < 0) showError(() => t('link.image_missing', { image: wanted.image, name: state.file.name }), 'notice');
     if (found >= 0) {
       state.image = found;
       if (TABS.some(([t]) => t === wanted.tab)) state.tab = wanted.tab;
@@ -894,6 +984,10 @@ document.querySelector('a.skip').addEventListener('click', (event) => {
   ($('workspace').hidden ? $('main') : $('view')).focus();
 });
 warmPool();
+// The service worker (offline shell, streamed downloads), files the OS opens in the
+// installed app, and a host's library.json on the landing page (www/js/hosting.js).
+initHosting({ openArchive, ready: i18nReady });
+initRemote({ openArchive, showError, hideError, currentLink, ready: i18nReady });
 $('sample-button').addEventListener('click', openSample);
 $('sample-button-2').addEventListener('click', openSample);
 $('cancel-button').addEventListener('click', cancel);
