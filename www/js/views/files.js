@@ -2,6 +2,7 @@
 // Directories load lazily (one list_dir call each) and only the rows in view exist in
 // the DOM, so a directory with 100k entries scrolls as smoothly as one with ten.
 import { h, clear, download, shortId, visibleString, errorReason } from '../util.js';
+import { saveStream, exportSource } from '../download.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 import { FileViewer, shadowText } from './viewer.js';
 
@@ -578,12 +579,19 @@ export class FilesView {
     try {
       const image = this.image;
       const name = (image.repo_tags[0] || shortId(image.id)).replace(/[^\w.-]+/g, '_');
+      // Streamed to disk when big (www/js/download.js); the size of what the tar will
+      // hold picks the way (the merged tree's top entries, or the layer's own size).
+      const type = 'application/x-tar';
       if (this.layer === null || this.layer === undefined) {
-        const blob = await this.core('exportRootfs', { image: this.imageIndex });
-        download(blob, `${name}-rootfs.tar`, 'application/x-tar');
+        const top = this.root.children;
+        const sizeHint = top ? top.reduce((sum, node) => sum + Number(sizeOf(node.entry) || 0), 0) : undefined;
+        const source = exportSource(this.core, { what: 'rootfs', image: this.imageIndex });
+        await saveStream({ name: `${name}-rootfs.tar`, type, sizeHint, source });
       } else {
-        const blob = await this.core('exportLayer', { image: this.imageIndex, layer: this.layer });
-        download(blob, `${name}-layer-${this.layer}.tar`, 'application/x-tar');
+        const layer = image.layers && image.layers[this.layer];
+        const sizeHint = layer ? Number(layer.uncompressed_size ?? layer.stored_size ?? 0) || undefined : undefined;
+        const source = exportSource(this.core, { what: 'layer', image: this.imageIndex, layer: this.layer });
+        await saveStream({ name: `${name}-layer-${this.layer}.tar`, type, sizeHint, source });
       }
     } catch (error) {
       this.status.replaceChildren(tNode('files.export_failed', { reason: errorReason(error) }));

@@ -1,6 +1,7 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
 import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason, showMore, LIST_STEP } from '../util.js';
+import { saveStream, exportSource } from '../download.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
@@ -98,8 +99,10 @@ async function exportLayer(ctx, layer, button) {
   button.textContent = t('action.preparing');
   button.disabled = true;
   try {
-    const blob = await ctx.core('exportLayer', { image: ctx.index, layer: layer.index });
-    download(blob, `layer-${layer.index}-${shortId(layer.diff_id || layer.digest)}.tar`, 'application/x-tar');
+    // Streamed to disk when big (www/js/download.js).
+    const source = exportSource(ctx.core, { what: 'layer', image: ctx.index, layer: layer.index });
+    const sizeHint = Number(layer.uncompressed_size ?? layer.stored_size ?? 0) || undefined;
+    await saveStream({ name: `layer-${layer.index}-${shortId(layer.diff_id || layer.digest)}.tar`, type: 'application/x-tar', sizeHint, source });
   } catch (error) {
     button.after(h('span', { class: 'inline-error' }, ' ', errorReason(error)));
   } finally {

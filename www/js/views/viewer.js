@@ -2,6 +2,7 @@
 // Bytes come from the worker on demand; nothing is read until a file is opened.
 import { h, clear, data, formatMode, download, safeFileName, copyButton, keepState, errorReason } from '../util.js';
 import { t, tNode, formatSize, formatNumber, formatDateTime } from '../i18n.js';
+import { saveStream, fileSource } from '../download.js';
 
 const TEXT_STEP = 64 * 1024;
 const HEX_STEP = 4 * 1024;
@@ -115,7 +116,7 @@ export class FileViewer {
   }
 
   showFile(path, e, actions, token) {
-    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path) }, t('viewer.download')));
+    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path, e.kind === 'symlink' ? undefined : Number(e.size || 0)) }, t('viewer.download')));
     this.loadContent(path, e, token);
   }
 
@@ -256,10 +257,11 @@ export class FileViewer {
     this.content.append(img);
   }
 
-  async downloadFile(path) {
+  /** Streamed to disk when big (www/js/download.js): a piece is read when the last is saved. */
+  async downloadFile(path, size) {
     try {
-      const blob = await this.core('exportFile', { image: this.image, layer: this.layer, path });
-      download(blob, safeFileName(path));
+      const source = fileSource(this.core, { image: this.image, layer: this.layer, path, size });
+      await saveStream({ name: safeFileName(path), size, sizeHint: size, source });
     } catch (error) {
       this.content.prepend(h('p', { class: 'inline-error' }, tNode('viewer.download_failed', { reason: errorReason(error) })));
     }
