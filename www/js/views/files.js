@@ -4,7 +4,7 @@
 import { h, clear, download, shortId, visibleString, errorReason } from '../util.js';
 import { saveStream, exportSource } from '../download.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
-import { FileViewer, shadowText } from './viewer.js';
+import { FileViewer, shadowText, coverText } from './viewer.js';
 
 const ROW_HEIGHT = 30;
 const OVERSCAN = 12;
@@ -12,6 +12,10 @@ const OVERSCAN = 12;
 const TYPEAHEAD_MS = 700;
 /** Symlinks followed while resolving one path (as the core: Linux's MAXSYMLINKS). */
 const MAX_SYMLINKS = 40;
+/** A change of the source picker within this many ms of a key press came from the keyboard. */
+const SOURCE_KEY_MS = 150;
+/** How long a burst of arrow keys on the source picker must pause before the view follows. */
+const SOURCE_SETTLE_MS = 600;
 let treeCounter = 0;
 
 export class FilesView {
@@ -43,14 +47,37 @@ export class FilesView {
 
   build() {
     const image = this.image;
-    const source = h('select', { id: `${this.id}-source` },
+    const source = h('select', { id: `${this.id}-source`, class: 'files-source' },
       h('option', { value: 'merged' }),
       [...image.layers].map((l) => h('option', { value: String(l.index), disabled: l.blob === null || l.blob === undefined ? true : undefined })));
     this.source = source;
-    source.value = this.layer === null || this.layer === undefined ? 'merged' : String(this.layer);
-    source.addEventListener('change', () => {
-      this.navigate({ layer: source.value === 'merged' ? null : Number(source.value), path: '/', tab: 'files' });
+    source.value = this.sourceValue();
+    // A native select changes on every arrow key while it is closed: the view (and the
+    // page's history) follow once a burst of keys has settled, or at once on Enter, a
+    // pick with the pointer, or when focus leaves the select.
+    source.addEventListener('keydown', (event) => {
+      this.sourceKeyAt = performance.now();
+      if (event.key === 'Enter' && this.sourceTimer) {
+        event.preventDefault();
+        this.switchSource();
+      }
     });
+    source.addEventListener('change', () => {
+      clearTimeout(this.sourceTimer);
+      this.sourceTimer = null;
+      if (performance.now() - (this.sourceKeyAt || 0) < SOURCE_KEY_MS) {
+        this.sourceTimer = setTimeout(() => this.switchSource(), SOURCE_SETTLE_MS);
+      } else {
+        this.switchSource();
+      }
+    });
+    source.addEventListener('blur', () => { if (this.sourceTimer) this.switchSource(false); });
+    this.onlyChanges = true;
+    this.onlyChangesBox = h('input', { type: 'checkbox', id: `${this.id}-only-changes`, class: 'files-only-changes', checked: true });
+    this.onlyChangesBox.addEventListener('change', () => this.setOnlyChanges(this.onlyChangesBox.checked));
+    this.onlyChangesText = h('span');
+    const onlyChanges = h('label', { class: 'files-switch', for: `${this.id}-only-changes` }, this.onlyChangesBox, ' ', this.onlyChangesText);
+    if (this.layer === null || this.layer === undefined) onlyChanges.hidden = true;
     this.filterInput = h('input', { type: 'search', id: `${this.id}-filter`, autocomplete: 'off', spellcheck: 'false', translate: 'no' });
     let filterTimer = 0;
     this.filterInput.addEventListener('input', () => {
@@ -86,7 +113,7 @@ export class FilesView {
     });
     this.legend = h('div', { class: 'legend muted' });
     this.element = h('div', { class: 'files' },
-      h('div', { class: 'toolbar' }, source, this.filterInput, sort, exportButton),
+      h('div', { class: 'toolbar' }, source, onlyChanges, this.filterInput, sort, exportButton),
       h('div', { class: 'files-split' },
         h('div', { class: 'tree-pane' }, this.crumbs, this.scroller, this.status, this.legend),
         this.viewer.element));
@@ -105,6 +132,7 @@ export class FilesView {
     image.layers.forEach((l, i) => {
       options[i + 1].textContent = t('files.layer_option', { layer: l.index, label: layerLabel(image, l) });
     });
+    this.onlyChangesText.textContent = t('files.only_changes');
     this.filterInput.placeholder = t('files.filter_placeholder');
     this.filterInput.setAttribute('aria-label', t('files.filter_label'));
     this.sortSelect.setAttribute('aria-label', t('files.sort_label'));
@@ -137,8 +165,13 @@ export class FilesView {
     const early = this.prefetchedDirs && this.prefetchedDirs.get(node.path);
     node.loading = (async () => {
       try {
-        const listing = await (early || this.core('listDir', { image: this.imageIndex, layer: this.layer, path: node.path }));
-        node.children = listing.entries.map((entry) => this.makeNode(entry, node));
+        const listing = await (early || this.core('listDir', this.listArgs(node.path)));
+        // A merged listing names the rows that cover a lower layer's copy (and that copy).
+        const covers = new Map((listing.covers || []).map((c) => [c.name, c]));
+        node.children = listing.entries.map((entry) => {
+          if (covers.has(entry.name)) entry.covers = covers.get(entry.name);
+          return this.makeNode(entry, node);
+        });
         this.sortChildren(node);
       } catch (error) {
         node.children = [];
@@ -152,6 +185,30 @@ export class FilesView {
       }
     })();
     return node.loading;
+  }
+
+  /** What the worker is asked for one directory: a layer's listing holds only what the
+   * layer changed (and the folders on the way), unless "only changes" is off: then every
+   * path as of that layer, its changes marked (dive's layer view). */
+  listArgs(path) {
+    return { image: this.imageIndex, layer: this.layer, path, whole: this.onlyChanges ? undefined : true };
+  }
+
+  /** "Only changes" switched: the same layer listed again, the current path kept. */
+  async setOnlyChanges(on) {
+    if (on === this.onlyChanges) return;
+    this.onlyChanges = on;
+    this.root = { path: '/', name: '/', depth: -1, expanded: true, children: null, entry: { kind: 'dir' }, parent: null };
+    this.filterResults = null;
+    this.filterInput.value = '';
+    this.filter = '';
+    this.active = 0;
+    this.relayout();
+    const path = this.currentPath;
+    this.currentPath = null;
+    await this.load(this.root);
+    this.relayout();
+    if (path && path !== '/') await this.reveal(path, false, 'replace');
   }
 
   makeNode(entry, parent) {
@@ -330,6 +387,7 @@ export class FilesView {
     if (e.link) parts.push(h('span', { class: 'link-target', translate: 'no' }, e.kind === 'hardlink' ? ` ⇒ /${e.link}` : ` → ${e.link}`));
     const meta = h('span', { class: 'meta' });
     if (shadow) meta.append(h('span', { class: 'shadow-note' }, shadow));
+    if (e.covers) meta.append(h('span', { class: 'covers-note' }, coverText(e.covers)));
     if (e.change) meta.append(h('span', { class: `chg ${e.change}`, title: t(`change.${e.change}`) }, e.change[0].toUpperCase()));
     if (e.layer !== null && e.layer !== undefined && (this.layer === null || this.layer === undefined)) {
       meta.append(h('span', { class: 'writer', title: t('files.written_by', { layer: e.layer }) }, `L${e.layer}`));
@@ -527,7 +585,7 @@ export class FilesView {
     for (let i = 0; i < parts.length; i++) {
       const at = i === 0 ? '/' : `/${parts.slice(0, i).join('/')}`;
       if (!this.loaded(at)) {
-        const listing = this.core('listDir', { image: this.imageIndex, layer: this.layer, path: at });
+        const listing = this.core('listDir', this.listArgs(at));
         listing.catch(() => {}); // load() reports it
         this.prefetchedDirs.set(at, listing);
       }
@@ -564,8 +622,30 @@ export class FilesView {
     if (this.scroller.isConnected) this.scroller.focus({ preventScroll: true });
   }
 
+  /** The source picker's value for this view. */
+  sourceValue() {
+    return this.layer === null || this.layer === undefined ? 'merged' : String(this.layer);
+  }
+
+  /** Go to the layer (or merged view) the source picker names. The page shows that
+   * view's own picker: focus moves to it when it was on this one. */
+  switchSource(refocus = document.activeElement === this.source) {
+    clearTimeout(this.sourceTimer);
+    this.sourceTimer = null;
+    const value = this.source.value;
+    // Shown again later (Back): this picker names this view, whatever was picked.
+    this.source.value = this.sourceValue();
+    // (Another view took the page meanwhile, e.g. Back during a burst: nothing to switch.)
+    if (!this.element.isConnected || value === this.sourceValue()) return;
+    this.navigate({ layer: value === 'merged' ? null : Number(value), path: '/', tab: 'files' });
+    if (refocus) document.querySelector('#view select.files-source')?.focus();
+  }
+
   /** Called by the page when this view is shown for a path (a tab, a restored URL). */
   show(path) {
+    // The picker names the view it sits in (a pick that did not settle yet excepted):
+    // after Back, or a redraw for incoming verdicts.
+    if (!this.sourceTimer) this.source.value = this.sourceValue();
     if (path && path !== this.currentPath) this.reveal(path, true, 'replace');
     else if (!this.currentPath) this.reveal('/', false, 'replace');
     requestAnimationFrame(() => this.renderRows());

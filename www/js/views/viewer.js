@@ -76,7 +76,10 @@ export class FileViewer {
       ['viewer.owner', data(`${e.uid ?? 0}:${e.gid ?? 0}`)],
       ['viewer.size', e.kind === 'dir'
         ? (e.children !== undefined ? t('viewer.dir_size_entries', { size: formatSize(e.cumulative_size ?? 0), n: e.children }) : t('viewer.dir_size', { size: formatSize(e.cumulative_size ?? 0) }))
-        : t('viewer.file_size', { size: formatSize(e.size), bytes: formatNumber(Number(e.size || 0)) })],
+        // A symlink's own size is that of its target's name (0 in a tar): said as the
+        // link's, since what is shown below is its target's content.
+        : e.kind === 'symlink' ? t('viewer.link_size', { size: formatSize(e.size) })
+          : t('viewer.file_size', { size: formatSize(e.size), bytes: formatNumber(Number(e.size || 0)) })],
       ['viewer.modified', e.mtime ? formatDateTime(e.mtime) : '—'],
     ];
     if (e.layer !== null && e.layer !== undefined) facts.push(['viewer.written_by', t('history.layer', { layer: e.layer })]);
@@ -94,10 +97,12 @@ export class FileViewer {
     }
     const actions = h('div', { class: 'viewer-actions' });
     this.content = h('div', { class: 'viewer-content' });
+    const factList = h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, t(k)), v === pointsTo ? v : h('dd', null, v)]));
+    this.facts = factList;
     clear(this.element).append(
       h('h3', { class: 'viewer-path mono' }, h('span', { translate: 'no' }, path), ' ', copyButton(path, 'copy.path')),
-      h('dl', { class: 'facts small' }, facts.flatMap(([k, v]) => [h('dt', null, t(k)), v === pointsTo ? v : h('dd', null, v)])),
-      actions, this.content);
+      factList, actions, this.content);
+    this.addCover(path, e, token);
     if (e.change === 'deleted') {
       this.content.append(h('p', { class: 'muted' }, tNode('viewer.whiteout')));
       return;
@@ -115,9 +120,40 @@ export class FileViewer {
     }
   }
 
-  showFile(path, e, actions, token) {
-    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path, e.kind === 'symlink' ? undefined : Number(e.size || 0)) }, t('viewer.download')));
-    this.loadContent(path, e, token);
+  /** One more fact, added once the worker answered (if the same entry is still shown). */
+  addFact(key, value, token, id) {
+    if (token !== this.token || !this.facts) return;
+    this.facts.append(h('dt', null, t(key)), h('dd', id ? { id } : null, value));
+  }
+
+  /** A file that covers a lower layer's copy says so: "Overwrites layer 2's 47B copy" (the
+   * merged view: the layer that wrote it last; a layer's view: when that layer modified it).
+   * One path story from the worker (one pass over the image's entries), only for the file shown. */
+  async addCover(path, e, token) {
+    if (e.kind === 'dir' || e.change === 'deleted' || e.change === 'added') return;
+    // (A merged listing says it already.)
+    if (e.covers) {
+      this.addFact('viewer.covers', coverText(e.covers), token, 'viewer-covers');
+      return;
+    }
+    const merged = this.layer === null || this.layer === undefined;
+    const writer = merged ? e.layer : this.layer;
+    if (writer === null || writer === undefined || writer === 0 || (!merged && e.change !== 'modified')) return;
+    let events;
+    try {
+      events = await this.core('pathStory', { image: this.image, path });
+    } catch (error) {
+      return; // the fact is only left out
+    }
+    const at = events.findIndex((ev) => ev.layer === writer && ev.change === 'modified');
+    const below = at > 0 ? events[at - 1] : null;
+    if (!below || below.change === 'deleted') return;
+    this.addFact('viewer.covers', coverText(below), token, 'viewer-covers');
+  }
+
+  showFile(path, e, actions, token, targetSize = null) {
+    actions.append(h('button', { type: 'button', class: 'secondary small', id: 'download-file', onclick: () => this.downloadFile(path, targetSize ?? (e.kind === 'symlink' ? undefined : Number(e.size || 0))) }, t('viewer.download')));
+    this.loadContent(path, e, token, targetSize);
   }
 
   /** A symlink: what its target is decides what is shown (the core reads through links,
@@ -129,7 +165,14 @@ export class FileViewer {
     // A layer's own listing holds only what that layer changed: a target it did not write
     // is still read by the core (as of that layer), so the content is tried.
     if (kind === 'file' || kind === 'hardlink' || (!found.node && this.layer !== null && this.layer !== undefined)) {
-      this.showFile(path, e, actions, token);
+      // The content shown is the target's: its size and name say so.
+      if (found.node) {
+        const size = Number(found.node.entry.size || 0);
+        this.addFact('viewer.target_size', t('viewer.file_size', { size: formatSize(size), bytes: formatNumber(size) }), token, 'viewer-target-size');
+      }
+      this.content.append(h('p', { class: 'muted', id: 'viewer-target-note' },
+        tNode('viewer.target_content', { target: h('code', { class: 'mono', translate: 'no' }, found.node ? found.node.path : target) })));
+      this.showFile(path, e, actions, token, found.node ? Number(found.node.entry.size || 0) : null);
     } else if (kind === 'dir') {
       const dir = found.node.path;
       this.content.append(h('p', { class: 'muted' }, tNode('viewer.link_dir', { dir: h('code', { class: 'mono', translate: 'no' }, dir) }), ' ',
@@ -161,19 +204,20 @@ export class FileViewer {
     return pre && pre.path === path ? pre.promise : this.read(path, 0, TEXT_STEP);
   }
 
-  async loadContent(path, e, token) {
-    this.content.append(h('p', { class: 'muted' }, t('viewer.reading')));
+  async loadContent(path, e, token, targetSize = null) {
+    const reading = h('p', { class: 'muted' }, t('viewer.reading'));
+    this.content.append(reading);
     let bytes;
     try {
       bytes = await this.firstBytes(path);
     } catch (error) {
       if (token !== this.token) return;
-      clear(this.content).append(h('p', { class: 'inline-error' }, tNode('viewer.read_failed', { reason: errorReason(error) })));
+      reading.replaceWith(h('p', { class: 'inline-error' }, tNode('viewer.read_failed', { reason: errorReason(error) })));
       return;
     }
     if (token !== this.token) return;
-    clear(this.content);
-    const size = e.kind === 'symlink' ? null : Number(e.size || 0);
+    reading.remove();
+    const size = e.kind === 'symlink' ? targetSize : Number(e.size || 0);
     const image = imageType(bytes);
     if (image) {
       this.showImage(path, bytes, size, image, token);
@@ -199,7 +243,8 @@ export class FileViewer {
       clear(body);
       const limit = state.mode === 'hex' ? Math.min(state.bytes.length, state.hexShown || HEX_STEP) : state.bytes.length;
       const shown = state.bytes.subarray(0, limit);
-      body.append(state.mode === 'hex' ? hexDump(shown) : textView(shown, path));
+      body.append(state.mode === 'hex' ? hexDump(shown, state.hexColumns || 16) : textView(shown, path));
+      fitHex();
       const more = state.mode === 'hex' ? limit < state.bytes.length || !state.eof : !state.eof;
       if (more) {
         const remaining = size !== null ? size - limit : null;
@@ -208,9 +253,20 @@ export class FileViewer {
           h('button', { type: 'button', class: 'secondary small', id: 'show-more', onclick: () => this.more(path, state, draw, token) }, t('viewer.show_more'))));
       }
     }, () => body.querySelector('pre.text, pre.hex'));
+    // 16 bytes a row need ~78 characters: where the viewer is narrower, rows of 8 keep the
+    // ASCII column in view instead of behind a horizontal scroll.
+    const fitHex = () => {
+      const pre = body.querySelector('pre.hex');
+      if (!pre || !pre.isConnected || (state.hexColumns || 16) === 8) return;
+      if (pre.scrollWidth > pre.clientWidth + 1) {
+        state.hexColumns = 8;
+        pre.replaceWith(hexDump(state.bytes.subarray(0, Math.min(state.bytes.length, state.hexShown || HEX_STEP)), 8));
+      }
+    };
     draw();
     if (binary) this.content.append(h('p', { class: 'muted' }, t('viewer.binary')));
     this.content.append(tabs, body);
+    fitHex();
   }
 
   async more(path, state, draw, token) {
@@ -254,6 +310,17 @@ export class FileViewer {
     this.objectUrl = URL.createObjectURL(new Blob([bytes], { type: `image/${type}` }));
     const img = h('img', { src: this.objectUrl, alt: t('viewer.preview_alt', { path }), class: 'preview' });
     img.addEventListener('error', () => img.replaceWith(h('p', { class: 'muted' }, t('viewer.picture_undecodable'))));
+    // Fit the viewer: a 16×16 icon drawn at its own size is a speck. Scaled (up or down)
+    // to the viewer's width, at most 60 % of the window high; scaled up, pixels stay sharp.
+    img.addEventListener('load', () => {
+      const width = img.naturalWidth;
+      const height = img.naturalHeight;
+      const room = this.content.clientWidth - 2; // (its border)
+      if (!width || !height || room <= 0) return;
+      const scale = Math.min(room / width, (window.innerHeight * 0.6) / height);
+      img.style.width = `${Math.max(1, Math.floor(width * scale))}px`;
+      img.classList.toggle('upscaled', scale > 1);
+    });
     this.content.append(img);
   }
 
@@ -274,6 +341,14 @@ export function shadowText(shadow) {
   if (shadow.status === 'overwritten') return t('shadow.overwritten', { layer: shadow.by_layer });
   if (shadow.status === 'deleted') return t('shadow.deleted', { layer: shadow.by_layer });
   return null;
+}
+
+/** "overwrites layer 2's 47B copy": what a file covers of a lower layer (a merged row's
+ * `covers`, or a path story's event below the writer). */
+export function coverText(cover) {
+  return cover.kind === 'file' || cover.kind === 'hardlink'
+    ? t('files.covers_copy', { layer: cover.layer, size: formatSize(cover.size) })
+    : t('files.covers_kind', { layer: cover.layer, kind: kindWord(cover.kind) });
 }
 
 function kindWord(kind) {
@@ -320,21 +395,23 @@ function textView(bytes, path) {
   return h('div', { class: 'text-view', dataset: { path } }, gutter, h('pre', { class: 'mono text', tabindex: '0', 'aria-label': t('viewer.contents_of', { path }), translate: 'no' }, text));
 }
 
-function hexDump(bytes) {
+/** `hexdump -C` style rows of `columns` (16 or 8) bytes. */
+function hexDump(bytes, columns = 16) {
   const lines = [];
-  for (let off = 0; off < bytes.length; off += 16) {
-    const row = bytes.subarray(off, off + 16);
+  for (let off = 0; off < bytes.length; off += columns) {
+    const row = bytes.subarray(off, off + columns);
     let hex = '';
     let ascii = '';
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < columns; i++) {
+      const gap = i === 7 && columns === 16 ? '  ' : ' ';
       if (i < row.length) {
-        hex += row[i].toString(16).padStart(2, '0') + (i === 7 ? '  ' : ' ');
+        hex += row[i].toString(16).padStart(2, '0') + gap;
         ascii += row[i] >= 32 && row[i] < 127 ? String.fromCharCode(row[i]) : '.';
       } else {
-        hex += i === 7 ? '    ' : '   ';
+        hex += `  ${gap}`;
       }
     }
     lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
   }
-  return h('pre', { class: 'mono hex', tabindex: '0', 'aria-label': t('viewer.hex_dump'), translate: 'no' }, lines.join('\n'));
+  return h('pre', { class: 'mono hex', tabindex: '0', 'aria-label': t('viewer.hex_dump'), translate: 'no', dataset: { columns: String(columns) } }, lines.join('\n'));
 }
