@@ -5,6 +5,7 @@
 #   ./build.sh bench   build the large benchmark archive and measure
 #   ./build.sh setup   only install the toolchain pieces
 #   ./build.sh fuzz [SECONDS]  coverage-guided fuzzing, SECONDS per target (not part of test)
+#   ./build.sh dist    build, then write dist/: the site for any static host (README: Host it for your team)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -36,7 +37,8 @@ setup_rust() {
 
 setup_browser() {
   # fonts-noto-cjk: without a CJK font the page's Chinese draws as boxes in headless Chromium.
-  apt_install chromium chromium-driver fonts-noto-cjk
+  # nginx-light: tests/page/dist.test.js serves dist/ with docs/nginx.conf.
+  apt_install chromium chromium-driver fonts-noto-cjk nginx-light
   if [ ! -d "$ROOT/tests/page/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/page/node_modules/axe-core" ]; then
     log "npm install (tests/page)"
     (cd "$ROOT/tests/page" && npm install --no-audit --no-fund --silent)
@@ -180,5 +182,6 @@ case "${1:-}" in
   bench) shift; bench "$@" ;;
   fuzz) shift; fuzz "$@" ;;
   build) build_site ;;
-  *) echo "usage: $0 serve|test|bench|build|setup|fuzz [SECONDS [TARGET...]]" >&2; exit 64 ;;
+  dist) build_site; log "writing dist/ (tools/dist.py)"; python3 tools/dist.py --out dist ;;
+  *) echo "usage: $0 serve|test|bench|build|dist|setup|fuzz [SECONDS [TARGET...]]" >&2; exit 64 ;;
 esac
