@@ -130,12 +130,12 @@ pub fn walk_rows(
                 path_buf.push(b'/');
             }
             path_buf.extend_from_slice(tree.name(n));
-            let wanted = opts.filter.as_ref().is_none_or(|f| f.matches(&path_buf));
-            if wanted {
-                let r = row_at(tree, layers, n, opts, &path_buf);
-                if (!opts.only_changes || r.change.is_some()) && !visit(r) {
-                    return Ok(());
-                }
+            // A row is built (names, sizes, strings) only when it is wanted: a search of one
+            // layer's changes walks every path of the tree and keeps a few.
+            let wanted = (!opts.only_changes || change_of(tree, n, opts).is_some())
+                && opts.filter.as_ref().is_none_or(|f| f.matches(&path_buf));
+            if wanted && !visit(row_at(tree, layers, n, opts, &path_buf)) {
+                return Ok(());
             }
         }
         if !(tree.is_alive(n) && tree.kind(n) == EntryKind::Dir) {
@@ -163,6 +163,18 @@ fn sort_rows(rows: &mut [DirEntryView], sort: SortOrder) {
     }
 }
 
+/// How the layer of `opts.changes_of_layer` changed node `n` (a dead node is a tombstone).
+fn change_of(tree: &MergedTree, n: NodeId, opts: &ListOptions<'_>) -> Option<ChangeKind> {
+    match opts.changes_of_layer {
+        Some(_) if !tree.is_alive(n) => Some(ChangeKind::Deleted),
+        Some(l) => match tree.last_change(n) {
+            Some((cl, k)) if cl == l => Some(k),
+            _ => None,
+        },
+        None => None,
+    }
+}
+
 /// One row for one node (live, or a tombstone).
 pub fn row(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOptions<'_>) -> DirEntryView {
     row_at(tree, layers, n, opts, &tree.path(n))
@@ -179,14 +191,7 @@ fn row_at(tree: &MergedTree, layers: &[&LayerIndex], n: NodeId, opts: &ListOptio
         (kind, _) => (kind, entry),
     };
     let alive = tree.is_alive(n);
-    let change = match opts.changes_of_layer {
-        Some(_) if !alive => Some(ChangeKind::Deleted),
-        Some(l) => match tree.last_change(n) {
-            Some((cl, k)) if cl == l => Some(k),
-            _ => None,
-        },
-        None => None,
-    };
+    let change = change_of(tree, n, opts);
     let shadow = match (opts.full_tree, tree.entry_ref(n)) {
         (Some(full), Some(r)) => full.status(r),
         (None, Some(r)) => tree.status(r),

@@ -223,8 +223,16 @@ export function translateStatic(root = document) {
 
 /** Counts, with the language's grouping. */
 export function formatNumber(n) {
-  return new Intl.NumberFormat(current).format(n);
+  // One formatter per language: making one costs ~50 µs, and a lesson step formats a
+  // number for each of its hundreds of rows (it was the step's biggest script cost).
+  if (numberFormatLang !== current) {
+    numberFormat = new Intl.NumberFormat(current);
+    numberFormatLang = current;
+  }
+  return numberFormat.format(n);
 }
+let numberFormat = null;
+let numberFormatLang = null;
 
 /** Sizes the way the docker CLI prints them (SI, base 1000: "154MB"); the same in every
  * language, as Chinese tutorials print docker's output. */
