@@ -18,6 +18,12 @@
 // plus the wasm memory of each worker (the `memory` request: wasm memory never shrinks, so
 // its size once a worker is done is its high-water mark), the time from setting the URL hash
 // to a file's text in the viewer, and a bare readFile request. Medians of N runs.
+//
+//   node benches/browser.mjs [--runs N] --packages IMAGE.tar [--packages IMAGE2.tar ...]
+//
+// The Packages tab (issue 25 item 6): once the tree is browsable, the time from clicking the
+// tab to the table drawn (the scan of the package databases in the worker included), and the
+// browsing worker's wasm memory before and after the scan. Without a LARGE.tar, only this.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,13 +40,15 @@ let runs = 3;
 let outFile = null;
 let quick = false; // --quick: page runs on the .tar and the two-worker baselines only (a dev loop)
 const files = [];
+const packageFiles = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--packages') packageFiles.push(path.resolve(args[++i]));
   else if (args[i] === '--out') outFile = args[++i];
   else if (args[i] === '--quick') quick = true;
   else files.push(path.resolve(args[i]));
 }
-if (!files.length) {
+if (!files.length && !packageFiles.length) {
   console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
   process.exit(64);
 }
@@ -190,6 +198,69 @@ async function pageRun(browser, base, file, { atOnce = false } = {}) {
   return out;
 }
 
+/** One page: set the file, wait until the tree is browsable, click the Packages tab and time
+ * it to the table (or the empty state) in the DOM. */
+async function packagesRun(browser, base, file) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/www/index.html`);
+  await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
+  await settle();
+  await page.setInputFiles('#file-input', file);
+  await page.waitForFunction(() => window.strata.timings.interactive !== undefined, null, { timeout: TIMEOUT, polling: 5 });
+  const memBefore = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
+  const out = await page.evaluate(() => new Promise((resolve) => {
+    const sel = '#packages-table, #packages-empty';
+    const started = performance.now();
+    const done = () => {
+      if (!document.querySelector(sel)) return false;
+      obs.disconnect();
+      clearTimeout(timer);
+      resolve({ tab_to_table: performance.now() - started, rows: document.querySelectorAll('#packages-table tbody tr').length });
+      return true;
+    };
+    const obs = new MutationObserver(done);
+    const timer = setTimeout(() => { obs.disconnect(); resolve({ tab_to_table: null }); }, 60_000);
+    document.getElementById('tab-packages').click();
+    if (!done()) obs.observe(document.body, { childList: true, subtree: true });
+  }));
+  out.packages = await page.evaluate(() => {
+    const p = document.querySelector('#view .packages .muted');
+    return p ? p.textContent : '';
+  });
+  out.mem_before = memBefore;
+  out.mem_after = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
+  out.stage = await page.evaluate(() => window.strata.state.stage);
+  await context.close();
+  out.errors = errors;
+  return out;
+}
+
+async function packagesMain() {
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+  const result = { browser: `Chromium ${browser.version()}`, runs, packages: {} };
+  try {
+    for (const file of packageFiles) {
+      const samples = [];
+      await packagesRun(browser, server.base, file); // warm the OS cache and the browser (not counted)
+      for (let run = 1; run <= runs; run++) samples.push(await packagesRun(browser, server.base, file));
+      const row = { file: path.basename(file), bytes: fs.statSync(file).size, tab_to_table: median(samples.map((s) => s.tab_to_table)), samples };
+      result.packages[row.file] = row;
+      const ms = samples.map((s) => Math.round(s.tab_to_table)).join(', ');
+      console.error(`   packages ${row.file}: tab → table ${Math.round(row.tab_to_table)} ms (median; runs ${ms}); ${samples[0].packages}; `
+        + `wasm memory ${samples[0].mem_before} → ${samples[0].mem_after} bytes; stage at the click: ${samples.map((s) => s.stage).join(', ')}`);
+      for (const s of samples) for (const e of s.errors) console.error(`   note: ${row.file}: ${e}`);
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
+}
+
 async function main() {
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
@@ -285,4 +356,5 @@ async function main() {
   for (const n of result.notes) console.error(`   note: ${n}`);
 }
 
-await main();
+if (files.length) await main();
+if (packageFiles.length) await packagesMain();

@@ -258,3 +258,54 @@ fn write_damaged_archives() {
         }
     }
 }
+
+/// One dpkg paragraph of a `status` file.
+fn deb(name: &str, version: &str, source: Option<&str>) -> String {
+    let source = source.map(|s| format!("Source: {s}\n")).unwrap_or_default();
+    format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\n{source}Version: {version}\nDescription: {name} for the page tests\n\n")
+}
+
+/// Packages of three kinds in different layers, for the Packages tab: a Debian base (dpkg
+/// `status`), an `apt-get install` that upgrades one and adds one, a `pip install` (two
+/// `.dist-info`), an npm tree (a scoped package, a name with markup, one with a bidi
+/// override, a broken `package.json` that is a finding), and an `apt-get remove`.
+fn packages_image() -> ImageSpec {
+    let status = |debs: &[String]| debs.concat();
+    let base = [deb("base-files", "12.4+deb12u5", None), deb("libc6", "2.36-9", Some("glibc")), deb("tzdata", "2024a-0+deb12u1", None), deb("zlib1g", "1:1.2.13.dfsg-1", Some("zlib"))];
+    let upgraded = [deb("base-files", "12.4+deb12u5", None), deb("curl", "7.88.1-10+deb12u5", None), deb("libc6", "2.36-9+deb12u4", Some("glibc")), deb("tzdata", "2024a-0+deb12u1", None), deb("zlib1g", "1:1.2.13.dfsg-1", Some("zlib"))];
+    let removed: Vec<String> = upgraded.iter().filter(|p| !p.starts_with("Package: tzdata\n")).cloned().collect();
+    let site = "usr/local/lib/python3.11/site-packages";
+    ImageSpec::new(&["pkgs:1"])
+        .layer(
+            LayerSpec::new()
+                .file("usr/lib/os-release", "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n")
+                .symlink("etc/os-release", "../usr/lib/os-release")
+                .file("etc/debian_version", "12.5\n")
+                .file("var/lib/dpkg/status", status(&base)),
+            "/bin/sh -c #(nop) ADD file:4a1b2c in / ",
+        )
+        .layer(LayerSpec::new().file("var/lib/dpkg/status", status(&upgraded)), "/bin/sh -c apt-get install -y curl")
+        .layer(
+            LayerSpec::new()
+                .file(format!("{site}/requests-2.31.0.dist-info/METADATA"), "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nLicense: Apache 2.0\n\nbody\n")
+                .file(format!("{site}/urllib3-2.0.7.dist-info/METADATA"), "Metadata-Version: 2.1\nName: urllib3\nVersion: 2.0.7\nLicense-Expression: MIT\n\n"),
+            "/bin/sh -c pip install requests",
+        )
+        .layer(
+            LayerSpec::new()
+                .file("app/package.json", r#"{"name":"app","version":"1.0.0"}"#)
+                .file("app/node_modules/left-pad/package.json", r#"{"name":"left-pad","version":"1.3.0","license":"WTFPL"}"#)
+                .file("app/node_modules/@babel/core/package.json", r#"{"name":"@babel/core","version":"7.23.2","license":"MIT"}"#)
+                .file("app/node_modules/xss/package.json", r#"{"name":"<img src=x onerror=window.__pwned=1>","version":"<b>1</b>","license":"MIT"}"#)
+                .file("app/node_modules/bidi/package.json", "{\"name\":\"evil\u{202e}sj.txt\",\"version\":\"0.0.1\"}")
+                .file("app/node_modules/broken/package.json", "{\"name\": \"broken\", "),
+            "COPY app /app",
+        )
+        .layer(LayerSpec::new().file("var/lib/dpkg/status", status(&removed)), "/bin/sh -c apt-get remove -y tzdata")
+}
+
+/// The Packages tab's archive (`packages.tar`).
+#[test]
+fn write_packages_fixture() {
+    write("packages.tar", &fixture::docker_legacy(&[packages_image()], &Options::default()).bytes);
+}

@@ -3,6 +3,7 @@
 import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason, showMore, LIST_STEP } from '../util.js';
 import { saveStream, exportSource } from '../download.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
+import { loadPackages, layerPackageChanges } from './packages.js';
 
 // Per-layer change counts are computed once per image by the core; keep them.
 const changeCache = new WeakMap();
@@ -39,7 +40,8 @@ export function renderLayers(ctx) {
           h('span', { class: 'changes', dataset: { changesFor: String(layer.index) } }),
           h('span', { class: 'mono muted', title: layer.digest || '', translate: 'no' }, layer.digest ? shortId(layer.digest) : ''),
           verdictBadge(verdict, (layer.checks || []).map(describeCheck).join('\n'))),
-        problems.length ? h('ul', { class: 'layer-problems' }, problems.map((c) => h('li', null, describeCheckNode(c)))) : null),
+        problems.length ? h('ul', { class: 'layer-problems' }, problems.map((c) => h('li', null, describeCheckNode(c)))) : null,
+        h('div', { class: 'layer-packages', dataset: { packagesFor: String(layer.index) } })),
       h('div', { class: 'layer-actions' },
         h('button', { type: 'button', class: 'small secondary', disabled: layer.blob === null || layer.blob === undefined ? true : undefined,
           onclick: () => navigate({ tab: 'files', layer: layer.index, path: '/' }) }, t('layers.files')),
@@ -50,6 +52,7 @@ export function renderLayers(ctx) {
   // Widths go through the CSSOM (allowed by the CSP), not inline style attributes.
   for (const bar of list.querySelectorAll('.layer-bar')) bar.style.width = `${bar.dataset.w}%`;
   fillChanges(ctx, list);
+  fillPackageChanges(ctx, list);
   if (state.layerFocus !== null && state.layerFocus !== undefined) {
     requestAnimationFrame(() => list.querySelector('.focused')?.scrollIntoView({ block: 'center' }));
   }
@@ -91,6 +94,19 @@ async function fillChanges(ctx, list) {
       h('span', { class: 'chg added', title: t('change.added') }, `+${formatNumber(c.added)}`), ' ',
       h('span', { class: 'chg modified', title: t('change.modified') }, `~${formatNumber(c.modified)}`), ' ',
       h('span', { class: 'chg deleted', title: t('change.deleted') }, `−${formatNumber(c.deleted)}`));
+  }
+}
+
+/** Each layer's package changes (added / removed / upgraded), from the scan the Packages
+ * tab shows. Drawn at once when the scan is in (so a redraw keeps an opened list open). */
+async function fillPackageChanges(ctx, list) {
+  if (ctx.state.stage === 'opening') return; // (the scan needs every layer's file list)
+  const scan = loadPackages(ctx);
+  const found = scan.value ?? await scan.promise.catch(() => null);
+  if (!found) return;
+  for (const change of found.layers || []) {
+    if (!change.added?.length && !change.removed?.length && !change.upgraded?.length) continue;
+    list.querySelector(`[data-packages-for="${change.index}"]`)?.append(layerPackageChanges(change, change.index));
   }
 }
 
