@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, writeDockerArchive, ROOT } from './harness.js';
+import { startServer, launch, openPage, pickFile, waitVerified, shot, writeDockerArchive, ROOT, HERE } from './harness.js';
 
 let server;
 let browser;
@@ -215,6 +215,10 @@ test('a layer\'s "only changes" switch, and the merged files that cover a lower 
     // The change is still marked (M), what the layer did not touch is not.
     assert.equal(await page.textContent('#view .tree .row[data-path="/etc/motd"] .chg'), 'M');
     assert.equal(await page.locator('#view .tree .row[data-path="/etc/motd.link"] .chg').count(), 0);
+    // A file a lower layer wrote shows as that layer wrote it.
+    await openPath(page, '/etc/motd.link');
+    await page.waitForSelector('#viewer pre.text');
+    assert.equal(await page.textContent('#viewer pre.text'), 'hello from layer one\n');
     await shot(page, 'polish-files-layer-whole');
     await page.check('#view .files-switch input');
     await page.waitForFunction(() => !document.querySelector('#view .tree .row[data-path="/bin"]'));
@@ -334,4 +338,81 @@ test('Diff: config values as the Config view shows them; a side read in part say
     }), true);
     await shot(page, 'polish-diff-damaged');
   });
+});
+
+const AXE = path.join(HERE, 'node_modules/axe-core/axe.min.js');
+
+async function axeViolations(page, label) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+for (const colorScheme of ['light', 'dark']) {
+  test(`accessibility (axe-core), ${colorScheme} mode: covers, the switch, a damaged diff, a unified diff`, async () => {
+    const found = [];
+    await withPage(async (page) => {
+      await pickFile(page, files.viewer);
+      await waitVerified(page);
+      await openTab(page, 'files');
+      await openPath(page, '/etc/motd');
+      await page.waitForSelector('#viewer-covers');
+      found.push(...await axeViolations(page, 'files, covers'));
+      await page.selectOption(SOURCE, '1');
+      await page.waitForSelector('#view .files-switch input');
+      await page.uncheck('#view .files-switch input');
+      await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+      found.push(...await axeViolations(page, 'files, layer, whole'));
+      await openPath(page, '/bin/blob.bin');
+      await page.waitForSelector('#viewer pre.hex');
+      found.push(...await axeViolations(page, 'viewer, hex'));
+
+      await pickFile(page, files.configA);
+      await waitVerified(page);
+      await openTab(page, 'diff');
+      await page.setInputFiles('#diff-file', files.damaged);
+      await page.waitForSelector('#diff-incomplete-b');
+      await page.click('#diff-result button.diff-path:has-text("/usr/x")');
+      await page.waitForSelector('#diff-result .diff-unified');
+      found.push(...await axeViolations(page, 'diff, damaged'));
+
+      await pickFile(page, path.join(ROOT, 'www/lessons/web.tar.gz'));
+      await waitVerified(page);
+      await openTab(page, 'diff');
+      await page.click('#diff-result button.diff-path:has-text("index.html")');
+      await page.waitForSelector('#diff-result .diff-unified');
+      found.push(...await axeViolations(page, 'diff, unified'));
+      await shot(page, `polish-diff-unified-${colorScheme}`);
+    }, { colorScheme });
+    assert.deepEqual(found, []);
+  });
+}
+
+test('in Chinese: the switch, what a file covers, the Diff\'s warning and buttons', async () => {
+  await withPage(async (page) => {
+    await pickFile(page, files.viewer);
+    await waitVerified(page);
+    await openTab(page, 'files');
+    await openPath(page, '/etc/motd');
+    await page.waitForSelector('#viewer-covers');
+    assert.equal(await page.textContent('#viewer-covers'), '覆盖了第 0 层的 9B 副本');
+    await openPath(page, '/etc/motd.link');
+    await page.waitForSelector('#viewer-target-note');
+    assert.match(await page.textContent('#viewer dl.facts'), /0B（链接本身）/);
+    await page.selectOption('#view select.files-source', '1');
+    await page.waitForSelector('#view .files-switch input');
+    assert.equal((await page.textContent('#view .files-switch')).trim(), '只看变化');
+
+    await pickFile(page, files.configA);
+    await waitVerified(page);
+    await openTab(page, 'diff');
+    await page.setInputFiles('#diff-file', files.damaged);
+    await page.waitForSelector('#diff-incomplete-b');
+    assert.match(await page.textContent('#diff-incomplete-b'), /^B 没能完整读取（第 0 层）。/);
+    assert.match(await page.textContent('#diff-result tr.diff-removed'), /（未知：B 没有完整读取）/);
+    await page.click('#diff-result button.diff-path:has-text("/usr/x")');
+    await page.waitForSelector('#diff-open-a');
+    assert.equal(await page.textContent('#diff-open-a'), '在“文件”中打开 A 的版本');
+    await shot(page, 'polish-diff-damaged-zh');
+  }, { query: '?lang=zh-CN' });
 });

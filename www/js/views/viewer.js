@@ -70,6 +70,9 @@ export class FileViewer {
     const token = ++this.token;
     const e = node.entry;
     const path = node.path;
+    // A layer's whole tree ("only changes" off) lists files lower layers wrote: their bytes
+    // are read as the layer that wrote them last (as of this one) wrote them.
+    this.readLayer = this.readLayerOf(e);
     const facts = [
       ['viewer.type', kindWord(e.kind)],
       ['viewer.mode', h('code', { translate: 'no' }, `${formatMode(e.kind, e.mode)} (${(Number(e.mode || 0) & 0o7777).toString(8).padStart(4, '0')})`)],
@@ -172,7 +175,15 @@ export class FileViewer {
       }
       this.content.append(h('p', { class: 'muted', id: 'viewer-target-note' },
         tNode('viewer.target_content', { target: h('code', { class: 'mono', translate: 'no' }, found.node ? found.node.path : target) })));
-      this.showFile(path, e, actions, token, found.node ? Number(found.node.entry.size || 0) : null);
+      if (found.node && this.layer !== null && this.layer !== undefined) {
+        // A layer's view reads a file by its own path, as the layer that wrote it last
+        // (as of this one) wrote it: the target's, not the link's (an older link may point
+        // at a newer file).
+        this.readLayer = this.readLayerOf(found.node.entry);
+        this.showFile(found.node.path, found.node.entry, actions, token);
+      } else {
+        this.showFile(path, e, actions, token, found.node ? Number(found.node.entry.size || 0) : null);
+      }
     } else if (kind === 'dir') {
       const dir = found.node.path;
       this.content.append(h('p', { class: 'muted' }, tNode('viewer.link_dir', { dir: h('code', { class: 'mono', translate: 'no' }, dir) }), ' ',
@@ -185,23 +196,31 @@ export class FileViewer {
     }
   }
 
+  /** The layer to read an entry of this view from: in a layer's whole tree ("only
+   * changes" off) an entry a lower layer wrote is read as that layer wrote it. */
+  readLayerOf(e) {
+    const layerView = this.layer !== null && this.layer !== undefined;
+    return layerView && !e.change && e.layer !== undefined && e.layer !== null && e.layer < this.layer ? e.layer : this.layer;
+  }
+
   async read(path, offset, length) {
-    return this.core('readFile', { image: this.image, layer: this.layer, path, offset, length });
+    return this.core('readFile', { image: this.image, layer: this.readLayer ?? this.layer, path, offset, length });
   }
 
   /** Start reading the first bytes of `path` now, before the tree has found its entry
    * (opening a link to a file): the read then travels with the directory listings instead
    * of after them. Used by the next show() of that path, dropped otherwise. */
   prefetch(path) {
+    this.readLayer = this.layer; // (the entry is not known yet)
     const promise = this.read(path, 0, TEXT_STEP);
     promise.catch(() => {}); // not a file after all: show() says what it is
-    this.prefetched = { path, promise };
+    this.prefetched = { path, promise, layer: this.layer };
   }
 
   firstBytes(path) {
     const pre = this.prefetched;
     this.prefetched = null;
-    return pre && pre.path === path ? pre.promise : this.read(path, 0, TEXT_STEP);
+    return pre && pre.path === path && pre.layer === (this.readLayer ?? this.layer) ? pre.promise : this.read(path, 0, TEXT_STEP);
   }
 
   async loadContent(path, e, token, targetSize = null) {
@@ -327,7 +346,7 @@ export class FileViewer {
   /** Streamed to disk when big (www/js/download.js): a piece is read when the last is saved. */
   async downloadFile(path, size) {
     try {
-      const source = fileSource(this.core, { image: this.image, layer: this.layer, path, size });
+      const source = fileSource(this.core, { image: this.image, layer: this.readLayer ?? this.layer, path, size });
       await saveStream({ name: safeFileName(path), size, sizeHint: size, source });
     } catch (error) {
       this.content.prepend(h('p', { class: 'inline-error' }, tNode('viewer.download_failed', { reason: errorReason(error) })));
