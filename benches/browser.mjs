@@ -39,6 +39,8 @@ const args = process.argv.slice(2);
 let runs = 3;
 let outFile = null;
 let quick = false; // --quick: page runs on the .tar and the two-worker baselines only (a dev loop)
+let langSwitch = false; // --lang-switch [FILE]: the language switch on an open 100k-entry tree only (issue 21)
+let byUrl = false; // --url LARGE.tar: the archive opened by URL (HTTP Range over loopback) against the local file (issue 24)
 const files = [];
 const packageFiles = [];
 for (let i = 0; i < args.length; i++) {
@@ -46,9 +48,11 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--packages') packageFiles.push(path.resolve(args[++i]));
   else if (args[i] === '--out') outFile = args[++i];
   else if (args[i] === '--quick') quick = true;
+  else if (args[i] === '--lang-switch') langSwitch = true;
+  else if (args[i] === '--url') byUrl = true;
   else files.push(path.resolve(args[i]));
 }
-if (!files.length && !packageFiles.length) {
+if (!files.length && !packageFiles.length && !langSwitch) {
   console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
   process.exit(64);
 }
@@ -356,5 +360,179 @@ async function main() {
   for (const n of result.notes) console.error(`   note: ${n}`);
 }
 
-if (files.length) await main();
+// ---------- the language switch on an open 100k-entry tree (issue 21, "Speed") ----------
+
+/** A docker-archive of 100 000 files in 100 directories (one layer), written once. */
+async function write100kTree() {
+  const dest = path.join(os.tmpdir(), 'strata-bench-100k.tar');
+  if (fs.existsSync(dest)) return dest;
+  const { writeDockerArchive } = await import(path.join(root, 'tests/page/harness.js'));
+  const entries = [];
+  for (let d = 0; d < 100; d++) {
+    const dir = `d${String(d).padStart(2, '0')}`;
+    entries.push({ name: `${dir}/`, dir: true });
+    for (let f = 0; f < 999; f++) entries.push({ name: `${dir}/file-${String(f).padStart(4, '0')}.txt`, data: '' });
+  }
+  writeDockerArchive(dest, { tag: 'tree:100k', layers: [entries] });
+  return dest;
+}
+
+/** Open `file`, show the Files view with its first three directories expanded, then switch
+ * en → zh-CN → en … with the header's switcher, each time from the click to the redrawn view
+ * painted (`<html lang>` and data-texts=ready, the Files tab worded in the new language, a
+ * tree row on screen, then two frames). Returns {to_zh: [ms], to_en: [ms], rows}. */
+async function langSwitchRun(browser, base, file, switches) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/www/index.html?lang=en`);
+  await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready', null, { timeout: 30_000 });
+  await page.setInputFiles('#file-input', file);
+  await page.waitForFunction(() => window.strata.timings.interactive !== undefined, null, { timeout: TIMEOUT });
+  await page.click('#tab-files');
+  // Bottom one first: the rows below an opened directory scroll out of the (virtualised) view.
+  for (const dir of ['/d02', '/d01', '/d00']) {
+    const row = page.locator(`#view [role="treeitem"][data-path="${dir}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector(`#view [role="treeitem"][data-path="${dir}/file-0000.txt"]`, { timeout: 30_000 });
+  }
+  // The other language's catalogs are fetched 2 s after the page loads (a switch then
+  // waits for nothing): let that happen, as it would for a person.
+  await new Promise((r) => setTimeout(r, 2500));
+  const out = { to_zh: [], to_en: [] };
+  for (let i = 0; i < switches; i++) {
+    for (const [lang, tab] of [['zh-CN', '文件'], ['en', 'Files']]) {
+      const ms = await page.evaluate(async ([want, tabText]) => {
+        const t0 = performance.now();
+        document.querySelector(`#lang-switch button[data-lang="${want}"]`).click();
+        const frame = () => new Promise((r) => requestAnimationFrame(r));
+        while (!(document.documentElement.lang === want && document.documentElement.dataset.texts === 'ready'
+          && document.getElementById('tab-files')?.textContent.trim() === tabText
+          && document.querySelector('#view [role="treeitem"]'))) await frame();
+        await frame();
+        await frame();
+        return performance.now() - t0;
+      }, [lang, tab]);
+      out[lang === 'en' ? 'to_en' : 'to_zh'].push(ms);
+    }
+  }
+  out.rows = await page.evaluate(() => document.querySelectorAll('#view [role="treeitem"]').length);
+  out.errors = errors;
+  await context.close();
+  return out;
+}
+
+async function langSwitchMain() {
+  const file = files[0] || await write100kTree();
+  const server = await startServer();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+  const to = { to_zh: [], to_en: [] };
+  const notes = [];
+  let rows = 0;
+  try {
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`   language switch, page ${run}/${runs}\n`);
+      const r = await langSwitchRun(browser, server.base, file, 3);
+      to.to_zh.push(...r.to_zh);
+      to.to_en.push(...r.to_en);
+      rows = r.rows;
+      notes.push(...r.errors);
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+  const result = {
+    file: path.basename(file), rows_drawn: rows, runs,
+    to_zh_ms: median(to.to_zh), to_en_ms: median(to.to_en), samples: to, notes: [...new Set(notes)],
+  };
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
+  const span = (xs) => `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
+  console.error(`   language switch on ${result.file} (${rows} rows drawn): en → zh-CN ${Math.round(result.to_zh_ms)} ms ${span(to.to_zh)}, zh-CN → en ${Math.round(result.to_en_ms)} ms ${span(to.to_en)} (medians of ${to.to_zh.length})`);
+  for (const n of result.notes) console.error(`   note: ${n}`);
+}
+
+// ---------- open by URL (issue 24): `--url LARGE.tar` ----------
+//
+// The same archive set as a local file and opened by `?url=` from tests/page/static_server.mjs
+// (Range, CORS) on loopback, alternately, each in a fresh page after SETTLE_MS: tags (the
+// metadata), tree browsable, verified; the bytes the server sent before the tree was
+// browsable and in all. Medians of N runs of each.
+async function urlRun(browser, base, file, fileServer) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  watchErrors(page, errors);
+  await page.goto(`${base}/www/index.html`);
+  await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
+  await settle();
+  const started = Date.now();
+  if (fileServer) {
+    fileServer.reset();
+    await page.fill('#url-input', `${fileServer.base}range/${path.basename(file)}`);
+    await page.click('#url-form button[type=submit]');
+  } else {
+    await page.setInputFiles('#file-input', file);
+  }
+  await page.waitForFunction(() => window.strata.timings.interactive !== undefined || document.querySelector('#error:not([hidden])'),
+    null, { timeout: TIMEOUT, polling: 5 });
+  const fetchedBrowsable = fileServer ? fileServer.stats.bytes.range || 0 : null;
+  await page.waitForFunction(() => window.strata.timings.verified !== undefined || document.querySelector('#error:not([hidden])'),
+    null, { timeout: TIMEOUT, polling: 20 });
+  const t = await page.evaluate(() => ({ ...window.strata.timings, ok: window.strata.state.report?.images.every((i) => i.verified) }));
+  const out = {
+    metadata: t.metadata, interactive: t.interactive, verified: t.verified, all_verified: t.ok, wall: Date.now() - started,
+    fetched_browsable: fetchedBrowsable, fetched: fileServer ? fileServer.stats.bytes.range || 0 : null,
+    requests: fileServer ? fileServer.stats.requests.range || 0 : null, errors,
+  };
+  if (t.verified === undefined) out.errors.push(`error: ${await page.textContent('#error')}`);
+  await context.close();
+  return out;
+}
+
+async function urlMain() {
+  const { startStaticServer } = await import(path.join(root, 'tests/page/static_server.mjs'));
+  const file = files[0];
+  const server = await startServer();
+  const fileServer = await startStaticServer({ files: { [path.basename(file)]: file } });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+  const samples = { local: [], url: [] };
+  try {
+    await urlRun(browser, server.base, file, null); // warm the OS cache and the browser (not counted)
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`   by URL, run ${run}/${runs}\n`);
+      samples.local.push(await urlRun(browser, server.base, file, null));
+      samples.url.push(await urlRun(browser, server.base, file, fileServer));
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+    await fileServer.stop();
+  }
+  const m = (side, key) => median(samples[side].map((s) => s[key]));
+  const span = (side, key) => {
+    const xs = samples[side].map((s) => s[key]).filter((x) => typeof x === 'number');
+    return `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
+  };
+  const size = fs.statSync(file).size;
+  const result = { file: path.basename(file), bytes: size, runs, samples };
+  for (const key of ['metadata', 'interactive', 'verified']) result[key] = { local: m('local', key), url: m('url', key) };
+  result.fetched_browsable = m('url', 'fetched_browsable');
+  result.fetched = m('url', 'fetched');
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
+  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+  for (const key of ['metadata', 'interactive', 'verified']) {
+    console.error(`   ${key.padEnd(11)} local ${Math.round(result[key].local)} ms ${span('local', key)}, by URL ${Math.round(result[key].url)} ms ${span('url', key)}`
+      + ` (${(result[key].url / result[key].local).toFixed(2)}×)`);
+  }
+  console.error(`   fetched before browsable ${mb(result.fetched_browsable)} ${span('url', 'fetched_browsable')} B, in all ${mb(result.fetched)} of ${mb(size)}; requests ${m('url', 'requests')}`);
+  for (const side of ['local', 'url']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
+}
+
+if (langSwitch) await langSwitchMain();
+else if (byUrl) await urlMain();
+else if (files.length) await main();
 if (packageFiles.length) await packagesMain();

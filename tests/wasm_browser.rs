@@ -130,7 +130,7 @@ fn blob_reader_multi_mib_sequential_reads() {
 }
 
 fn open(bytes: &[u8]) -> Session {
-    Session::open(blob_of(bytes), &noop()).unwrap_or_else(|e| panic!("open failed: {:?}", JsValue::from(e)))
+    Session::open(blob_of(bytes).into(), &noop()).unwrap_or_else(|e| panic!("open failed: {:?}", JsValue::from(e)))
 }
 
 fn verify(s: &mut Session) -> Value {
@@ -248,7 +248,7 @@ fn tampering_and_garbage_give_verdicts_and_plain_errors() {
     let checks = report["images"][0]["layers"][1]["checks"].as_array().expect("checks");
     assert!(checks.iter().any(|c| c["verdict"] == "mismatch" && c["expected"] != c["actual"]));
 
-    let err = Session::open(blob_of(b"just some text, not a tar"), &noop()).err().map(JsValue::from).expect("an error");
+    let err = Session::open(blob_of(b"just some text, not a tar").into(), &noop()).err().map(JsValue::from).expect("an error");
     // The thrown Error carries the core's code and parameters for the page's catalogs.
     let code = js_sys::Reflect::get(&err, &JsValue::from_str("code")).ok().and_then(|c| c.as_string());
     assert_eq!(code.as_deref(), Some("not_tar"));
@@ -262,7 +262,7 @@ fn tampering_and_garbage_give_verdicts_and_plain_errors() {
     assert_eq!(listed.as_array().map(Vec::len), Some(strata::codes::Code::ALL.len()));
     assert!(listed.as_array().expect("codes").iter().any(|c| c["code"] == "layer_missing" && c["params"] == serde_json::json!(["layer", "why"])));
 
-    let err = Session::open(blob_of(&[]), &noop()).err().map(JsValue::from).expect("an error");
+    let err = Session::open(blob_of(&[]).into(), &noop()).err().map(JsValue::from).expect("an error");
     let message = js_sys::Error::from(err).message().as_string().unwrap_or_default();
     assert!(message.contains("empty"), "{message}");
 }
@@ -272,13 +272,13 @@ fn helper_worker_results_give_the_same_verified_report() {
     use strata::wasm::{analyze_span, quick_index_span};
     let bytes = fixture::sample_archive();
     let file = blob_of(&bytes);
-    let mut s = Session::open(file.clone(), &noop()).map_err(JsValue::from).expect("open");
+    let mut s = Session::open(file.clone().into(), &noop()).map_err(JsValue::from).expect("open");
     let work = json(s.work().map_err(JsValue::from).expect("work"));
     assert_eq!(work["seekable"], true);
     // Index every layer the way a helper worker does, and hand the bytes over.
     for span in work["unindexed"].as_array().expect("unindexed") {
         let (blob, offset, size) = (span["blob"].as_u64().unwrap_or(0) as usize, span["offset"].as_f64().unwrap_or(0.0), span["size"].as_f64().unwrap_or(0.0));
-        let data = quick_index_span(file.clone(), offset, size, Some(4096)).map_err(JsValue::from).expect("quick index").expect("a plain layer");
+        let data = quick_index_span(file.clone().into(), offset, size, Some(4096)).map_err(JsValue::from).expect("quick index").expect("a plain layer");
         s.set_quick_index(blob, &data.to_vec()).map_err(JsValue::from).expect("set_quick_index");
     }
     assert!(s.all_layers_indexed());
@@ -287,7 +287,7 @@ fn helper_worker_results_give_the_same_verified_report() {
     let mut last = Value::Null;
     for span in work["pending"].as_array().expect("pending") {
         let (blob, offset, size) = (span["blob"].as_u64().unwrap_or(0) as usize, span["offset"].as_f64().unwrap_or(0.0), span["size"].as_f64().unwrap_or(0.0));
-        let data = analyze_span(file.clone(), offset, size, &noop()).map_err(JsValue::from).expect("analyze");
+        let data = analyze_span(file.clone().into(), offset, size, &noop()).map_err(JsValue::from).expect("analyze");
         last = json(s.set_blob_facts(blob, &data.to_vec()).map_err(JsValue::from).expect("set_blob_facts"));
     }
     assert_eq!(last["verification_done"], true);
@@ -306,7 +306,7 @@ fn read_ahead_index_and_digest_from_elsewhere_give_the_same_report() {
     use strata::wasm::{analyze_bytes, analyze_span, LayerIndexer};
     let bytes = fixture::sample_archive();
     let file = blob_of(&bytes);
-    let mut s = Session::open(file.clone(), &noop())
+    let mut s = Session::open(file.clone().into(), &noop())
         .map_err(JsValue::from)
         .expect("open");
     let work = json(s.work().map_err(JsValue::from).expect("work"));
@@ -355,7 +355,7 @@ fn read_ahead_index_and_digest_from_elsewhere_give_the_same_report() {
             .map_err(JsValue::from)
             .expect("analyze_bytes");
         // Same facts as the core's own streaming SHA-256 over the file.
-        let streamed = analyze_span(file.clone(), offset as f64, size as f64, &noop())
+        let streamed = analyze_span(file.clone().into(), offset as f64, size as f64, &noop())
             .map_err(JsValue::from)
             .expect("analyze_span");
         assert_eq!(
@@ -455,7 +455,7 @@ fn both_digests_from_elsewhere_give_the_same_facts() {
             None
         };
         let data = pending.finish(&fixture::digest(stored), diff_id).map_err(JsValue::from).expect("finish");
-        let streamed = analyze_span(file.clone(), offset as f64, size as f64, &noop()).map_err(JsValue::from).expect("analyze_span");
+        let streamed = analyze_span(file.clone().into(), offset as f64, size as f64, &noop()).map_err(JsValue::from).expect("analyze_span");
         assert_eq!(data.to_vec(), streamed.to_vec(), "blob {blob}: the same facts as the core's own pass");
         last = json(s.set_blob_facts(blob, &data.to_vec()).map_err(JsValue::from).expect("set_blob_facts"));
     }

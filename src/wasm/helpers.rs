@@ -1,14 +1,13 @@
 //! Parallel work: helper workers index or verify single blobs of the same File and hand
 //! the results (as bytes) to the browsing worker's Session.
 
-use super::{js_err, BlobReader, INDEX_MAX_CHUNK};
+use super::{js_err, Source, INDEX_MAX_CHUNK, MAX_CHUNK};
 use crate::codec;
 use crate::codes::Message;
 use crate::Archive;
 use js_sys::{Function, Uint8Array};
 use std::io::{self, Read};
 use wasm_bindgen::prelude::*;
-use web_sys::Blob;
 
 pub(super) fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsValue> {
     let ok = |v: f64| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < 9.0e15;
@@ -20,11 +19,12 @@ pub(super) fn span_args(offset: f64, size: f64) -> Result<(u64, u64), JsValue> {
 
 /// Headers-only index of the uncompressed layer at `offset..offset+size` of `file`, as bytes
 /// for `Session.set_quick_index` (undefined when the layer is compressed or not a tar).
-/// `max_chunk` caps single reads (default [`INDEX_MAX_CHUNK`]).
+/// `file` is a `Blob` or `{url, size, etag}` (as `Session.open` takes).
+/// `max_chunk` caps single reads of a Blob (default [`INDEX_MAX_CHUNK`]).
 #[wasm_bindgen]
-pub fn quick_index_span(file: Blob, offset: f64, size: f64, max_chunk: Option<u32>) -> Result<Option<Uint8Array>, JsValue> {
+pub fn quick_index_span(file: JsValue, offset: f64, size: f64, max_chunk: Option<u32>) -> Result<Option<Uint8Array>, JsValue> {
     let (offset, size) = span_args(offset, size)?;
-    let mut src = BlobReader::with_max_chunk(file, max_chunk.map(|c| c as usize).unwrap_or(INDEX_MAX_CHUNK)).map_err(js_err)?;
+    let mut src = Source::from_js(&file, max_chunk.map(|c| c as usize).unwrap_or(INDEX_MAX_CHUNK)).map_err(js_err)?;
     Ok(Archive::quick_index_span(&mut src, offset, size).map(|ix| Uint8Array::from(&codec::encode_index(&ix)[..])))
 }
 
@@ -212,9 +212,9 @@ impl PendingFacts {
 /// Hash and index one blob at `offset..offset+size` of `file` (a plain archive), as bytes
 /// for `Session.set_blob_facts`. `progress(bytesDone)` every few MiB.
 #[wasm_bindgen]
-pub fn analyze_span(file: Blob, offset: f64, size: f64, progress: &Function) -> Result<Uint8Array, JsValue> {
+pub fn analyze_span(file: JsValue, offset: f64, size: f64, progress: &Function) -> Result<Uint8Array, JsValue> {
     let (offset, size) = span_args(offset, size)?;
-    let mut src = BlobReader::new(file).map_err(js_err)?;
+    let mut src = Source::from_js(&file, MAX_CHUNK).map_err(js_err)?;
     let mut report = |n: u64| {
         let _ = progress.call1(&JsValue::NULL, &JsValue::from_f64(n as f64));
     };

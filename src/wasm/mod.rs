@@ -15,10 +15,12 @@
 
 mod blob_reader;
 mod helpers;
+mod http_reader;
 mod session;
 
 pub use blob_reader::*;
 pub use helpers::*;
+pub use http_reader::*;
 pub use session::*;
 
 use crate::codes::{Code, Message};

@@ -38,6 +38,7 @@ export const SMALL_READ = 1 << 20;
 
 function readAt(file, start, end) {
   const promise = file.slice(start, end).arrayBuffer().catch((error) => {
+    if (error.key) throw error; // (a RemoteFile's error, worded for the page already)
     throw new Error(`the browser could not read the file at byte ${start}: ${error.message}`);
   });
   promise.catch(() => {}); // a dropped read-ahead that fails is nobody's error
@@ -49,7 +50,7 @@ function readAt(file, start, end) {
  * this machine beat reads kept in flight with `arrayBuffer()` copied into place). The
  * buffer is `into` (an ArrayBuffer, which a BYOB read detaches) when it is big enough,
  * else a new one. */
-export async function readWhole(file, offset, size, into) {
+export async function readWhole(file, offset, size, into, onRead) {
   let view;
   if (size <= SMALL_READ) {
     view = new Uint8Array(await readAt(file, offset, offset + size));
@@ -57,7 +58,7 @@ export async function readWhole(file, offset, size, into) {
     const stream = openStream(file, offset, offset + size, 'whole');
     try {
       const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
-      ({ view } = await fill(stream, target));
+      ({ view } = await fill(stream, target, onRead));
     } finally {
       stream.cancel();
     }
@@ -69,7 +70,8 @@ export async function readWhole(file, offset, size, into) {
 /** A stream over `file` from `start` to `end` for `use` ('index' or 'whole'): {reader,
  * byob, chunk (what is left of the default reader's last chunk, or null), cancel}. */
 function openStream(file, start, end, use) {
-  const byob = byobLeft[use] > 0;
+  // (A file on a web server, www/js/remote_source.js, streams with default readers.)
+  const byob = !file.remote && byobLeft[use] > 0;
   if (byob) byobLeft[use] -= 1;
   streamsOpened[use][byob ? 'byob' : 'default'] += 1;
   const stream = file.slice(start, end).stream();
@@ -80,8 +82,8 @@ function openStream(file, start, end, use) {
 /** Fill `view` from `stream` (several reads: a stream hands out what it has). Returns the
  * filled view (its buffer may have moved: a BYOB read transfers it) and whether the stream
  * ended. */
-async function fill(stream, view) {
-  if (!stream.byob) return fillCopying(stream, view);
+async function fill(stream, view, onRead) {
+  if (!stream.byob) return fillCopying(stream, view, onRead);
   let { buffer } = view;
   const base = view.byteOffset;
   const want = view.byteLength;
@@ -91,6 +93,7 @@ async function fill(stream, view) {
     if (value) {
       buffer = value.buffer;
       filled += value.byteLength;
+      onRead?.(filled);
     }
     if (done) return { view: new Uint8Array(buffer, base, filled), done: true };
   }
@@ -99,7 +102,7 @@ async function fill(stream, view) {
 
 /** `fill` through a default reader: its chunks are copied in, and what does not fit waits
  * in `stream.chunk` for the next fill. */
-async function fillCopying(stream, view) {
+async function fillCopying(stream, view, onRead) {
   let filled = 0;
   while (filled < view.byteLength) {
     if (!stream.chunk) {
@@ -111,6 +114,7 @@ async function fillCopying(stream, view) {
     view.set(stream.chunk.subarray(0, take), filled);
     stream.chunk = take < stream.chunk.byteLength ? stream.chunk.subarray(take) : null;
     filled += take;
+    onRead?.(filled);
   }
   return { view, done: false };
 }

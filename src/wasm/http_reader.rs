@@ -1,0 +1,290 @@
+//! A synchronous `Read + Seek` over an archive on a web server, by HTTP Range requests:
+//! synchronous `XMLHttpRequest` (refused in a window, allowed in workers, with
+//! `responseType = 'arraybuffer'`), one plain `Range: bytes=a-b` header and nothing else.
+//! That header is CORS-safelisted, so no preflight: `If-Range` or a custom header would
+//! force one, which many static servers refuse.
+//!
+//! The page probes the server first (`www/js/remote.js`: one async range request it can
+//! cancel, so a server that ignores Range costs no whole download here) and hands this
+//! reader the file's size and ETag. Every answer is then checked against them: the total
+//! size in `Content-Range` (and the ETag, where the server exposes it) — a file replaced
+//! under the reads is an error, never a mix of two files.
+
+use super::to_js;
+use crate::Error;
+use js_sys::Uint8Array;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::io::{self, Read, Seek, SeekFrom};
+use wasm_bindgen::prelude::*;
+use web_sys::{XmlHttpRequest, XmlHttpRequestResponseType};
+
+/// Largest single request while streaming. Over loopback a request costs ~1–2 ms of its
+/// own; over the internet tens of ms: multi-MiB reads keep that small next to the bytes.
+pub const HTTP_MAX_CHUNK: usize = 8 << 20;
+/// First request after a jump (tar headers, metadata): small, so hopping from header to
+/// header over big files fetches little; the next request doubles while reads stay
+/// (nearly) sequential.
+pub const HTTP_MIN_CHUNK: usize = 64 << 10;
+/// A miss at most this far past the cached chunk counts as sequential (cheaper to fetch
+/// through than to pay another request).
+pub const HTTP_NEAR_GAP: u64 = 256 << 10;
+/// Attempts per request when the network fails or the server answers 5xx.
+const ATTEMPTS: u32 = 3;
+
+/// What went wrong with the last failed request, for the page's words (see `http_stats`).
+#[derive(Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HttpFailure {
+    /// The request did not complete: the network, or CORS refused (the page tells them apart).
+    Network,
+    /// The server answered this status.
+    Status { status: u16 },
+    /// The file on the server is not the one opened: another total size or ETag, or a
+    /// server that stopped honouring Range.
+    Changed { detail: String },
+}
+
+#[derive(Clone, Default, Serialize)]
+struct Stats {
+    /// Bytes received in range answers, in this worker.
+    fetched: u64,
+    /// Requests sent (retries included).
+    requests: u64,
+    /// Reads that failed (after their retries); `failure` says how the last one did.
+    failures: u64,
+    failure: Option<HttpFailure>,
+}
+
+thread_local! {
+    static STATS: RefCell<Stats> = RefCell::new(Stats::default());
+}
+
+/// What this worker's HTTP readers did: `{fetched, requests, failures, failure: null |
+/// {kind, ...}}`. The benchmark reads `fetched`; the worker words an error by `failure`
+/// when `failures` went up during the request that failed.
+#[wasm_bindgen]
+pub fn http_stats() -> Result<JsValue, JsValue> {
+    to_js(&STATS.with(|s| s.borrow().clone()))
+}
+
+/// A file on a web server as a synchronous `Read + Seek`, for use in a worker.
+pub struct HttpReader {
+    url: String,
+    size: u64,
+    /// The ETag the probe saw (when the server exposes it): every answer must carry it.
+    etag: Option<String>,
+    pos: u64,
+    cache: Vec<u8>,
+    cache_start: u64,
+    next_chunk: usize,
+}
+
+impl HttpReader {
+    pub fn new(url: String, size: u64, etag: Option<String>) -> HttpReader {
+        HttpReader { url, size, etag, pos: 0, cache: Vec::new(), cache_start: 0, next_chunk: HTTP_MIN_CHUNK }
+    }
+
+    /// From the page's description of the source: `{url, size, etag}`.
+    pub fn from_js(source: &JsValue) -> Result<HttpReader, Error> {
+        let get = |name: &str| js_sys::Reflect::get(source, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
+        let bad = |what: &str| Error::Io { offset: None, source: io::Error::other(format!("not an archive source: {what}")) };
+        let url = get("url").as_string().ok_or_else(|| bad("no url"))?;
+        let size = get("size").as_f64().ok_or_else(|| bad("no size"))?;
+        if !(size >= 0.0 && size.fract() == 0.0 && size < 9.0e15) {
+            return Err(bad("unusable size"));
+        }
+        Ok(HttpReader::new(url, size as u64, get("etag").as_string().filter(|e| !e.is_empty())))
+    }
+
+    pub fn len(&self) -> u64 {
+        self.size
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    /// Bytes `[start, start + len)` into `out` (fewer only at the end of the file),
+    /// retrying a failed request a few times.
+    fn fetch(&mut self, start: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        let end = start.saturating_add(len as u64).min(self.size);
+        out.clear();
+        if end <= start {
+            return Ok(());
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.request(start, end, out) {
+                Ok(()) => return Ok(()),
+                Err(failure) => {
+                    let retry = matches!(failure, HttpFailure::Network | HttpFailure::Status { status: 500..=599 });
+                    if retry && attempt < ATTEMPTS {
+                        continue;
+                    }
+                    let text = match &failure {
+                        HttpFailure::Network => format!("the request for bytes {start}–{} of {} failed (network, or CORS refused)", end - 1, self.url),
+                        HttpFailure::Status { status } => format!("the server answered {status} for bytes {start}–{} of {}", end - 1, self.url),
+                        HttpFailure::Changed { detail } => format!("the file on the server changed while it was read: {detail}"),
+                    };
+                    STATS.with(|s| {
+                        let mut s = s.borrow_mut();
+                        s.failures += 1;
+                        s.failure = Some(failure);
+                    });
+                    return Err(io::Error::other(text));
+                }
+            }
+        }
+    }
+
+    /// One range request for `[start, end)`.
+    fn request(&self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<(), HttpFailure> {
+        STATS.with(|s| s.borrow_mut().requests += 1);
+        let xhr = XmlHttpRequest::new().map_err(|_| HttpFailure::Network)?;
+        xhr.open_with_async("GET", &self.url, false).map_err(|_| HttpFailure::Network)?;
+        xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
+        // The one header: `bytes=a-b` is CORS-safelisted (no preflight).
+        xhr.set_request_header("Range", &format!("bytes={start}-{}", end - 1)).map_err(|_| HttpFailure::Network)?;
+        // A sync request throws NetworkError when it fails (refused by CORS included).
+        xhr.send().map_err(|_| HttpFailure::Network)?;
+        let status = xhr.status().map_err(|_| HttpFailure::Network)?;
+        if status == 0 {
+            return Err(HttpFailure::Network);
+        }
+        if status == 200 {
+            return Err(HttpFailure::Changed { detail: "the server stopped answering range requests".into() });
+        }
+        let header = |name: &str| xhr.get_response_header(name).ok().flatten();
+        if status == 416 {
+            // "Range not satisfiable" for a range inside the size the probe saw: the file
+            // is shorter now.
+            let now = header("Content-Range").and_then(|r| r.rsplit('/').next().map(str::to_owned)).unwrap_or_else(|| "shorter".into());
+            return Err(HttpFailure::Changed { detail: format!("it is {now} bytes now, it was {} bytes", self.size) });
+        }
+        if status != 206 {
+            return Err(HttpFailure::Status { status });
+        }
+        if let Some(range) = header("Content-Range") {
+            match parse_content_range(&range) {
+                Some((a, b, total)) => {
+                    if total != Some(self.size) {
+                        return Err(HttpFailure::Changed {
+                            detail: format!("it is {} bytes now, it was {} bytes", total.map_or("of unknown size".into(), |t| t.to_string()), self.size),
+                        });
+                    }
+                    if a != start || b + 1 != end {
+                        return Err(HttpFailure::Changed { detail: format!("asked for bytes {start}–{}, got {a}–{b}", end - 1) });
+                    }
+                }
+                None => return Err(HttpFailure::Changed { detail: format!("unreadable Content-Range {range:?}") }),
+            }
+        }
+        if let (Some(want), Some(got)) = (&self.etag, header("ETag")) {
+            if *want != got {
+                return Err(HttpFailure::Changed { detail: format!("its ETag is {got}, it was {want}") });
+            }
+        }
+        let body = xhr.response().map_err(|_| HttpFailure::Network)?;
+        let array = Uint8Array::new(&body);
+        let n = array.length() as usize;
+        if n as u64 != end - start {
+            return Err(HttpFailure::Changed { detail: format!("got {n} bytes at byte {start} where {} were expected", end - start) });
+        }
+        out.resize(n, 0);
+        array.copy_to(&mut out[..]);
+        STATS.with(|s| s.borrow_mut().fetched += n as u64);
+        Ok(())
+    }
+}
+
+/// `bytes a-b/total` (total `*` when unknown) → (a, b, total).
+pub fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
+    let rest = value.trim().strip_prefix("bytes")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let (a, b) = range.trim().split_once('-')?;
+    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    let total = match total.trim() {
+        "*" => None,
+        t => Some(t.parse().ok()?),
+    };
+    (a <= b).then_some((a, b, total))
+}
+
+impl Read for HttpReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() || self.pos >= self.size {
+            return Ok(0);
+        }
+        let cache_end = self.cache_start + self.cache.len() as u64;
+        if self.pos >= self.cache_start && self.pos < cache_end {
+            let at = (self.pos - self.cache_start) as usize;
+            let n = buf.len().min(self.cache.len() - at);
+            buf[..n].copy_from_slice(&self.cache[at..at + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        // A miss. Just past the cached chunk (streaming): a bigger request. After a jump
+        // (header to header) or a seek back: a small one again.
+        if !self.cache.is_empty() && self.pos >= cache_end && self.pos - cache_end <= HTTP_NEAR_GAP {
+            self.next_chunk = self.next_chunk.saturating_mul(2).min(HTTP_MAX_CHUNK);
+        } else {
+            self.next_chunk = HTTP_MIN_CHUNK;
+        }
+        let remaining = (self.size - self.pos).min(usize::MAX as u64) as usize;
+        // A read bigger than the next chunk is fetched at its own size (still bounded).
+        let want = buf.len().max(self.next_chunk).min(HTTP_MAX_CHUNK).min(remaining);
+        let mut chunk = std::mem::take(&mut self.cache);
+        let start = self.pos;
+        self.fetch(start, want, &mut chunk)?;
+        self.cache = chunk;
+        self.cache_start = start;
+        let n = buf.len().min(self.cache.len());
+        buf[..n].copy_from_slice(&self.cache[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for HttpReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.pos = crate::io::seek_target(pos, self.pos, self.size)?;
+        Ok(self.pos)
+    }
+}
+
+/// The archive the page opened: a dropped `File` (any `Blob`), or a file on a web server
+/// described as `{url, size, etag}`.
+pub enum Source {
+    Blob(super::BlobReader),
+    Http(HttpReader),
+}
+
+impl Source {
+    /// `max_chunk` caps a Blob's single reads (the index walks read with their own cap).
+    pub fn from_js(source: &JsValue, max_chunk: usize) -> Result<Source, Error> {
+        match source.dyn_ref::<web_sys::Blob>() {
+            Some(blob) => Ok(Source::Blob(super::BlobReader::with_max_chunk(blob.clone(), max_chunk)?)),
+            None => Ok(Source::Http(HttpReader::from_js(source)?)),
+        }
+    }
+}
+
+impl Read for Source {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Blob(r) => r.read(buf),
+            Source::Http(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for Source {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match self {
+            Source::Blob(r) => r.seek(pos),
+            Source::Http(r) => r.seek(pos),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+// An archive on a web server, for the workers: the probe that decides how to read it,
+// the whole download for a server that ignores Range, and a File-like object over Range
+// requests for the helpers' asynchronous reads. (The browsing worker's synchronous reads
+// are the core's own: src/wasm/http_reader.rs.) No DOM and no wasm import here.
+//
+// Every request sends one plain `Range: bytes=a-b` header and nothing else: that header is
+// CORS-safelisted, so the browser sends no preflight (If-Range or a custom header would
+// force one, which many static servers refuse).
+
+/** The probe's range: the first tar headers and the archive's kind in one request. */
+const PROBE_BYTES = 64 << 10;
+/** Attempts per request when the network fails or the server answers 5xx. */
+const ATTEMPTS = 3;
+/** A download (server without Range) moves its pieces into a Blob this often, so the
+ * browser can keep them out of JS memory (on disk, for a big one). */
+const BLOB_EVERY = 64 << 20;
+
+/** An Error the page words with its catalogs (`key`, `params`). */
+export function remoteError(key, params, message) {
+  return Object.assign(new Error(message), { key, params });
+}
+
+/** Why a request that never got an answer failed: CORS, or the network. A `no-cors`
+ * request (whose answer the page may not read, but which a reachable server answers) tells
+ * them apart. */
+export async function failedRequestError(url) {
+  const origin = new URL(url).origin;
+  try {
+    await fetch(url, { method: 'HEAD', mode: 'no-cors', cache: 'no-store' });
+    return remoteError('remote.error.cors', { origin }, `the server at ${origin} does not allow this page to read the file (CORS)`);
+  } catch (error) {
+    return remoteError('remote.error.network', { origin }, `the server at ${origin} could not be reached`);
+  }
+}
+
+export function statusError(status, url) {
+  const origin = new URL(url).origin;
+  if (status === 404 || status === 410) return remoteError('remote.error.not_found', { status: String(status) }, `the server has no file there (${status})`);
+  if (status === 401 || status === 403) return remoteError('remote.error.auth', { status: String(status) }, `the server refused access (${status})`);
+  return remoteError('remote.error.status', { status: String(status), origin }, `the server answered ${status}`);
+}
+
+export function changedError(detail) {
+  return remoteError('remote.error.changed', { detail }, `the file on the server changed while it was read: ${detail}`);
+}
+
+/** `bytes a-b/total` → {start, end, total} (total null when `*`), or null. */
+export function parseContentRange(value) {
+  const m = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/.exec(value || '');
+  if (!m) return null;
+  return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+/** One range request, retried when the network fails or the server answers 5xx. */
+async function rangeFetch(url, start, end, signal) {
+  let lastError = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let response;
+    try {
+      response = await fetch(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal, cache: 'no-store' });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      lastError = null;
+      continue;
+    }
+    if (response.status >= 500 && attempt < ATTEMPTS) {
+      response.body?.cancel().catch(() => {});
+      lastError = response.status;
+      continue;
+    }
+    return response;
+  }
+  if (lastError) throw statusError(lastError, url);
+  throw await failedRequestError(url);
+}
+
+/**
+ * Decide how to read the archive at `url`: one range request for its first bytes.
+ * Answers {mode: 'range', source: {url, size, etag}} when the server honours Range and
+ * lets the page read Content-Range; otherwise {mode: 'whole', response}: the answer of a
+ * plain GET (a server that ignores Range sends the whole file to the probe itself), to be
+ * read in one streamed pass with `download`.
+ */
+export async function probe(url) {
+  const response = await rangeFetch(url, 0, PROBE_BYTES);
+  if (response.status === 206) {
+    const range = parseContentRange(response.headers.get('Content-Range'));
+    const etag = response.headers.get('ETag') || '';
+    await response.arrayBuffer().catch(() => null);
+    if (range && range.total !== null && range.start === 0) {
+      return { mode: 'range', source: { url, size: range.total, etag } };
+    }
+    // Content-Range is hidden (not in Access-Control-Expose-Headers): the size is unknown,
+    // so read it the way a server without Range is read.
+    const whole = await fetch(url, { cache: 'no-store' }).catch(() => null);
+    if (!whole) throw await failedRequestError(url);
+    if (!whole.ok) throw statusError(whole.status, url);
+    return { mode: 'whole', response: whole, why: 'content-range hidden' };
+  }
+  if (response.status === 200) return { mode: 'whole', response, why: 'no range' };
+  response.body?.cancel().catch(() => {});
+  throw statusError(response.status, url);
+}
+
+/** Read a whole answer into a Blob: the one streamed pass for a server without Range.
+ * `progress(done, total)`; total is 0 when the server does not say. */
+export async function download(response, url, progress) {
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  const reader = response.body.getReader();
+  let blob = new Blob([]);
+  let parts = [];
+  let inParts = 0;
+  let done = 0;
+  for (;;) {
+    let step;
+    try {
+      step = await reader.read();
+    } catch (error) {
+      throw await failedRequestError(url);
+    }
+    if (step.done) break;
+    parts.push(step.value);
+    inParts += step.value.byteLength;
+    done += step.value.byteLength;
+    if (inParts >= BLOB_EVERY) {
+      blob = new Blob([blob, ...parts]);
+      parts = [];
+      inParts = 0;
+    }
+    progress(done, total);
+  }
+  blob = new Blob([blob, ...parts]);
+  if (total && blob.size !== total) throw changedError(`${blob.size} bytes came where the server announced ${total}`);
+  return blob;
+}
+
+/** Bytes received by RemoteFile reads in this worker (for the benchmark). */
+export const remoteFetched = { bytes: 0 };
+
+/**
+ * A file on a web server as the helpers' readers use a Blob: `size`, and `slice(a, b)`
+ * with `arrayBuffer()` and `stream()` — each one range request, its answer checked against
+ * the size (and ETag) the probe saw.
+ */
+export class RemoteFile {
+  constructor({ url, size, etag }) {
+    this.url = url;
+    this.size = size;
+    this.etag = etag || '';
+    this.remote = true; // (readahead.js: no BYOB readers over these streams)
+  }
+
+  /** The answer to a range request for [start, end), checked. */
+  async open(start, end, signal) {
+    const response = await rangeFetch(this.url, start, end, signal);
+    if (response.status !== 206) {
+      response.body?.cancel().catch(() => {});
+      if (response.status === 200) throw changedError('the server stopped answering range requests');
+      // "Range not satisfiable" inside the size the probe saw: the file is shorter now.
+      if (response.status === 416) throw changedError(`it is ${(response.headers.get('Content-Range') || '').split('/')[1] || 'fewer'} bytes now, it was ${this.size} bytes`);
+      throw statusError(response.status, this.url);
+    }
+    const range = parseContentRange(response.headers.get('Content-Range'));
+    if (range && range.total !== this.size) throw changedError(`it is ${range.total} bytes now, it was ${this.size} bytes`);
+    const etag = response.headers.get('ETag');
+    if (this.etag && etag && etag !== this.etag) throw changedError(`its ETag is ${etag}, it was ${this.etag}`);
+    return response;
+  }
+
+  slice(start, end) {
+    const file = this;
+    const from = Math.max(0, Math.min(start, this.size));
+    const to = Math.max(from, Math.min(end ?? this.size, this.size));
+    return {
+      size: to - from,
+      async arrayBuffer() {
+        if (to === from) return new ArrayBuffer(0);
+        const response = await file.open(from, to);
+        const buffer = await response.arrayBuffer().catch(async () => { throw await failedRequestError(file.url); });
+        if (buffer.byteLength !== to - from) throw changedError(`got ${buffer.byteLength} bytes at byte ${from} where ${to - from} were expected`);
+        remoteFetched.bytes += buffer.byteLength;
+        return buffer;
+      },
+      stream() {
+        const abort = new AbortController();
+        let reader = null;
+        let got = 0;
+        return new ReadableStream({
+          async pull(controller) {
+            if (to === from) {
+              controller.close();
+              return;
+            }
+            if (!reader) reader = (await file.open(from, to, abort.signal)).body.getReader();
+            let step;
+            try {
+              step = await reader.read();
+            } catch (error) {
+              throw await failedRequestError(file.url);
+            }
+            if (step.done) {
+              if (got !== to - from) throw changedError(`got ${got} bytes at byte ${from} where ${to - from} were expected`);
+              controller.close();
+              return;
+            }
+            got += step.value.byteLength;
+            remoteFetched.bytes += step.value.byteLength;
+            controller.enqueue(step.value);
+          },
+          cancel() {
+            abort.abort();
+          },
+        });
+      },
+    };
+  }
+}
