@@ -157,8 +157,10 @@ test('nginx with the README config serves the built site: the policy header, typ
   assert.match(await worker.text(), new RegExp(`from '\\./pkg/strata\\.js\\?v=${build}'`), 'nested imports are versioned');
   assert.equal((await fetch(`${site.base}manifest.webmanifest`)).headers.get('content-type'), 'application/manifest+json');
   assert.equal((await fetch(`${site.base}sw.js`)).headers.get('cache-control'), 'no-cache');
-  // The config dist/ carries has the same policy.
+  // The config dist/ carries has the same policy, and the README quotes docs/nginx.conf whole.
   assert.ok(readFileSync(path.join(SITE, 'nginx.conf'), 'utf8').includes(EXPECTED_CSP));
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  assert.ok(readme.includes(`\`\`\`nginx\n${readFileSync(path.join(ROOT, 'docs/nginx.conf'), 'utf8')}\`\`\``), 'the README quotes docs/nginx.conf as it is');
 });
 
 test('the page on nginx: open the sample, verified, no console error, nothing fetched elsewhere', async () => {
@@ -166,6 +168,14 @@ test('the page on nginx: open the sample, verified, no console error, nothing fe
   const foreign = [];
   context.on('request', (r) => { if (!r.url().startsWith(site.base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
   try {
+    // The web app manifest as Chromium reads it: no errors, the .tar / .tar.gz handlers.
+    const cdp = await context.newCDPSession(page);
+    const manifest = await cdp.send('Page.getAppManifest');
+    assert.deepEqual(manifest.errors, []);
+    const parsed = JSON.parse(manifest.data);
+    assert.equal(parsed.short_name, 'strata');
+    assert.deepEqual(parsed.file_handlers[0].accept['application/x-tar'], ['.tar']);
+    assert.ok(parsed.file_handlers[0].accept['application/gzip'].includes('.tar.gz'));
     await page.click('#sample-button-2');
     await waitVerified(page);
     await page.click('#tab-files');
