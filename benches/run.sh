@@ -112,6 +112,20 @@ PY
   fi
   echo "largest blob: $(stat -c %s "$BLOB") bytes; $(nproc) cores" >>"$NOTES"
 
+  # Packages of a real Debian image (benches/gen_debian.sh: debootstrap minbase + an
+  # apt-get install layer; needs root and Debian's mirror, else skipped), next to
+  # `strata inspect` of the same archive (both open and verify every digest first).
+  DEBIAN=$OUT/debian-real.tar
+  bash benches/gen_debian.sh "$OUT" || true
+  HAVE_DEBIAN=0
+  if [ -s "$DEBIAN" ] && "$STRATA" packages "$DEBIAN" --json >"$OUT/packages-debian.json" 2>"$OUT/packages-debian.err"; then
+    HAVE_DEBIAN=1
+    echo "debian-real.tar: $(stat -c %s "$DEBIAN") bytes; strata packages lists $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["packages"]))' "$OUT/packages-debian.json") packages" >>"$NOTES"
+    cat "$DEBIAN" >/dev/null
+  else
+    echo "packages: no debian-real.tar (benches/gen_debian.sh needs root, debootstrap and Debian's mirror) or strata packages failed" >>"$NOTES"
+  fi
+
   # Warm the page cache so every contender reads from memory (the machine has the RAM).
   cat "$TAR" "$GZ" "$BLOB" >/dev/null
 
@@ -132,6 +146,10 @@ PY
     fi
     if [ "$HAVE_DIVE" = 1 ]; then
       measure dive_tar "$run" env CI=true "$DIVE" --source docker-archive "$TAR"
+    fi
+    if [ "$HAVE_DEBIAN" = 1 ]; then
+      measure strata_inspect_debian  "$run" "$STRATA" inspect "$DEBIAN"
+      measure strata_packages_debian "$run" "$STRATA" packages "$DEBIAN" --json
     fi
   done
 fi

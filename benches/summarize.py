@@ -136,7 +136,8 @@ def main():
             p(f"| {label}{rc} | {fmt_s(wall)} [{lo:.2f}–{hi:.2f}]{speed} | {fmt_mb(rss)} | {ratio} | {target} |")
 
         base_label = {"openssl_tar": "openssl", "gunzip_openssl": "gunzip+openssl", "dive_tar": "dive",
-                      "openssl_blob": "openssl of the largest blob", "strata_inspect_1core": "one core"}
+                      "openssl_blob": "openssl of the largest blob", "strata_inspect_1core": "one core",
+                      "strata_inspect_debian": "inspect"}
         row("`openssl dgst -sha256 large.tar`", "openssl_tar", mbps=tar_mb)
         row("`openssl dgst -sha256` of the largest blob alone", "openssl_blob")
         row("`strata inspect large.tar` (every core)", "strata_inspect", "openssl_blob", "≤ 1.25×, ≤ 64 MiB", mbps=tar_mb)
@@ -148,6 +149,8 @@ def main():
         row("`strata ls -R large.tar.gz`", "strata_ls_R_gz", "dive_tar")
         row("`strata waste large.tar`", "strata_waste", "dive_tar")
         row("`strata waste large.tar.gz`", "strata_waste_gz", "dive_tar")
+        row("`strata inspect debian-real.tar` (real Debian image)", "strata_inspect_debian")
+        row("`strata packages debian-real.tar --json`", "strata_packages_debian", "strata_inspect_debian", "≤ 0.2 s")
 
     try:
         with open(os.path.join(out, "browser.json")) as f:
