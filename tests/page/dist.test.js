@@ -193,7 +193,7 @@ test('library.json beside index.html is listed on the landing page, as text, and
     await page.waitForSelector('#library li');
     assert.equal(await page.textContent('#library-title'), 'Library: archives listed by whoever hosts this page');
     const items = await page.$$eval('#library li', (nodes) => nodes.map((n) => n.textContent.trim()));
-    assert.deepEqual(items, ['Union FS demo One rule per layer <b>not bold</b>', 'team/app:1.4 Our app', 'base image']);
+    assert.deepEqual(items, ['Union FS demoOne rule per layer <b>not bold</b>', 'team/app:1.4Our app', 'base image']);
     assert.equal(await page.locator('#library b').count(), 0, 'the host\'s text is never HTML');
     assert.equal(await page.getAttribute('#library li:nth-child(2) a', 'href'), `?url=${encodeURIComponent(LIBRARY[1].url)}`);
     assert.equal(await page.getAttribute('#library li:nth-child(3) a', 'href'), `?url=${encodeURIComponent(LIBRARY[2].ref)}`);

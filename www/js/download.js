@@ -197,6 +197,7 @@ function throughServiceWorker(name, type, size, source) {
   const id = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
   let bytes = 0;
   let finish = () => {};
+  let pulled = false;
   return new Promise((resolve, reject) => {
     const port = channel.port1;
     port.onmessage = async ({ data }) => {
@@ -211,7 +212,16 @@ function throughServiceWorker(name, type, size, source) {
           frame.src = `download/${id}/${encodeURIComponent(name)}`;
           document.body.append(frame);
           finish = () => frame.remove();
+          // A download the service worker never asks for (it did not answer the frame)
+          // fails in words instead of waiting for ever.
+          setTimeout(() => {
+            if (pulled) return;
+            port.close();
+            finish();
+            reject(new Error('the service worker did not start the download'));
+          }, 20_000);
         } else if (data.pull) {
+          pulled = true;
           const chunk = await source.next();
           if (!chunk) {
             port.postMessage({ done: true });

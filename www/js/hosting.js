@@ -77,7 +77,7 @@ function libraryItem(entry, openArchive) {
     // Another host or a registry reference: the page's open-by-URL (`?url=`) takes it.
     opener = h('a', { href: `?url=${encodeURIComponent(where)}`, class: 'button secondary', translate: 'no' }, entry.name);
   }
-  return h('li', null, opener, description ? h('span', { class: 'muted library-description', translate: 'no' }, ' ', description) : null);
+  return h('li', null, opener, description ? h('span', { class: 'muted library-description', translate: 'no' }, description) : null);
 }
 
 async function openFromSite(url, name, openArchive) {
