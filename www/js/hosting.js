@@ -86,7 +86,7 @@ async function openFromSite(url, name, openArchive) {
     const response = await fetch(url);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     const blob = await response.blob();
-    const fileName = url.pathname.split('/').pop() || 'archive.tar';
+    const fileName = url.pathname.split('/').pop() || 'strata-library.tar';
     await openArchive(new File([blob], fileName, { type: blob.type || 'application/x-tar' }));
   } catch (error) {
     box.className = 'error-box';
