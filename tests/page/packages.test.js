@@ -15,9 +15,8 @@ import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES, 
 const CLI = path.join(ROOT, 'target/release/strata');
 const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
 const fx = (name) => path.join(FIXTURES, name);
-// The Debian-sized image `cargo test --release --test packages -- --ignored
-// write_big_packages_image` writes (120 dpkg packages, then 20 more): checked when present.
 const DEBIAN_LIKE = path.join(ROOT, 'target/tmp/packages/debian-like.tar');
+const REAL_DEBIAN = path.join(ROOT, 'benches/out/debian-real.tar');
 
 let server;
 let browser;
@@ -297,16 +296,22 @@ for (const [lang, colorScheme] of [['en', 'light'], ['zh-CN', 'dark']]) {
   });
 }
 
-test('a Debian-sized image (120 + 20 dpkg packages): the table equals the CLI\'s, drawn in steps', { skip: !existsSync(DEBIAN_LIKE) && 'target/tmp/packages/debian-like.tar not written' }, async () => {
-  const json = JSON.parse(cli(['packages', DEBIAN_LIKE, '--json']));
-  await withPage(async (page) => {
-    await openPackages(page, DEBIAN_LIKE);
-    const expected = expectedRows(json);
-    assert.deepEqual(await tableRows(page), expected.slice(0, 200));
-    if (expected.length > 200) {
-      await page.click('#view .packages-results .show-more button');
-      await page.waitForFunction((n) => document.querySelectorAll('#packages-table tbody tr').length === n, Math.min(400, expected.length));
-    }
-    assert.deepEqual(await tableRows(page), expected.slice(0, 400));
+// Bigger images, when present: a real Debian (`benches/gen_debian.sh`: debootstrap, apt-get,
+// umoci, skopeo; ~125 packages) and the Debian-sized one `cargo test --release --test packages
+// -- --ignored write_big_packages_image` writes (120 dpkg packages, then 20 more).
+for (const [label, file] of [['a real Debian image (debootstrap)', REAL_DEBIAN], ['a Debian-sized image (120 + 20 dpkg packages)', DEBIAN_LIKE]]) {
+  test(`${label}: the table equals the CLI's, drawn in steps`, { skip: !existsSync(file) && `${path.relative(ROOT, file)} not written` }, async () => {
+    const json = JSON.parse(cli(['packages', file, '--json']));
+    await withPage(async (page) => {
+      await openPackages(page, file);
+      const expected = expectedRows(json);
+      assert.deepEqual(await tableRows(page), expected.slice(0, 200));
+      if (expected.length > 200) {
+        await page.click('#view .packages-results .show-more button');
+        await page.waitForFunction((n) => document.querySelectorAll('#packages-table tbody tr').length === n, Math.min(400, expected.length));
+      }
+      assert.deepEqual(await tableRows(page), expected.slice(0, 400));
+      if (json.os?.pretty_name) assert.match(await page.textContent('#view .packages-os'), new RegExp(json.os.pretty_name.replace(/[()]/g, '\\$&')));
+    });
   });
-});
+}

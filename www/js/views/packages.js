@@ -108,8 +108,10 @@ class PackagesPanel {
     this.loading = true;
     this.error = null;
     this.message(t('packages.loading'), 'muted loading');
+    let answered = started;
     try {
       this.found = await loadPackages(ctx).promise;
+      answered = performance.now();
     } catch (error) {
       this.error = error;
     } finally {
@@ -121,9 +123,13 @@ class PackagesPanel {
       return;
     }
     this.draw();
-    // For the benchmark and the tests: from the request to the table on screen.
+    // For the benchmark: from the request to the worker's answer (the scan), and to the
+    // table on screen.
     const timings = ctx.state.timings;
-    if (timings) timings.packages = performance.now() - started;
+    if (timings) {
+      timings.packagesAnswer = answered - started;
+      timings.packages = performance.now() - started;
+    }
   }
 
   message(text, cls) {
