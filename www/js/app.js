@@ -854,6 +854,10 @@ function currentLink() {
   return { href: location.href, file: state.file, hasArchive: Boolean(state.report) };
 }
 
+/** Whether the hash still describes a link the page was loaded with (until the first
+ * archive's view is restored from it). */
+let hashFromLink = Boolean(parseHash());
+
 function restoreFromHash() {
   const wanted = state.pendingHash || {};
   state.pendingHash = null;
@@ -864,9 +868,14 @@ function restoreFromHash() {
   state.lessonStep = /^\d+$/.test(wanted.step || '') ? Number(wanted.step) : null;
   if (wanted.image) {
     const found = state.report.images.findIndex((i) => shortId(i.id) === wanted.image);
-    // A link made for another archive (a dropped file is not in the link: the person
-    // opens the one they think it names, and the image ID says whether it is).
-    if (found < 0) showError(() => t('link.image_missing', { image: wanted.image, name: state.file.name }), 'notice');
+    // A followed link made for another archive (a dropped file is not in the link: the
+    // person opens the one they think it names, and the image ID says whether it is). A
+    // view left in the hash by the archive opened before is no link: nothing to say.
+    if (found < 0 && hashFromLink) {
+      const image = wanted.image;
+      const name = state.file.name;
+      showError(() => tNode('link.image_missing', { image: data(image), name: data(name) }), 'notice');
+    }
     if (found >= 0) {
       state.image = found;
       if (TABS.some(([t]) => t === wanted.tab)) state.tab = wanted.tab;
@@ -877,6 +886,7 @@ function restoreFromHash() {
       }
     }
   }
+  hashFromLink = false;
   writeHash();
 }
 
