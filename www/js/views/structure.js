@@ -7,7 +7,7 @@
 // the report's verdict for a manifest, config or layer digest, and for the document on
 // screen, whether its bytes hash to the digest it is named by (WebCrypto, here).
 // Everything from the archive is text (textContent), translate="no".
-import { h, clear, shortId, keepState } from '../util.js';
+import { h, clear, shortId, keepState, visible } from '../util.js';
 import { t, tNode, onLangChange, formatSize } from '../i18n.js';
 
 /** The documents an archive may have at its root, in the order they are offered. */
@@ -179,8 +179,8 @@ class StructureView {
           translate: 'no', dataset: { root: name }, 'aria-pressed': current && this.trail.length === 1 && current.name === name ? 'true' : 'false',
           onclick: () => { this.trail = [{ name }]; this.render(); },
         }, name))),
-      this.renderTrail(),
-      current ? this.renderDocument(current) : h('p', null, tNode('structure.none')));
+      // (Element.append would write a null as the text "null".)
+      ...[this.renderTrail(), current ? this.renderDocument(current) : h('p', null, tNode('structure.none'))].filter(Boolean));
   }
 
   renderTrail() {
@@ -236,7 +236,7 @@ class StructureView {
     }
     const pre = h('pre', { class: 'json-doc', translate: 'no', tabindex: '0', 'aria-label': t('structure.documentLabel', { name: step.name }) });
     if (json === undefined || doc.text.length > LINKED_MAX) {
-      pre.append(json === undefined ? doc.text : JSON.stringify(json, null, 2));
+      pre.append(visible(json === undefined ? doc.text : JSON.stringify(json, null, 2), true));
     } else {
       this.writeJson(pre, json, { inDockerManifest: step.name === 'manifest.json' });
     }
@@ -250,7 +250,9 @@ class StructureView {
     const verdicts = this.verdicts();
     let buf = '';
     const flush = () => {
-      if (buf) pre.append(document.createTextNode(buf));
+      // (visible(): bidi and zero-width characters an archive's JSON may hold are drawn as
+      // marked tokens; JSON.stringify escapes only the C0 controls.)
+      if (buf) pre.append(visible(buf, true));
       buf = '';
     };
     const link = (label, target) => {
