@@ -309,3 +309,79 @@ fn packages_image() -> ImageSpec {
 fn write_packages_fixture() {
     write("packages.tar", &fixture::docker_legacy(&[packages_image()], &Options::default()).bytes);
 }
+
+/// Bytes that gzip to about half their size (like real layers): a pseudo-random byte, then
+/// the same byte repeated, so the compressed layer is clearly smaller than the tar.
+fn half_compressible(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        let b = (x >> 24) as u8;
+        out.extend_from_slice(&[b, (x >> 16) as u8, b, b]);
+    }
+    out.truncate(n);
+    out
+}
+
+/// The page's states, counts and small screens (issue 23; tests/page/polish_state.test.js):
+/// an oci-archive with big gzip layers (still verifying when Cancel is pressed, its
+/// uncompressed size unknown until then); the same kind of archive with junk beside it
+/// (.DS_Store, AppleDouble files in blobs/sha256/) and one layer damaged, so the counts have
+/// something to agree on; an image that says what it runs and wastes many paths.
+#[test]
+fn write_polish_fixtures() {
+    let plain = Options::default();
+    let mut big = ImageSpec::new(&["big-gzip:1"]).entrypoint(&["/usr/bin/app"]).cmd(&["--serve"]).user("app").workdir("/srv").expose("8080/tcp");
+    for k in 0..4u32 {
+        let layer = LayerSpec::new().file(format!("data/part-{k}.bin"), half_compressible(24 << 20, k)).file(format!("etc/layer-{k}"), format!("layer {k}\n"));
+        big = big.layer(layer, &format!("/bin/sh -c make-part {k}"));
+    }
+    write("oci-gzip-big.tar", &fixture::oci_archive(&[with_compression(big, Compression::Gzip)], &plain, false).bytes);
+
+    // Every path of the base rewritten by the next layer: 60 wasted paths.
+    let mut base = LayerSpec::new();
+    let mut again = LayerSpec::new();
+    for i in 0..60 {
+        base = base.file(format!("srv/www/page-{i:02}.html"), format!("<p>first copy of page {i}</p>\n").repeat(20));
+        again = again.file(format!("srv/www/page-{i:02}.html"), format!("<p>second copy {i}</p>\n"));
+    }
+    let runs = ImageSpec::new(&["runs:1"])
+        .layer(base, "/bin/sh -c generate-pages")
+        .layer(again, "/bin/sh -c generate-pages --again")
+        .entrypoint(&["/docker-entrypoint.sh"])
+        .cmd(&["nginx", "-g", "daemon off;"])
+        .user("101:101")
+        .workdir("/srv/www")
+        .expose("80/tcp")
+        .expose("443/tcp");
+    write("runs-waste.tar", &fixture::docker_legacy(&[runs.clone()], &plain).bytes);
+
+    // Junk beside an OCI archive, and (in a second copy) a damaged layer as well: the badge,
+    // the findings and the Overview must give one count.
+    let oci = fixture::oci_archive(&[fixture::web_v1()], &plain, false);
+    let blob = oci.images[0].layers[0].digest.trim_start_matches("sha256:").to_owned();
+    let junk = |bytes: &[u8]| -> Vec<u8> {
+        let mut out = fixture::TarWriter::new();
+        let mut input = tar::Archive::new(std::io::Cursor::new(bytes));
+        for entry in input.entries().expect("read fixture") {
+            let mut entry = entry.expect("entry");
+            let path = entry.path().expect("path").to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).expect("data");
+            if entry.header().entry_type().is_dir() {
+                out.dir(path);
+            } else {
+                out.file(path, data);
+            }
+        }
+        out.file(".DS_Store", b"\x00\x00\x00\x01Bud1".to_vec());
+        out.file(format!("blobs/sha256/._{blob}"), b"\x00\x05\x16\x07AppleDouble".to_vec());
+        out.finish()
+    };
+    write("junk.tar", &junk(&oci.bytes));
+    let tampered = fixture::oci_archive(&[fixture::web_v1()], &Options::tamper(Tamper::FlipLayerByte { image: 0, layer: 0, offset: 100 }), false);
+    write("junk-tampered.tar", &junk(&tampered.bytes));
+}

@@ -404,7 +404,7 @@ test('a tampered layer shows the mismatch with expected and actual digests', asy
   await withPage(async (page) => {
     await pickFile(page, fx('tampered.tar'));
     await waitVerified(page);
-    assert.match(await page.textContent('#overall-verdict'), /problem/);
+    assert.match(await page.textContent('#overall-verdict'), /checks? failed/);
     const panel = await page.textContent('#verdict-panel');
     assert.match(panel, /does not match/);
     assert.match(panel, /layer 1/);
@@ -420,7 +420,7 @@ test('a tampered layer shows the mismatch with expected and actual digests', asy
 
 /** The holes image with a byte of layer 0 changed: the page says so, and only layer 0 fails. */
 async function assertOnlyLayer0Failed(page) {
-  assert.match(await page.textContent('#overall-verdict'), /problem/);
+  assert.match(await page.textContent('#overall-verdict'), /checks? failed/);
   assert.match(await page.textContent('#verdict-panel'), /layer 0/);
   await openTab(page, 'layers');
   assert.ok(await page.locator('.layer-row[data-layer="0"] .badge.bad').count() >= 1);
@@ -472,7 +472,7 @@ test('a gzip layer\'s stream is hashed by WebCrypto too, and a diff_id the confi
   await withPage(async (page) => {
     await pickFile(page, fx('oci-gzip-wrong-diff-id.tar'));
     await waitVerified(page);
-    assert.match(await page.textContent('#overall-verdict'), /problem/);
+    assert.match(await page.textContent('#overall-verdict'), /checks? failed/);
     assert.match(await page.textContent('#verdict-panel'), /diff_id/);
     assert.match(await page.textContent('#verdict-panel'), /layer 0/);
     await openTab(page, 'layers');

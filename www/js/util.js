@@ -2,7 +2,7 @@
 // into the page through textContent (via `h`), never through innerHTML. Control, bidi and
 // zero-width characters in that text are drawn as visible tokens (see `visible`), so a
 // name like "evil\u202etxt.exe" cannot pass for "evilexe.txt".
-import { t, tNode, tCode, tCodeNode, has } from './i18n.js';
+import { t, tNode, tCode, tCodeNode, has, formatSize } from './i18n.js';
 
 // Characters that hide, reorder or fake text: C0 controls and DEL, C1 controls, the soft
 // hyphen, the Arabic letter mark, the Mongolian vowel separator, zero-width and directional
@@ -151,7 +151,7 @@ export function platformOf(image) {
   return parts.length ? parts.join('/') : t('platform.unknown');
 }
 
-const VERDICT_CLASS = { ok: 'ok', pending: 'pending', not_checkable: 'neutral' };
+const VERDICT_CLASS = { ok: 'ok', pending: 'pending', not_checked: 'pending', not_checkable: 'neutral' };
 
 /** A verdict pill for one check: ok / MISMATCH / pending ... */
 export function verdictBadge(verdict, extraTitle) {
@@ -307,6 +307,54 @@ export function imageVerdict(image, verificationDone) {
   if (all.some((c) => ['mismatch', 'size_mismatch', 'missing'].includes(c.verdict))) return 'bad';
   if (verificationDone) return image.verified ? 'ok' : 'bad';
   return 'pending';
+}
+
+/** Whether an image's size (the sum of its uncompressed layers) is known yet: a
+ * compressed layer's uncompressed size is only known once it was read in full, and until
+ * then the core's sum holds its compressed size instead. A size not known yet is shown as
+ * such, never as a wrong number. */
+export function imageSizeKnown(image) {
+  return (image.layers || []).every((l) => l.foreign || (l.uncompressed_size !== null && l.uncompressed_size !== undefined));
+}
+
+/** An image's uncompressed size in words: docker's `154MB`, or "not known yet". */
+export function imageSizeText(image) {
+  return imageSizeKnown(image) ? formatSize(image.size) : t('size.not_known_yet');
+}
+
+/** The archive's format, worded from the core's one format code (the header and the
+ * Overview both name it through this). Format names are docker's and skopeo's words. */
+export function formatName(format) {
+  const key = `format.${format}`;
+  return tNode(has(key) ? key : 'format.unknown');
+}
+
+/** The failed checks of the whole archive, each counted once: a layer blob shared by two
+ * images fails once. This is the one count of "checks failed" the header's badge and the
+ * Overview use (the Overview for its image alone). */
+export function failedChecks(report) {
+  const seen = new Set();
+  const failed = [];
+  for (const image of report.images || []) {
+    for (const c of image.checks || []) {
+      if (c.verdict === 'ok' || c.verdict === 'pending') continue;
+      const key = `image:${image.id}:${c.code || c.item}`;
+      if (!seen.has(key)) { seen.add(key); failed.push(c); }
+    }
+    for (const l of image.layers || []) {
+      for (const c of l.checks || []) {
+        if (c.verdict === 'ok' || c.verdict === 'pending') continue;
+        const key = `blob:${l.blob ?? l.digest ?? `${image.index}/${l.index}`}:${c.code || c.item}`;
+        if (!seen.has(key)) { seen.add(key); failed.push(c); }
+      }
+    }
+  }
+  return failed;
+}
+
+/** The failed checks of one image and its layers (as imageProblems, uncounted twice). */
+export function imageFailedChecks(image) {
+  return failedChecks({ images: [image] });
 }
 
 /** Long lists draw their first rows only (a 30 000-entry history or a 5 000-layer stack drew

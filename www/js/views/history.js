@@ -66,8 +66,13 @@ function historyTable(ctx, draw) {
   });
   const head = [['IMAGE', 'history.col.image'], ['CREATED', 'images.col.created'], ['CREATED BY', 'history.col.created_by'],
     ['SIZE', 'images.col.size'], ['COMMENT', 'history.col.comment']].map(([word, key]) => dockerHeader(word, key));
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'data history-table', 'aria-label': t('history.table_label') },
-    h('thead', null, h('tr', null, head, h('th', { scope: 'col' }, t('history.col.layer')))),
+  head.push(h('th', { scope: 'col' }, t('history.col.layer')));
+  // On a narrow screen each row is a card, every cell named by its column (style.css), so
+  // SIZE and LAYER stay on screen.
+  const labels = head.map((th) => th.textContent);
+  for (const row of rows) [...row.children].forEach((cell, i) => { cell.dataset.label = labels[i]; });
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data history-table stack-narrow', 'aria-label': t('history.table_label') },
+    h('thead', null, h('tr', null, head)),
     h('tbody', null, rows)),
   showMore(entries.length, all, () => { drawn.set(image.id, limit + LIST_STEP); draw(); }, tCount));
 }

@@ -1,5 +1,5 @@
 // The `docker images` table, and the platform picker for multi-platform archives.
-import { h, clear, data, shortId, repoTag, platformOf, imageVerdict } from '../util.js';
+import { h, clear, data, shortId, repoTag, platformOf, imageVerdict, imageSizeKnown } from '../util.js';
 import { t, formatSize, formatAgo, formatDateTime, formatNumber } from '../i18n.js';
 
 // docker's own column headers stay as docker prints them (Chinese tutorials do too), with
@@ -21,6 +21,7 @@ export function renderImagesTable(box, report, selected, onSelect, stage) {
   const head = HEAD.map(([word, key]) => dockerHeader(word, key));
   if (multiPlatform) head.push(h('th', { scope: 'col' }, t('images.col.platform')));
   head.push(h('th', { scope: 'col' }, t('images.col.layers')), h('th', { scope: 'col' }, t('images.col.digests')));
+  const labels = head.map((th) => th.textContent);
   const rows = [];
   for (const image of report.images) {
     const tags = image.repo_tags.length ? image.repo_tags : [null];
@@ -45,14 +46,19 @@ export function renderImagesTable(box, report, selected, onSelect, stage) {
       h('td', { class: tagName === '<none>' ? 'none' : 'tag cut', translate: 'no', title: tagName }, tagName),
       h('td', { class: 'mono', title: image.id, translate: 'no' }, shortId(image.id)),
       h('td', { title: image.created ? formatDateTime(image.created) : '' }, formatAgo(image.created)),
-      h('td', { class: 'num' }, formatSize(image.size)),
+      // Not known until every compressed layer was read (the sum would be compressed sizes).
+      imageSizeKnown(image) ? h('td', { class: 'num' }, formatSize(image.size))
+        : h('td', { class: 'num muted size-unknown', title: t('size.not_known_title') }, t('size.not_known_yet')),
       multiPlatform ? h('td', { translate: 'no' }, platformOf(image)) : null,
       h('td', { class: 'num' }, formatNumber(image.layers.length)),
       h('td', null, verdictWord(verdict, stage)));
+      // On a narrow screen each row is drawn as a card, every cell with its column's name
+      // beside it (style.css: a CSS label from data-label; the table stays a table).
+      [...row.children].forEach((cell, i) => { cell.dataset.label = labels[i]; });
       rows.push(row);
     }
   }
-  box.append(h('table', { class: 'data images', 'aria-label': t('images.table_label') },
+  box.append(h('table', { class: 'data images stack-narrow', 'aria-label': t('images.table_label') },
     h('thead', null, h('tr', null, head)),
     h('tbody', null, rows)));
 }

@@ -1,6 +1,8 @@
 // The layer stack as a picture: top layer on top, bar width by size, with what each
 // layer did (added / modified / deleted) and its verdict.
-import { h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason, showMore, LIST_STEP } from '../util.js';
+import {
+  h, worstVerdict, verdictBadge, describeCheck, describeCheckNode, download, shortId, errorReason, showMore, LIST_STEP, imageSizeKnown,
+} from '../util.js';
 import { saveStream, exportSource } from '../download.js';
 import { t, tNode, tCount, formatSize, formatNumber } from '../i18n.js';
 import { loadPackages, layerPackageChanges } from './packages.js';
@@ -21,7 +23,9 @@ export function renderLayers(ctx) {
     const width = size ? Math.max(1.5, 100 * Math.sqrt(size / biggest)) : 0.8;
     const entry = layer.history !== null && layer.history !== undefined ? image.history[layer.history] : null;
     const command = entry ? (entry.created_by || '').replace(/^\/bin\/sh -c #\(nop\)\s+/, '') : '';
-    const verdict = layer.foreign ? 'not_checkable' : worstVerdict(layer.checks);
+    // After Cancel nothing is checking any more: a check not made says "not checked".
+    const worst = layer.foreign ? 'not_checkable' : worstVerdict(layer.checks);
+    const verdict = worst === 'pending' && state.stage === 'cancelled' ? 'not_checked' : worst;
     const problems = (layer.checks || []).filter((c) => !['ok', 'pending'].includes(c.verdict));
     const focused = state.layerFocus === layer.index;
     // (tabindex -1: a link to a layer moves focus here.)
@@ -33,7 +37,9 @@ export function renderLayers(ctx) {
           ? h('div', { class: 'layer-cmd mono', title: command, translate: 'no' }, command)
           : h('div', { class: 'layer-cmd mono' }, h('span', { class: 'muted' }, t(layer.foreign ? 'layers.foreign' : 'layers.no_history'))),
         h('div', { class: 'layer-facts' },
-          h('span', null, formatSize(size)),
+          // A compressed layer's uncompressed size is known once it was read.
+          layer.uncompressed_size !== null && layer.uncompressed_size !== undefined ? h('span', null, formatSize(size))
+            : h('span', { class: 'muted size-unknown' }, t('size.not_known_yet')),
           layer.stored_size !== null && layer.compression && layer.compression !== 'none'
             ? h('span', { class: 'muted' }, tNode('layers.stored', { size: formatSize(layer.stored_size), compression: layer.compression })) : null,
           h('span', { class: 'muted' }, layer.entries !== null && layer.entries !== undefined ? tCount('layers.entries', layer.entries) : t('layers.entries_pending')),
@@ -57,6 +63,7 @@ export function renderLayers(ctx) {
     requestAnimationFrame(() => list.querySelector('.focused')?.scrollIntoView({ block: 'center' }));
   }
   const total = image.layers.reduce((s, l) => s + (l.uncompressed_size || 0), 0);
+  const totalKnown = imageSizeKnown(image);
   const box = h('div', { class: 'layers' });
   const more = showMore(rows.length, image.layers.length, () => {
     drawn.set(image.id, limit + LIST_STEP);
@@ -64,7 +71,7 @@ export function renderLayers(ctx) {
   }, tCount);
   // (Element.append would write a null as the text "null": leave the absent parts out.)
   box.append(...[
-    h('p', { class: 'muted' }, tCount('layers.intro', image.layers.length, { size: formatSize(total) })),
+    h('p', { class: 'muted', id: 'layers-intro' }, tCount(totalKnown ? 'layers.intro' : 'layers.intro_unknown', image.layers.length, { size: formatSize(total) })),
     list,
     more,
     more ? null : h('div', { class: 'stack-base muted' }, t('layers.base')),
@@ -74,7 +81,7 @@ export function renderLayers(ctx) {
 }
 
 function verdictClass(verdict) {
-  return verdict === 'ok' ? 'ok' : verdict === 'pending' ? 'pending' : verdict === 'not_checkable' ? 'neutral' : 'bad';
+  return verdict === 'ok' ? 'ok' : verdict === 'pending' || verdict === 'not_checked' ? 'pending' : verdict === 'not_checkable' ? 'neutral' : 'bad';
 }
 
 async function fillChanges(ctx, list) {
@@ -127,6 +134,11 @@ async function exportLayer(ctx, layer, button) {
   }
 }
 
+/** Wasted-space rows shown at first, and added per "show more" (the nginx image listed
+ * every path: a page 8 821 px long). Per image ID, as `drawn`. */
+const WASTE_STEP = 20;
+const wasteShown = new Map();
+
 function wasteSection(ctx) {
   const box = h('section', { class: 'card waste', id: 'waste' }, h('h3', null, t('waste.heading')), h('p', { class: 'muted' }, t('waste.computing')));
   ctx.core('waste', { image: ctx.index }).then((waste) => {
@@ -136,17 +148,36 @@ function wasteSection(ctx) {
     box.append(h('p', null, t('waste.summary', {
       wasted: formatSize(total), total: formatSize(waste.total_file_bytes || 0),
       efficiency: (100 * (waste.efficiency ?? 1)).toFixed(1),
-    })));
+    })), h('p', { class: 'muted', id: 'waste-explain' }, tNode('waste.explain')));
     if (items.length) {
       const fate = (c) => (c.status === 'visible' ? t('waste.shown')
         : c.by_layer !== undefined ? t(c.status === 'deleted' ? 'waste.deleted_by' : 'waste.overwritten_by', { layer: c.by_layer }) : '');
-      box.append(h('table', { class: 'data', 'aria-label': t('waste.table_label') },
+      const row = (w) => h('tr', null,
+        h('td', { class: 'mono wrap' }, h('span', { translate: 'no' }, `/${w.path}`), w.present ? '' : h('span', { class: 'muted' }, ' ', t('waste.gone'))),
+        h('td', { class: 'num' }, formatSize(w.wasted_bytes)),
+        h('td', null, (w.copies || []).map((c) => t('waste.copy', { layer: c.layer, size: formatSize(c.size), fate: fate(c) })).join(' · ')));
+      // The biggest first (the core's order), then more on request.
+      const tbody = h('tbody', null);
+      const table = h('table', { class: 'data', id: 'waste-table', 'aria-label': t('waste.table_label') },
         h('thead', null, h('tr', null, ['waste.col.path', 'waste.col.wasted', 'waste.col.copies'].map((c) => h('th', { scope: 'col' }, t(c))))),
-        h('tbody', null, items.slice(0, 200).map((w) => h('tr', null,
-          h('td', { class: 'mono wrap' }, h('span', { translate: 'no' }, `/${w.path}`), w.present ? '' : h('span', { class: 'muted' }, ' ', t('waste.gone'))),
-          h('td', { class: 'num' }, formatSize(w.wasted_bytes)),
-          h('td', null, (w.copies || []).map((c) => t('waste.copy', { layer: c.layer, size: formatSize(c.size), fate: fate(c) })).join(' · ')))))));
-      if (items.length > 200) box.append(h('p', { class: 'muted' }, tCount('waste.more', items.length - 200)));
+        tbody);
+      const wrap = h('div', { class: 'table-wrap' }, table);
+      box.append(wrap);
+      let moreBox = null;
+      const draw = () => {
+        const shown = Math.min(items.length, wasteShown.get(ctx.image.id) || WASTE_STEP);
+        tbody.append(...items.slice(tbody.childElementCount, shown).map(row));
+        const more = showMore(shown, items.length, () => {
+          wasteShown.set(ctx.image.id, shown + LIST_STEP);
+          draw();
+          tbody.rows[shown]?.querySelector('td')?.setAttribute('tabindex', '-1');
+          tbody.rows[shown]?.querySelector('td')?.focus();
+        }, tCount);
+        if (moreBox) moreBox.remove();
+        moreBox = more;
+        if (more) wrap.after(more);
+      };
+      draw();
     } else {
       box.append(h('p', { class: 'muted' }, t('waste.nothing')));
     }
