@@ -167,26 +167,31 @@ async function inMemory(name, type, source) {
 
 let registration = null;
 
-/** Register www/sw.js (the app-shell cache of a built site, and streamed downloads). Called
- * once when the page starts; a browser without service workers (or a page from file://)
- * goes without. */
-export function registerServiceWorker() {
-  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+/** Register www/sw.js (the app-shell cache of a built site, and streamed downloads). A built
+ * site (`./build.sh dist` marks it with <meta name="strata-build">) registers it when the page
+ * starts, to be there offline next time; the source tree's page only at its first big
+ * download, so page loads (and their tests and benchmarks) go without one. A browser without
+ * service workers (or a page from file://) goes without. */
+export function registerServiceWorker({ now = Boolean(document.querySelector('meta[name="strata-build"]')) } = {}) {
+  if (registration || !now || !('serviceWorker' in navigator) || !window.isSecureContext) return;
   registration = navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: './' })
     .catch(() => null);
 }
 
-/** Whether a service worker controls this page now (the first visit: once it has claimed
+/** Whether a service worker controls this page now (the first time: once it has claimed
  * the page, which it does as soon as it is active; waited for a little). */
 async function serviceWorkerReady() {
+  registerServiceWorker({ now: true });
   if (!registration || !navigator.serviceWorker) return false;
   if (navigator.serviceWorker.controller) return true;
   const reg = await registration;
   if (!reg) return false;
-  await Promise.race([
-    new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true })),
-    new Promise((resolve) => setTimeout(resolve, 3000)),
-  ]);
+  if (!navigator.serviceWorker.controller) {
+    await Promise.race([
+      new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true })),
+      new Promise((resolve) => setTimeout(resolve, 5000)),
+    ]);
+  }
   return Boolean(navigator.serviceWorker.controller);
 }
 
