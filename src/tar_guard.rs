@@ -69,6 +69,9 @@ struct SparseAhead {
     /// (None): the map is at the start of the entry's data.
     old_gnu: Option<(Vec<(i64, i64)>, bool)>,
     real_size: i64,
+    /// Why the map is refused, when its header already says (an old GNU map's extension
+    /// blocks are still read, to hand tar-rs a plain file it will not parse by its own rules).
+    problem: Option<crate::sparse::MapProblem>,
     /// The entry's stored data: the packed fragments (and a PAX 1.0 map before them).
     data_size: u64,
     name: Option<Vec<u8>>,
@@ -322,20 +325,15 @@ impl<R> TarGuard<R> {
                 // tar-rs would take the PAX size for the extension blocks and data together.
                 return Some(Err(MapProblem("an old GNU sparse header with a PAX size record".to_string())));
             }
-            let read = || -> Result<SparseAhead, MapProblem> {
-                let real_size = sparse::parse_numeric(&self.block[sparse::OLD_GNU_REAL_SIZE])?;
-                let mut pairs = Vec::new();
-                sparse::old_gnu_pairs(&self.block, sparse::OLD_GNU_HEADER_MAP, sparse::OLD_GNU_HEADER_ENTRIES, &mut pairs)?;
-                let extended = self.block[sparse::OLD_GNU_HEADER_IS_EXTENDED] != 0;
-                Ok(SparseAhead { old_gnu: Some((pairs, extended)), real_size, data_size: size, name: None })
+            let mut pairs = Vec::new();
+            let problem = sparse::old_gnu_pairs(&self.block, sparse::OLD_GNU_HEADER_MAP, sparse::OLD_GNU_HEADER_ENTRIES, &mut pairs).err();
+            let (real_size, problem) = match sparse::parse_numeric(&self.block[sparse::OLD_GNU_REAL_SIZE]) {
+                Ok(n) => (n, problem),
+                Err(e) => (0, problem.or(Some(e))),
             };
-            return match read() {
-                Ok(ahead) => {
-                    self.sparse_ahead = Some(ahead);
-                    None
-                }
-                Err(e) => Some(Err(e)),
-            };
+            let extended = self.block[sparse::OLD_GNU_HEADER_IS_EXTENDED] != 0;
+            self.sparse_ahead = Some(SparseAhead { old_gnu: Some((pairs, extended)), real_size, problem, data_size: size, name: None });
+            return None;
         }
         let Some(Ok(records)) = &self.pending.pax else { return None };
         let described = match sparse::from_pax(&records.sparse) {
@@ -348,7 +346,7 @@ impl<R> TarGuard<R> {
         }
         let real_size = described.real_size.unwrap_or(size as i64);
         if described.map_in_data {
-            self.sparse_ahead = Some(SparseAhead { old_gnu: None, real_size, data_size: size, name: described.name });
+            self.sparse_ahead = Some(SparseAhead { old_gnu: None, real_size, problem: None, data_size: size, name: described.name });
             return None;
         }
         Some(sparse::validate(&described.pairs, real_size, size).map(|map| SparseHeader {
@@ -383,12 +381,17 @@ impl<R: Read> TarGuard<R> {
         let old_gnu = ahead.old_gnu.is_some();
         let result: Result<(Vec<(i64, i64)>, u64), MapProblem> = match ahead.old_gnu {
             Some((mut pairs, mut extended)) => {
+                let mut problem = ahead.problem.clone();
                 while extended {
                     let block = self.read_ahead_block()?;
-                    sparse::old_gnu_pairs(&block, 0, sparse::OLD_GNU_EXT_ENTRIES, &mut pairs).map_err(|e| {
-                        // Beyond the cap tar-rs would hold the map: stop the walk here.
-                        io::Error::new(io::ErrorKind::InvalidData, format!("the GNU sparse map of the entry at byte {header_pos}: {e}"))
-                    })?;
+                    if let Err(e) = sparse::old_gnu_pairs(&block, 0, sparse::OLD_GNU_EXT_ENTRIES, &mut pairs) {
+                        if pairs.len() >= sparse::MAX_FRAGMENTS {
+                            // Past the cap: stop the walk here, before any more of it is held.
+                            let why = format!("the GNU sparse map of the entry at byte {header_pos}: {e}");
+                            return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+                        }
+                        problem.get_or_insert(e);
+                    }
                     extended = block[sparse::OLD_GNU_EXT_IS_EXTENDED] != 0;
                 }
                 let map_bytes = self.pos - data_start;
@@ -399,7 +402,10 @@ impl<R: Read> TarGuard<R> {
                 header.set_cksum();
                 self.held[..512].copy_from_slice(header.as_bytes());
                 self.next = self.data_end(data_start, map_bytes.saturating_add(ahead.data_size));
-                Ok((pairs, map_bytes))
+                match problem {
+                    Some(p) => Err(p),
+                    None => Ok((pairs, map_bytes)),
+                }
             }
             None => {
                 let mut map = sparse::Map1x0::default();

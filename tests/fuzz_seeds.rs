@@ -11,6 +11,8 @@
 //! and facts, and byte programs for the merge target.
 
 mod common;
+#[path = "common/rpm_db_writer.rs"]
+mod rpm_db_writer;
 
 use common::*;
 use std::path::{Path, PathBuf};
@@ -77,6 +79,23 @@ fn layer_tars() -> Vec<(String, Vec<u8>)> {
     t.entry(&sparse);
     t.file("after", "z");
     tars.push(("extensions".into(), t.finish()));
+    // GNU sparse files in PAX 0.0, 0.1 and 1.0 (src/sparse.rs).
+    let mut t = TarWriter::new();
+    let pax_sparse = |e: Entry, pairs: &[(&str, &str)]| pairs.iter().fold(e, |e, (k, v)| e.pax(k, v.as_bytes()));
+    t.entry(&pax_sparse(Entry::file("s00", "ab"), &[("GNU.sparse.size", "9"), ("GNU.sparse.numblocks", "1"), ("GNU.sparse.offset", "4"), ("GNU.sparse.numbytes", "2")]));
+    t.entry(&pax_sparse(
+        Entry::file("GNUSparseFile.1/s01", "abcde"),
+        &[("GNU.sparse.major", "0"), ("GNU.sparse.minor", "1"), ("GNU.sparse.name", "s01"), ("GNU.sparse.realsize", "20"), ("GNU.sparse.numblocks", "2"), ("GNU.sparse.map", "2,3,10,2")],
+    ));
+    let mut map10 = b"2\n0\n3\n600\n2\n".to_vec();
+    map10.resize(512, 0);
+    map10.extend_from_slice(b"abcde");
+    t.entry(&pax_sparse(
+        Entry::file("GNUSparseFile.1/s10", map10),
+        &[("GNU.sparse.major", "1"), ("GNU.sparse.minor", "0"), ("GNU.sparse.name", "s10"), ("GNU.sparse.realsize", "1000")],
+    ));
+    t.file("after", "z");
+    tars.push(("sparse-pax".into(), t.finish()));
     tars.push(("empty".into(), Vec::new()));
     tars
 }
@@ -123,6 +142,8 @@ fn write_fuzz_seeds() {
         [record("uid", b"1000"), record("gid", b"-5"), record("mtime", b"1350244992.023960108")].concat(),
         [record("comment", b"x\0y"), record("path", b"")].concat(),
         record("GNU.sparse.map", b"0,1,2,3"),
+        [record("GNU.sparse.offset", b"0"), record("GNU.sparse.numbytes", b"1"), record("GNU.sparse.offset", b"5"), record("GNU.sparse.numbytes", b"2")].concat(),
+        [record("GNU.sparse.major", b"1"), record("GNU.sparse.minor", b"0"), record("GNU.sparse.name", b"f"), record("GNU.sparse.realsize", b"99")].concat(),
         record("SCHILY.xattr.user.x", b"v"),
     ];
     for (i, s) in seeds.iter().enumerate() {
@@ -185,4 +206,52 @@ fn write_fuzz_seeds() {
             .collect();
         write(&dir, &format!("{i}"), &bytes);
     }
+
+    package_seeds();
+}
+
+/// packages: one small file of each database and manifest the package readers read (the
+/// target hands every input to every reader). rpm's Berkeley DB and SQLite databases are
+/// written by `db5.3_load` and `sqlite3` when installed; NDB from the format.
+fn package_seeds() {
+    let dir = corpus("packages");
+    write(&dir, "dpkg-status", b"Package: a\nStatus: install ok installed\nVersion: 1:2.3-4\nArchitecture: amd64\nSource: s (1)\n\nPackage: b\nStatus: deinstall ok config-files\nVersion: 2\n");
+    write(&dir, "dpkg-list", b"/.\n/usr\n/usr/lib/python3/dist-packages/x-1.dist-info\n/usr/lib/python3/dist-packages/x-1.dist-info/METADATA\n");
+    write(&dir, "apk-installed", b"C:Q1abc=\nP:busybox\nV:1.36.1-r15\nA:x86_64\nL:GPL-2.0-only\no:busybox\n\nP:musl\nV:1.2.4-r2\n\n");
+    write(&dir, "python-metadata", b"Metadata-Version: 2.1\nName: tiny_pkg\nVersion: 0.3.1\nLicense-Expression: MIT\n\nbody\n");
+    write(&dir, "npm-package-json", br#"{"name":"@scope/x","version":"1.2.3","license":{"type":"MIT"},"licenses":[{"type":"BSD"}]}"#);
+    write(&dir, "os-release", b"ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME='Debian GNU/Linux 12 (bookworm)'\n# c\n");
+    let headers: Vec<(u32, Vec<u8>)> = (1..=6).map(|i| (i, rpm_db_writer::header(&format!("p{i}"), (i % 2 == 0).then_some(i), "1.0", "1", if i == 3 { 3000 } else { 0 }))).collect();
+    write(&dir, "rpm-ndb", &rpm_db_writer::ndb(&headers, 1));
+    let work = std::env::temp_dir().join(format!("strata-package-seeds-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    for (name, page, big_endian) in [("rpm-bdb-le", 512, false), ("rpm-bdb-be", 512, true)] {
+        let input = work.join("dump.txt");
+        std::fs::write(&input, rpm_db_writer::db_load_input(&headers, page, big_endian)).unwrap();
+        let out = work.join(name);
+        let lorder = if big_endian { "db_lorder=4321" } else { "db_lorder=1234" };
+        match std::process::Command::new("db5.3_load").args(["-c", lorder, "-f"]).arg(&input).arg(&out).status() {
+            Ok(s) if s.success() => write(&dir, name, &std::fs::read(&out).unwrap()),
+            _ => eprintln!("packages: no Berkeley DB seed (db5.3_load not installed)"),
+        }
+    }
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let rows: Vec<String> = headers.iter().map(|(n, h)| format!("({n}, x'{}')", hex(h))).collect();
+    let sql = format!("PRAGMA page_size=512; CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL); INSERT INTO Packages VALUES {};", rows.join(","));
+    let db = work.join("rpmdb.sqlite");
+    match std::process::Command::new("sqlite3").arg(&db).arg(sql).status() {
+        Ok(s) if s.success() => write(&dir, "rpm-sqlite", &std::fs::read(&db).unwrap()),
+        _ => eprintln!("packages: no SQLite seed (sqlite3 not installed)"),
+    }
+    let jar = work.join("x.jar");
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    z.writestr('META-INF/maven/g/a/pom.properties', 'groupId=g\\nartifactId=a\\nversion=1.0\\n')\n    z.writestr('META-INF/MANIFEST.MF', 'Manifest-Version: 1.0\\n')\n";
+    match std::process::Command::new("python3").arg("-c").arg(script).arg(&jar).status() {
+        Ok(s) if s.success() => write(&dir, "jar", &std::fs::read(&jar).unwrap()),
+        _ => eprintln!("packages: no jar seed (python3 not installed)"),
+    }
+    if let Ok(elf) = std::fs::read("/bin/true") {
+        write(&dir, "elf", &elf);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    eprintln!("packages: seeds in {}", dir.display());
 }
