@@ -198,6 +198,16 @@ test('library.json beside index.html is listed on the landing page, as text, and
     assert.equal(await page.getAttribute('#library li:nth-child(2) a', 'href'), `?url=${encodeURIComponent(LIBRARY[1].url)}`);
     assert.equal(await page.getAttribute('#library li:nth-child(3) a', 'href'), `?url=${encodeURIComponent(LIBRARY[2].ref)}`);
     await shot(page, 'dist-library');
+    // axe-core over the landing page with the library, light and dark (evaluated through the
+    // DevTools protocol: the policy header stays on).
+    const axeSource = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
+    for (const colorScheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme });
+      if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
+      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+      assert.deepEqual(result.violations.map((v) => `${colorScheme}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     await page.click('#library button');
     await waitVerified(page);
     assert.match(await page.textContent('#images-table'), /unionfs|union/i);
