@@ -245,6 +245,9 @@ test('an image without package databases says so; the scan waits for the layers'
   await withPage(async (page) => {
     await openPackages(page, fx('legacy.tar'));
     assert.equal(await page.textContent('#packages-empty'), 'No package database found in this image.');
+    // Compressed layers: listable (and scannable) once read in full.
+    await openPackages(page, fx('oci-gzip.tar'));
+    assert.equal(await page.textContent('#packages-empty'), 'No package database found in this image.');
   });
 });
 

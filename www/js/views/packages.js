@@ -92,6 +92,9 @@ class PackagesPanel {
       return;
     }
     if (this.loading) return;
+    // A failed scan (a compressed layer not read yet) is tried again when the page knows
+    // more (its stage changed), not on every redraw verdicts cause.
+    if (this.error && this.failedAt === ctx.state.stage) return;
     if (ctx.state.stage === 'opening') {
       // The scan needs every layer's file list: it starts when the tree is browsable
       // (the page redraws this view then).
@@ -118,6 +121,7 @@ class PackagesPanel {
       this.loading = false;
     }
     if (this.error) {
+      this.failedAt = ctx.state.stage;
       clear(this.element).append(h('p', { class: 'inline-error', role: 'status' }, tNode('packages.failed', { reason: errorReason(this.error) })));
       this.drawnLang = lang();
       return;
