@@ -11,6 +11,9 @@
 const PROBE_BYTES = 64 << 10;
 /** Attempts per request when the network fails or the server answers 5xx. */
 const ATTEMPTS = 3;
+/** A RemoteFile stream's first range request, and its largest (see `stream`). */
+const STREAM_FIRST_PIECE = 256 << 10;
+const STREAM_MAX_PIECE = 8 << 20;
 /** A download (server without Range) moves its pieces into a Blob this often, so the
  * browser can keep them out of JS memory (on disk, for a big one). */
 const BLOB_EVERY = 64 << 20;
@@ -181,36 +184,39 @@ export class RemoteFile {
         remoteFetched.bytes += buffer.byteLength;
         return buffer;
       },
+      // A stream of bounded range requests, not one open-ended request: a walk that jumps
+      // over a big file cancels its stream, and everything the server had sent by then
+      // (on loopback, most of a layer) was fetched for nothing. The pieces grow while the
+      // reader keeps reading (256 KiB doubling to 8 MiB), and one is always in flight
+      // ahead, so streaming still overlaps the network with the work.
       stream() {
-        const abort = new AbortController();
-        let reader = null;
-        let got = 0;
+        let next = from;
+        let piece = STREAM_FIRST_PIECE;
+        let ahead = null;
+        const fetchNext = () => {
+          if (next >= to) return null;
+          const end = Math.min(to, next + piece);
+          piece = Math.min(piece * 2, STREAM_MAX_PIECE);
+          const got = file.slice(next, end).arrayBuffer();
+          got.catch(() => {}); // (a piece fetched ahead and never read fails quietly)
+          next = end;
+          return got;
+        };
         return new ReadableStream({
           async pull(controller) {
-            if (to === from) {
+            const current = ahead || fetchNext();
+            if (!current) {
               controller.close();
               return;
             }
-            if (!reader) reader = (await file.open(from, to, abort.signal)).body.getReader();
-            let step;
-            try {
-              step = await reader.read();
-            } catch (error) {
-              throw await failedRequestError(file.url);
-            }
-            if (step.done) {
-              if (got !== to - from) throw changedError(`got ${got} bytes at byte ${from} where ${to - from} were expected`);
-              controller.close();
-              return;
-            }
-            got += step.value.byteLength;
-            remoteFetched.bytes += step.value.byteLength;
-            controller.enqueue(step.value);
+            ahead = fetchNext();
+            controller.enqueue(new Uint8Array(await current));
           },
           cancel() {
-            abort.abort();
+            ahead = null;
+            next = to;
           },
-        });
+        }, { highWaterMark: 0 }); // (nothing fetched before the reader asks, but the piece ahead)
       },
     };
   }
