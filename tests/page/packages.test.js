@@ -315,6 +315,13 @@ for (const [label, file] of [['a real Debian image (debootstrap)', REAL_DEBIAN],
       }
       assert.deepEqual(await tableRows(page), expected.slice(0, 400));
       if (json.os?.pretty_name) assert.match(await page.textContent('#view .packages-os'), new RegExp(json.os.pretty_name.replace(/[()]/g, '\\$&')));
+      // The Layers view's counts per layer, as the CLI's layers.
+      await page.click('#tab-layers');
+      await page.waitForSelector('.layer-packages details');
+      const drawn = await page.$$eval('.layer-packages', (cells) => cells
+        .map((cell) => [Number(cell.dataset.packagesFor), cell.querySelector('summary')?.textContent ?? null]).sort((a, b) => a[0] - b[0]));
+      assert.deepEqual(drawn, json.layers.map((l) => [l.index, l.added.length + l.removed.length + l.upgraded.length
+        ? `Packages: ${l.added.length} added, ${l.removed.length} removed, ${l.upgraded.length} upgraded` : null]));
     });
   });
 }
