@@ -130,7 +130,6 @@ async function openPath(page, filePath) {
 
 // (By its label, as in the older tests: the same picker before and after the fix.)
 const SOURCE = '#view .files select[aria-label="Show files of"]';
-const treeLabel = (page) => page.getAttribute('#view .tree', 'aria-label');
 const picked = (page) => page.$eval(SOURCE, (s) => [s.value, s.selectedOptions[0].textContent]);
 
 test('"Show files of" names the view it is over, after a switch and after Back', async () => {
@@ -164,12 +163,15 @@ test('arrow keys on "Show files of" settle before the view and the history follo
     await page.waitForSelector('#view .tree .row');
     const start = await page.evaluate(() => history.length);
     await page.focus(SOURCE);
+    const pressed = Date.now();
     await page.keyboard.press('ArrowDown'); // layer 0
     await page.keyboard.press('ArrowDown'); // layer 1
     // The burst has not settled: the page is still on the merged view, no entry added.
-    assert.equal(await page.evaluate(() => window.strata.state.layer), null);
-    assert.equal(await treeLabel(page), 'Merged filesystem');
-    assert.equal(await page.evaluate(() => history.length), start);
+    // (Asked only while the settle time, 600 ms, cannot have passed: a stalled machine
+    // is no failure; the one entry below is the test either way.)
+    const early = await page.evaluate(() => [window.strata.state.layer, history.length,
+      document.querySelector('#view .tree')?.getAttribute('aria-label')]);
+    if (Date.now() - pressed < 400) assert.deepEqual(early, [null, start, 'Merged filesystem']);
     await page.waitForFunction(() => window.strata.state.layer === 1);
     await page.waitForFunction(() => document.querySelector('#view .tree')?.getAttribute('aria-label') === 'Files of layer 1');
     assert.equal(await page.evaluate(() => history.length), start + 1, 'one history entry for the burst');
@@ -179,7 +181,8 @@ test('arrow keys on "Show files of" settle before the view and the history follo
     // Enter settles at once.
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => window.strata.state.layer === 0, null, { timeout: 400 });
+    // (Switched in the key's own handler: no waiting for the settle time.)
+    assert.equal(await page.evaluate(() => window.strata.state.layer), 0);
     assert.equal(await page.evaluate(() => history.length), start + 2);
   });
 });
@@ -301,6 +304,8 @@ test('Diff: a changed text file opens to its two versions and a unified diff (we
     await page.waitForFunction(() => window.strata.state.tab === 'files' && window.strata.state.image === 1);
     await page.waitForSelector('#viewer .text-view[data-path="/usr/local/apache2/htdocs/index.html"]');
     assert.equal(await page.textContent('#viewer pre.text'), 'hello docker web:v2\n');
+    // …and that image is the one selected in the images table.
+    await page.waitForSelector('#images-table tr.selected[data-image="1"]');
   });
 });
 

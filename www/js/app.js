@@ -795,14 +795,21 @@ function selectImage(index) {
 
 /** Go somewhere: {tab, path, layer, image}. */
 function navigate(to) {
+  // (Another image, e.g. from the Diff's "open B's version": its row in the images table
+  // is selected too.)
+  const otherImage = to.image !== undefined && to.image !== state.image;
   if (to.image !== undefined) state.image = to.image;
   if (to.layer !== undefined) state.layer = to.layer;
   if (to.path !== undefined) state.path = to.path;
   if (to.tab) state.tab = to.tab;
   state.layerFocus = to.layerFocus ?? null;
   writeHash('push');
-  renderTabs();
-  renderView();
+  if (otherImage) {
+    refresh();
+  } else {
+    renderTabs();
+    renderView();
+  }
   if (to.focus) $('view').focus();
   // A link to a layer (History, Overview): focus follows it to that layer's row.
   if (state.tab === 'layers' && state.layerFocus !== null) document.getElementById(`layer-${state.layerFocus}`)?.focus();
