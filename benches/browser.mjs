@@ -483,12 +483,15 @@ async function urlRun(browser, base, file, fileServer) {
   await page.waitForFunction(() => window.strata.timings.interactive !== undefined || document.querySelector('#error:not([hidden])'),
     null, { timeout: TIMEOUT, polling: 5 });
   const fetchedBrowsable = fileServer ? fileServer.stats.bytes.range || 0 : null;
+  // What the helpers' index walks read (from the File or over HTTP): the index pass's need.
+  const indexRead = await page.evaluate(() => Promise.all((window.strata.state.helpers || []).map((w) => w.request('fetched').catch(() => null))))
+    .then((all) => all.reduce((sum, f) => sum + (f ? f.index : 0), 0));
   await page.waitForFunction(() => window.strata.timings.verified !== undefined || document.querySelector('#error:not([hidden])'),
     null, { timeout: TIMEOUT, polling: 20 });
   const t = await page.evaluate(() => ({ ...window.strata.timings, ok: window.strata.state.report?.images.every((i) => i.verified) }));
   const out = {
     metadata: t.metadata, interactive: t.interactive, verified: t.verified, all_verified: t.ok, wall: Date.now() - started,
-    fetched_browsable: fetchedBrowsable, fetched: fileServer ? fileServer.stats.bytes.range || 0 : null,
+    fetched_browsable: fetchedBrowsable, index_read: indexRead, fetched: fileServer ? fileServer.stats.bytes.range || 0 : null,
     requests: fileServer ? fileServer.stats.requests.range || 0 : null, errors,
   };
   if (t.verified === undefined) out.errors.push(`error: ${await page.textContent('#error')}`);
@@ -524,6 +527,7 @@ async function urlMain() {
   const result = { file: path.basename(file), bytes: size, runs, samples };
   for (const key of ['metadata', 'interactive', 'verified']) result[key] = { local: m('local', key), url: m('url', key) };
   result.fetched_browsable = m('url', 'fetched_browsable');
+  result.index_read = { local: m('local', 'index_read'), url: m('url', 'index_read') };
   result.fetched = m('url', 'fetched');
   if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
   const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
@@ -531,6 +535,7 @@ async function urlMain() {
     console.error(`   ${key.padEnd(11)} local ${Math.round(result[key].local)} ms ${span('local', key)}, by URL ${Math.round(result[key].url)} ms ${span('url', key)}`
       + ` (${(result[key].url / result[key].local).toFixed(2)}×)`);
   }
+  console.error(`   index walks read: local ${mb(result.index_read.local)}, by URL ${mb(result.index_read.url)}`);
   console.error(`   fetched before browsable ${mb(result.fetched_browsable)} ${span('url', 'fetched_browsable')} B, in all ${mb(result.fetched)} of ${mb(size)}; requests ${m('url', 'requests')}`);
   for (const side of ['local', 'url']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
 }

@@ -7,7 +7,9 @@ import init, {
   Session, LayerIndexer, quick_index_span as quickIndexSpan, analyze_span as analyzeSpan, analyze_bytes as analyzeBytes,
   analyze_bytes_digests_elsewhere as analyzeBytesDigestsElsewhere, http_stats as httpStats,
 } from './pkg/strata.js';
-import { readWhole, indexStreaming, SMALL_READ, streamsOpened } from './js/readahead.js';
+import {
+  readWhole, indexStreaming, SMALL_READ, streamsOpened, indexBytesRead,
+} from './js/readahead.js';
 import {
   probe, download, RemoteFile, remoteFetched, failedRequestError, statusError, changedError,
 } from './js/remote_source.js';
@@ -122,7 +124,8 @@ const ops = {
   },
   // Bytes this worker fetched from a web server: by the core's synchronous reads and by
   // the helpers' asynchronous ones (for the benchmark and the tests).
-  fetched: () => ({ sync: httpStats().fetched, async: remoteFetched.bytes }),
+  // `index`: the bytes this worker's index walks read (from a File too).
+  fetched: () => ({ sync: httpStats().fetched, async: remoteFetched.bytes, index: indexBytesRead.bytes }),
   work: ({ handle }) => session(handle).work(),
   indexBlobs: ({ handle, blobs }) => session(handle).index_blobs(Uint32Array.from(blobs)),
   indexLayers: ({ handle }) => session(handle).index_layers(progressPoster(handle)),

@@ -26,6 +26,10 @@ const byobLeft = { index: 12, whole: 12 };
 /** Streams this worker opened, by use and reader (for the benchmark and the tests). */
 export const streamsOpened = { index: { byob: 0, default: 0 }, whole: { byob: 0, default: 0 } };
 
+/** Bytes the index walks of this worker were fed (what the index pass reads: the
+ * benchmark sets it next to what a web server sent before the tree was browsable). */
+export const indexBytesRead = { bytes: 0 };
+
 /** A header further than this past what was read is jumped to; nearer, read through. */
 const READ_GAP = 1 << 20;
 /** Bytes the index walk takes from a byte stream at a time (one reused buffer). */
@@ -160,6 +164,7 @@ export async function indexStreaming(LayerIndexer, file, offset, size, part) {
         probe = PROBE_READ;
       }
       if (!bytes.byteLength) return undefined; // the file ended early: the sync walk says so
+      indexBytesRead.bytes += bytes.byteLength;
       const end = pos + bytes.byteLength;
       const need = indexer.feed(pos, bytes);
       if (need === -1) {
