@@ -83,7 +83,17 @@ codes! {
     CompressedNotTar = "compressed_not_tar": "{compression} data that is not a tar",
     LayerNotTar = "layer_not_tar": "not a tar stream: {detail} (at byte {offset} of the uncompressed layer)",
     LayerBadHeader = "layer_bad_header": "bad tar header: {detail} (at byte {offset} of the uncompressed layer)",
-    LayerEntryRefused = "layer_entry_refused": "{detail} (at byte {offset} of the uncompressed layer)",
+    // An entry the runtimes refuse (Go's archive/tar stops the layer there), or a cap.
+    EntryDataNotRead = "entry_data_not_read": "the entry {entry} (tar type '{typeflag}': a link, device, directory or FIFO) claims {bytes} bytes of data, which Docker, containerd and podman never read after such a header (at byte {offset} of the uncompressed layer)",
+    EntryNotFollowed = "entry_not_followed": "strata lost its place in the tar at the entry {entry}, so it cannot vouch for reading it as the runtimes do; the layer is not read past it (at byte {offset} of the uncompressed layer)",
+    PaxSizeMisread = "pax_size_misread": "the PAX size of {entry} ({size} bytes) is read by strata's tar reader as {read} bytes, so the entries after it cannot be found as the runtimes find them (at byte {offset} of the uncompressed layer)",
+    PaxRecordMalformed = "pax_record_malformed": "the PAX header of {entry} is not a list of length-prefixed records as Go's archive/tar reads them ({detail}); Docker, containerd and podman refuse the layer there (at byte {offset} of the uncompressed layer)",
+    PaxRecordNul = "pax_record_nul": "the PAX record {key} of {entry} holds a NUL byte, which Go's archive/tar refuses, and with it the layer (at byte {offset} of the uncompressed layer)",
+    PaxRecordBadValue = "pax_record_bad_value": "the PAX record {key} of {entry} holds a value that key cannot take ({detail}); Go's archive/tar refuses the layer there (at byte {offset} of the uncompressed layer)",
+    EntryNameTooLong = "entry_name_too_long": "the entry {entry} has a name longer than {max} bytes (at byte {offset} of the uncompressed layer)",
+    LayerEntriesLimit = "layer_entries_limit": "the layer holds more than {max} entries; the rest were not indexed (at byte {offset} of the uncompressed layer)",
+    LayerNamesLimit = "layer_names_limit": "the layer's entry names (paths and link targets) add up to more than {mib} MiB; the rest were not indexed (at byte {offset} of the uncompressed layer)",
+    LayerSparseFragmentsLimit = "layer_sparse_fragments_limit": "the layer's sparse files hold more than {max} map fragments in all; the rest were not indexed (at byte {offset} of the uncompressed layer)",
     /// A sparse file's map that Go's archive/tar refuses (out of order, overlapping, past the
     /// file's size, not the stored bytes, unreadable numbers): the runtimes cannot unpack it.
     LayerSparseMapRefused = "layer_sparse_map_refused": "the sparse file {entry} cannot be unpacked: {detail} (at byte {offset} of the uncompressed layer)",

@@ -139,22 +139,17 @@ pub const MAX_SPARSE_FRAGMENTS_PER_LAYER: u64 = 1 << 21;
 
 impl LayerBudget {
     /// Count `e` in, or say which cap it would pass (the walk stops there with that error).
-    pub fn admit(&mut self, e: &LayerEntry) -> Result<(), String> {
+    pub fn admit(&mut self, e: &LayerEntry) -> Result<(), Message> {
         if self.entries >= MAX_ENTRIES_PER_LAYER {
-            return Err(format!("more than {MAX_ENTRIES_PER_LAYER} entries; the rest were not indexed"));
+            return Err(Message::new(Code::LayerEntriesLimit).with("max", MAX_ENTRIES_PER_LAYER as u64));
         }
         let bytes = self.name_bytes.saturating_add(name_bytes(e));
         if bytes > MAX_NAME_BYTES_PER_LAYER {
-            return Err(format!(
-                "the entries' names (paths and link targets) add up to more than {} MiB; the rest were not indexed",
-                MAX_NAME_BYTES_PER_LAYER >> 20
-            ));
+            return Err(Message::new(Code::LayerNamesLimit).with("mib", MAX_NAME_BYTES_PER_LAYER >> 20));
         }
         let fragments = self.sparse_fragments.saturating_add(e.sparse.as_ref().map_or(0, |m| m.fragments.len() as u64));
         if fragments > MAX_SPARSE_FRAGMENTS_PER_LAYER {
-            return Err(format!(
-                "the sparse files' maps hold more than {MAX_SPARSE_FRAGMENTS_PER_LAYER} fragments in all; the rest were not indexed"
-            ));
+            return Err(Message::new(Code::LayerSparseFragmentsLimit).with("max", MAX_SPARSE_FRAGMENTS_PER_LAYER));
         }
         self.entries += 1;
         self.name_bytes = bytes;
@@ -336,7 +331,7 @@ fn walk_entries_seen(stream: &mut CountingReader<'_>, index: &mut LayerIndex, se
         if is_global_header(entry.header().entry_type()) {
             continue;
         }
-        let mut record = match entry_record(&mut entry, &seen).and_then(|r| budget.admit(&r).map(|()| r).map_err(refused)) {
+        let mut record = match entry_record(&mut entry, &seen).and_then(|r| budget.admit(&r).map(|()| r)) {
             Ok(r) => r,
             Err(refused) => return Some(IndexProblem::new(refused, entry.raw_header_position(), false)),
         };
@@ -373,16 +368,11 @@ pub(crate) fn is_global_header(entry_type: tar::EntryType) -> bool {
 /// [`TarGuard`](crate::tar_guard::TarGuard) handle: names, links, sizes and owners are read
 /// as the runtimes read them (see [`crate::tar_guard::entry_header`]).
 pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<LayerEntry, Message> {
-    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|refusal| {
-        if refusal.sparse_map {
-            // A code of its own: the page and scripts can tell a damaged sparse map apart.
-            Message::new(Code::LayerSparseMapRefused).with("entry", display_path(&entry.path_bytes())).with("detail", refusal.why)
-        } else {
-            refused(format!("entry {} at byte {}: {refusal}", display_path(&entry.path_bytes()), entry.raw_header_position()))
-        }
-    })?;
+    // Each refusal has a code of its own (the page words it); the walk adds `offset`.
+    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|refusal| refusal.message.with("entry", display_path(&entry.path_bytes())))?;
     if stated.path.len() > MAX_PATH_BYTES {
-        return Err(refused(format!("entry name longer than {MAX_PATH_BYTES} bytes")));
+        let shown = String::from_utf8_lossy(&stated.path[..200]);
+        return Err(Message::new(Code::EntryNameTooLong).with("entry", format!("{shown}…")).with("max", MAX_PATH_BYTES as u64));
     }
     let header = entry.header();
     let kind = EntryKind::from_tar(header.entry_type());
@@ -413,10 +403,6 @@ pub(crate) fn entry_record<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate:
     })
 }
 
-/// An entry the walk refuses, and why (`layer_entry_refused`).
-fn refused(detail: String) -> Message {
-    Message::new(Code::LayerEntryRefused).with("detail", detail)
-}
 
 /// Counts bytes and remembers whether the stream itself ever failed.
 struct CountingReader<'a> {

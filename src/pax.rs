@@ -16,6 +16,8 @@
 //! - a present `path` / `linkpath` wins over the ustar fields, whatever it holds (but a GNU
 //!   long name or long link, when both are present, wins over PAX, as in Go and tar-rs).
 
+use crate::codes::{Code, Message};
+
 /// The PAX keys strata applies to the entry that follows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaxRecords {
@@ -37,6 +39,21 @@ pub struct PaxError {
     pub key: Option<String>,
     pub why: &'static str,
 }
+
+impl PaxError {
+    /// As a code: a malformed record list (no key yet), a NUL where Go refuses one, or a
+    /// value its key cannot take. The caller adds `entry` and `offset`.
+    pub fn message(&self) -> Message {
+        match &self.key {
+            None => Message::new(Code::PaxRecordMalformed).with("detail", self.why),
+            Some(key) if self.why == NUL => Message::new(Code::PaxRecordNul).with("key", key.as_str()),
+            Some(key) => Message::new(Code::PaxRecordBadValue).with("key", key.as_str()).with("detail", self.why),
+        }
+    }
+}
+
+/// The `why` of a NUL where Go refuses one.
+const NUL: &str = "holds a NUL byte";
 
 impl std::fmt::Display for PaxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -134,7 +151,7 @@ fn parse_record(data: &[u8]) -> Result<(&[u8], &[u8], &[u8]), PaxError> {
     }
     let nul_refused = matches!(key, b"path" | b"linkpath" | b"uname" | b"gname");
     if (nul_refused && value.contains(&0)) || key.contains(&0) {
-        return Err(PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why: "holds a NUL byte" });
+        return Err(PaxError { key: Some(String::from_utf8_lossy(key).into_owned()), why: NUL });
     }
     Ok((key, value, &data[len..]))
 }

@@ -20,6 +20,7 @@
 //! [`crate::pax`]), so every walk takes an entry's name, link, size and owner from
 //! [`entry_header`], which uses the guard's reading of the records before that entry.
 
+use crate::codes::{Code, Message};
 use crate::pax::{self, PaxError, PaxRecords};
 use std::cell::RefCell;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -103,7 +104,7 @@ pub struct HeaderExtensions {
     pub long_name: bool,
     pub long_link: bool,
     /// Why tar-rs cannot be made to read this entry as the runtimes do (the walk stops).
-    pub refuse: Option<String>,
+    pub refuse: Option<Message>,
     /// A sparse file's map (or why it is refused). tar-rs is handed such an entry as a
     /// plain file of its stored bytes (map blocks included), the guard having read the map.
     pub sparse: Option<Result<SparseHeader, crate::sparse::MapProblem>>,
@@ -266,11 +267,11 @@ impl<R> TarGuard<R> {
                     zero_size(&mut self.block);
                     stated = 0;
                 } else {
-                    refuse = Some(format!("a {} header claiming {stated} bytes of data strata could not follow", kind_word(kind)));
+                    refuse = Some(data_not_read(kind, stated));
                 }
             }
             if let Some(n) = self.pax_size.take().filter(|&n| n != 0) {
-                refuse = Some(format!("a {} entry whose PAX size record claims {n} bytes of data the runtimes do not read", kind_word(kind)));
+                refuse = Some(data_not_read(kind, n));
             }
         }
         let size = if is_any_extension { stated } else { self.pax_size.take().unwrap_or(stated) };
@@ -287,7 +288,7 @@ impl<R> TarGuard<R> {
                         old_gnu_map_read = kind.is_gnu_sparse();
                     } else {
                         self.sparse_ahead = None;
-                        refuse = Some("a sparse file's header strata could not follow".to_string());
+                        refuse = Some(Message::new(Code::EntryNotFollowed));
                     }
                 }
             }
@@ -482,21 +483,33 @@ pub struct EntryHeader {
 /// Why [`entry_header`] refuses an entry (the runtimes refuse the layer there too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    pub why: String,
-    /// The entry is a sparse file whose map is refused.
-    pub sparse_map: bool,
+    /// What is refused, as a code; the caller adds `entry` (the entry's name) and `offset`.
+    pub message: Message,
 }
 
-impl From<String> for Refusal {
-    fn from(why: String) -> Refusal {
-        Refusal { why, sparse_map: false }
+impl From<Message> for Refusal {
+    fn from(message: Message) -> Refusal {
+        Refusal { message }
+    }
+}
+
+impl From<Code> for Refusal {
+    fn from(code: Code) -> Refusal {
+        Refusal { message: Message::new(code) }
     }
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.why)
+        f.write_str(&self.message.english())
     }
+}
+
+/// A header-only entry (hardlink, symlink, device, directory, FIFO) whose size field or PAX
+/// size claims data the runtimes never read.
+fn data_not_read(kind: tar::EntryType, bytes: u64) -> Message {
+    Message::new(Code::EntryDataNotRead).with("typeflag", (kind.as_byte() as char).to_string())
+        .with("bytes", bytes)
 }
 
 pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -> Result<EntryHeader, Refusal> {
@@ -514,33 +527,33 @@ pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -
         // The guard lost its place (or this walk has none): tar-rs's own reading is right
         // unless a PAX header is involved, which then cannot be vouched for.
         if entry.pax_extensions().ok().flatten().is_some() {
-            return Err("a PAX extended header strata could not follow".to_string().into());
+            return Err(Code::EntryNotFollowed.into());
         }
         if is_header_only(entry.header().entry_type()) && entry.size() != 0 {
-            return Err(format!("a {} header claiming {} bytes of data strata could not follow", kind_word(entry.header().entry_type()), entry.size()).into());
+            return Err(data_not_read(entry.header().entry_type(), entry.size()).into());
         }
         if entry.header().entry_type().is_gnu_sparse() {
-            return Err("a sparse file's header strata could not follow".to_string().into());
+            return Err(Code::EntryNotFollowed.into());
         }
         out.path = until_nul(&entry.path_bytes()).to_vec();
         out.link = entry.link_name_bytes().map(|l| until_nul(&l).to_vec());
         return Ok(out);
     };
-    if let Some(why) = ext.refuse {
-        return Err(why.into());
+    if let Some(message) = ext.refuse {
+        return Err(message.into());
     }
     let records = match ext.pax {
         Some(Ok(records)) => records,
-        Some(Err(e)) => return Err(format!("unreadable {e}").into()),
+        Some(Err(e)) => return Err(e.message().into()),
         None => PaxRecords::default(),
     };
     let sparse = match ext.sparse {
         Some(Ok(sparse)) => Some(sparse),
-        Some(Err(e)) => return Err(Refusal { why: format!("a sparse file whose map is refused: {e}"), sparse_map: true }),
+        Some(Err(e)) => return Err(Message::new(Code::LayerSparseMapRefused).with("detail", e.to_string()).into()),
         None => None,
     };
     let Some(block) = ext.block else {
-        return Err("a tar header strata could not follow".to_string().into());
+        return Err(Code::EntryNotFollowed.into());
     };
     // The fields as stored: from the long name/link entries (tar-rs strips only one
     // trailing NUL of those), else from the stored ustar header — never from tar-rs's PAX
@@ -558,16 +571,16 @@ pub fn entry_header<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &Extensions) -
     };
     let size = match records.size {
         Some(size) => size,
-        None => stored.entry_size().map_err(|e| e.to_string())?,
+        None => stored.entry_size().map_err(|_| Refusal::from(Code::EntryNotFollowed))?,
     };
     if stored.entry_type().is_gnu_sparse() {
         // An old GNU sparse header the guard did not hand tar-rs as a plain file.
-        return Err("a sparse file's header strata could not follow".to_string().into());
+        return Err(Code::EntryNotFollowed.into());
     }
     if size != out.size {
         // tar-rs walked on with another size: its idea of where the next header is differs
         // from every runtime's, so nothing after this can be trusted.
-        return Err(format!("a PAX header whose size ({size} bytes) tar-rs reads as {} bytes", out.size).into());
+        return Err(Message::new(Code::PaxSizeMisread).with("size", size).with("read", out.size).into());
     }
     if let Some(sparse) = sparse {
         // Go: GNU.sparse.name wins over the PAX path and a GNU long name; the size is the
