@@ -102,6 +102,12 @@ codes! {
     LayerTruncated = "layer_truncated": "the layer is cut short: it ends at byte {offset} of the uncompressed layer, inside an entry ({detail})",
     LayerLoneZeroBlock = "layer_lone_zero_block": "a single zero block at byte {offset} of the uncompressed layer is followed by more data: Docker, containerd and podman (Go's archive/tar) refuse the layer there; GNU tar and Python stop at it, as this listing does",
 
+    // --- package databases and manifests (`strata packages`, the Packages tab) ---
+    PackageFileUnreadable = "package_file_unreadable": "{detail}",
+    PackageDbWal = "package_db_wal": "a non-empty SQLite write-ahead log: the rpm database's latest changes may be there, and strata reads only the database file",
+    PackagesLimit = "packages_limit": "more than {max} packages in the image: the rest are left out",
+    PackageSourcesLimit = "package_sources_limit": "more than {max} package manifests in the image: the rest are not read",
+
     // --- findings: the archive's metadata (`findings[]`) ---
     CannotOpen = "cannot_open": "cannot open {path}: {why}",
     CannotRead = "cannot_read": "cannot read {path}: {why}",

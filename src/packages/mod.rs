@@ -25,6 +25,7 @@ pub mod rpm_ndb;
 pub mod sbom;
 pub mod sqlite;
 
+use crate::codes::{Code, Message, Params};
 use crate::layer::{display_path, EntryKind, LayerEntry, LayerIndex};
 use crate::merge::read::{file_content, ContentSource};
 use crate::merge::MergedTree;
@@ -164,7 +165,25 @@ pub struct PackageFinding {
     pub layer: usize,
     /// `/var/lib/dpkg/status`.
     pub path: String,
+    /// The English text (what the CLI prints).
     pub message: String,
+    /// The same as a code with parameters, which the page words in its language. A reader's
+    /// own description of the damage (`page 12 is not a b-tree page`) is the `detail`.
+    pub code: Code,
+    #[serde(default)]
+    pub params: Params,
+}
+
+impl PackageFinding {
+    fn new(layer: usize, path: String, what: Message) -> PackageFinding {
+        let what = what.with("path", path.as_str());
+        PackageFinding { layer, path, message: what.english(), code: what.code, params: what.params }
+    }
+
+    /// A package database or manifest a reader could not read (in full): `detail` says why.
+    pub(crate) fn unreadable(layer: usize, path: String, detail: String) -> PackageFinding {
+        PackageFinding::new(layer, path, Message::new(Code::PackageFileUnreadable).with("detail", detail))
+    }
 }
 
 /// Everything the scan found in one image.
@@ -336,11 +355,7 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
         }
         let touches = what_layer_touches(layers[k], &ancestors, &scan.sources);
         for path in &touches.wal {
-            scan.findings.push(PackageFinding {
-                layer: k,
-                path: format!("/{}", display_path(path)),
-                message: "a non-empty SQLite write-ahead log: the rpm database's latest changes may be there, and strata reads only the database file".into(),
-            });
+            scan.findings.push(PackageFinding::new(k, format!("/{}", display_path(path)), Message::new(Code::PackageDbWal)));
         }
         if touches.sources.is_empty() && !touches.structural && !touches.os {
             changes.push(LayerChange { index: k, total: current.len(), ..LayerChange::default() });
@@ -386,11 +401,8 @@ pub fn scan_image(layers: &[&LayerIndex], src: &mut dyn ContentSource, limits: &
                 if next.len() >= limits.max_packages {
                     if !package_cap_noted {
                         package_cap_noted = true;
-                        scan.findings.push(PackageFinding {
-                            layer: k,
-                            path: format!("/{}", p.location.trim_start_matches('/')),
-                            message: format!("more than {} packages in the image: the rest are left out", limits.max_packages),
-                        });
+                        let what = Message::new(Code::PackagesLimit).with("max", limits.max_packages as u64);
+                        scan.findings.push(PackageFinding::new(k, format!("/{}", p.location.trim_start_matches('/')), what));
                     }
                     break 'sources;
                 }
@@ -529,11 +541,8 @@ impl Scan<'_> {
         if !self.sources.contains_key(path) && self.sources.len() >= self.limits.max_sources {
             if !self.source_cap_noted {
                 self.source_cap_noted = true;
-                self.findings.push(PackageFinding {
-                    layer: k,
-                    path: shown,
-                    message: format!("more than {} package manifests in the image: the rest are not read", self.limits.max_sources),
-                });
+                let what = Message::new(Code::PackageSourcesLimit).with("max", self.limits.max_sources as u64);
+                self.findings.push(PackageFinding::new(k, shown, what));
             }
             return;
         }
@@ -548,13 +557,13 @@ impl Scan<'_> {
         let parsed = match read_and_parse(kind, src, layer, entry, &shown, self.limits) {
             Ok(parsed) => parsed,
             Err(message) => {
-                self.findings.push(PackageFinding { layer: k, path: shown, message });
+                self.findings.push(PackageFinding::unreadable(k, shown, message));
                 self.sources.remove(path);
                 return;
             }
         };
         for message in parsed.problems {
-            self.findings.push(PackageFinding { layer: k, path: shown.clone(), message });
+            self.findings.push(PackageFinding::unreadable(k, shown.clone(), message));
         }
         self.sources.insert(path.to_vec(), SourceData { kind, packages: parsed.packages, owned_python: parsed.owned_python });
     }

@@ -85,7 +85,7 @@ pub fn read(tree: &MergedTree, layers: &[&LayerIndex], src: &mut dyn ContentSour
                 break;
             }
             Ok(None) => {}
-            Err(message) => findings.push(PackageFinding { layer: k, path: format!("/{path}"), message }),
+            Err(message) => findings.push(PackageFinding::unreadable(k, format!("/{path}"), message)),
         }
     }
     let mut os = os?;
@@ -98,7 +98,7 @@ pub fn read(tree: &MergedTree, layers: &[&LayerIndex], src: &mut dyn ContentSour
         match read_small(tree, layers, src, path) {
             Ok(Some(text)) => os.point_release = text.lines().next().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
             Ok(None) => {}
-            Err(message) => findings.push(PackageFinding { layer: k, path: format!("/{path}"), message }),
+            Err(message) => findings.push(PackageFinding::unreadable(k, format!("/{path}"), message)),
         }
     }
     Some(os)

@@ -4,7 +4,7 @@
 // "Download SBOM" in SPDX 2.3 and CycloneDX 1.6 JSON (the documents `strata sbom` writes).
 // Names, versions and licenses are archive data: drawn as text (`h`), never translated.
 import { h, clear, shortId, errorReason, keepState, showMore, LIST_STEP } from '../util.js';
-import { t, tNode, tCount, lang } from '../i18n.js';
+import { t, tNode, tCount, tCodeNode, lang } from '../i18n.js';
 import { saveStream, SMALL } from '../download.js';
 
 /** The purl types the core reports, in the order the filter offers them. */
@@ -326,13 +326,13 @@ function sbomBaseName(image) {
   return name.split('/').pop().replace(/[^\w.\-+@]+/g, '_').slice(0, 120) || 'image';
 }
 
-/** What the package readers could not read: the layer, the file, and the reader's words
- * (English: the readers do not speak in codes yet). */
+/** What the package readers could not read: the layer, the file, and what is wrong (a code
+ * the catalogs word; a reader's own description of damage stays as it said it). */
 function findingsList(findings) {
   return h('section', { class: 'card packages-findings' },
     h('h3', null, tCount('packages.findings', findings.length)),
     h('ul', null, findings.map((f) => h('li', null, tNode('packages.finding', {
-      layer: f.layer, path: f.path, message: h('span', { lang: 'en', translate: 'no' }, f.message),
+      layer: f.layer, path: f.path, message: tCodeNode(f),
     })))));
 }
 
