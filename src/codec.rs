@@ -144,7 +144,8 @@ fn put_index(o: &mut Out, ix: &LayerIndex) {
         o.u32(e.dev_minor);
         match &e.sparse {
             Some(map) => {
-                o.u8(1);
+                // 1: a sparse map; 2: one written as an old GNU sparse entry.
+                o.u8(if map.old_gnu { 2 } else { 1 });
                 o.u64(map.fragments.len() as u64);
                 for f in map.fragments.iter() {
                     o.u64(f.offset);
@@ -158,7 +159,8 @@ fn put_index(o: &mut Out, ix: &LayerIndex) {
 
 /// A sparse map as `put_index` wrote it (version 2), bounded as the walks bound it.
 fn get_sparse(i: &mut In<'_>) -> R<Option<Box<SparseMap>>> {
-    if i.version < 2 || i.u8()? == 0 {
+    let flag = if i.version < 2 { 0 } else { i.u8()? };
+    if flag == 0 {
         return Ok(None);
     }
     let n = i.u64()?;
@@ -166,7 +168,7 @@ fn get_sparse(i: &mut In<'_>) -> R<Option<Box<SparseMap>>> {
         return Err("bad sparse map size".into());
     }
     let fragments = (0..n).map(|_| Ok(Fragment { offset: i.u64()?, length: i.u64()? })).collect::<R<Vec<_>>>()?;
-    Ok(Some(Box::new(SparseMap { fragments: fragments.into_boxed_slice() })))
+    Ok(Some(Box::new(SparseMap { fragments: fragments.into_boxed_slice(), old_gnu: flag == 2 })))
 }
 
 fn get_index(i: &mut In<'_>) -> R<LayerIndex> {
@@ -334,7 +336,7 @@ mod tests {
                 dev_minor: 2 * k as u32,
                 sparse: (kind == EntryKind::File).then(|| {
                     let fragments = vec![Fragment { offset: 0, length: 3 }, Fragment { offset: 900, length: 100 + k as u64 }];
-                    Box::new(SparseMap { fragments: fragments.into_boxed_slice() })
+                    Box::new(SparseMap { fragments: fragments.into_boxed_slice(), old_gnu: false })
                 }),
             })
             .collect();

@@ -156,6 +156,8 @@ codes! {
     HistoryCountMismatch = "history_count_mismatch": "history has {history} entries that made a layer but the image has {layers} layers; mapped {mapped} of them",
 
     // --- merge warnings: the union filesystem (`location`: `layer N: path`) ---
+    /// An old GNU sparse entry (tar type `S`): shown as GNU tar and Python unpack it.
+    OldGnuSparse = "old_gnu_sparse": "an old GNU sparse file (tar type 'S'): GNU tar and Python unpack it as shown here, but Docker, containerd and podman refuse the layer (\"unhandled tar header type 83\")",
     MergeTooMany = "merge_too_many": "too many layers or entries to merge",
     MergeNamesLimit = "merge_names_limit": "the layers' entry names add up to more than {mib} MiB together; layer {layer} and above were not merged",
     MergeEntriesLimit = "merge_entries_limit": "the layers hold more than {max} entries together; layer {layer} and above were not merged",

@@ -49,6 +49,10 @@ impl Fragment {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SparseMap {
     pub fragments: Box<[Fragment]>,
+    /// Written as an old GNU sparse entry (type `S`). Go's archive/tar keeps that type, and
+    /// the unpackers of Docker, containerd and podman refuse it ("unhandled tar header
+    /// type"), while GNU tar and Python unpack the file: the merge says so.
+    pub old_gnu: bool,
 }
 
 impl SparseMap {
@@ -115,7 +119,7 @@ pub fn validate(fragments: &[(i64, i64)], real_size: i64, stored: u64) -> Result
         previous_end = end;
         out.push(Fragment { offset: offset as u64, length: length as u64 });
     }
-    let map = SparseMap { fragments: out.into_boxed_slice() };
+    let map = SparseMap { fragments: out.into_boxed_slice(), old_gnu: false };
     if map.stored_len() != stored {
         return Err(problem(format!(
             "the fragments take {} bytes, the entry stores {stored}",

@@ -425,7 +425,8 @@ impl<R: Read> TarGuard<R> {
         };
         let sparse = result.and_then(|(pairs, map_bytes)| {
             let stored = if old_gnu { ahead.data_size } else { ahead.data_size - map_bytes };
-            let map = sparse::validate(&pairs, ahead.real_size, stored)?;
+            let mut map = sparse::validate(&pairs, ahead.real_size, stored)?;
+            map.old_gnu = old_gnu;
             Ok(SparseHeader { map, real_size: ahead.real_size as u64, name: ahead.name, map_bytes })
         });
         if let Some(last) = self.seen.0.last.borrow_mut().as_mut().filter(|h| h.header_pos == header_pos) {

@@ -783,6 +783,10 @@ impl<'l> Builder<'l> {
         let mut pending_links: Vec<(usize, NodeId)> = Vec::new();
         for (i, e) in layer.entries.iter().enumerate() {
             let r = EntryRef { layer: l, index: i as u32 };
+            if e.sparse.as_ref().is_some_and(|m| m.old_gnu) {
+                // Shown as GNU tar unpacks it; the container runtimes refuse the layer.
+                self.problem(l, &e.path, Severity::Error, Code::OldGnuSparse.into());
+            }
             match classify(&e.path) {
                 Class::Invalid(why) => {
                     self.set_status(Some(r), EntryStatus::Invalid);
