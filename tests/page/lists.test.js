@@ -99,5 +99,17 @@ test('a 100 KB repository name is cut with an ellipsis and kept whole in its too
     // Every column is on screen, the verdict included.
     assert.ok(m.verdictRight <= 1280, `the verdict ends at ${m.verdictRight}px`);
     await shot(page, 'long-name');
+    // The Overview's tag list too: one line, cut, whole in its tooltip.
+    await page.click('#tab-overview');
+    const pill = await page.evaluate(() => {
+      const li = document.querySelector('#view .tag-pill');
+      const r = li.getBoundingClientRect();
+      return { height: r.height, right: r.right, title: li.title, overflows: li.scrollWidth > li.clientWidth };
+    });
+    assert.ok(pill.height < 40, `the tag is one line, ${pill.height}px high`);
+    assert.ok(pill.right <= 1280, `the tag ends at ${pill.right}px`);
+    assert.ok(pill.overflows, 'cut, not wrapped');
+    assert.ok(pill.title.length >= 100_000);
+    await shot(page, 'long-name-overview');
   });
 });

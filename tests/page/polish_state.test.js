@@ -101,6 +101,18 @@ test('gzip layers: the size is "not known yet" until read; Cancel keeps what is 
     assert.doesNotMatch(intro, /0B in total/);
     assert.match(intro, /not known yet/);
     await shot(page, 'polish-after-cancel-layers');
+    // Files: the tree cannot be listed yet; the reason is said once (the status line), in
+    // words, not again in the empty tree.
+    await openTab(page, 'files');
+    await page.waitForSelector('#view .tree-status');
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('#view .tree-status').textContent));
+    const pane = await page.textContent('#view .tree-pane');
+    const status = (await page.textContent('#view .tree-status')).trim();
+    assert.match(status, /^Could not list files: /, 'the merged tree needs the unread layers');
+    const reason = status.replace(/^Could not list files: /, '');
+    assert.equal(pane.split(reason).length - 1, 1, `the reason once in the Files pane: ${pane}`);
+    await shot(page, 'polish-after-cancel-files');
+    await openTab(page, 'layers');
 
     // Resume: fresh helpers do what is left; everything verifies and the size is known.
     await page.click('#resume-button');

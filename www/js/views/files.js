@@ -354,7 +354,7 @@ export class FilesView {
     for (let i = first; i < last; i++) fragment.append(this.renderRow(this.rows[i], i));
     clear(this.spacer).append(fragment);
     if (this.rows.length === 0 && !this.root.loading && this.root.children !== null) {
-      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? t('files.no_match') : this.root.error ? errorReason(this.root.error) : t('files.empty')));
+      this.spacer.append(h('div', { class: 'tree-empty muted' }, this.filterResults ? t('files.no_match') : this.root.error ? t('files.not_listed') : t('files.empty')));
     }
     if (this.rows.length) this.scroller.setAttribute('aria-activedescendant', `${this.id}-r${this.active}`);
     else this.scroller.removeAttribute('aria-activedescendant');

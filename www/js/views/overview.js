@@ -10,7 +10,7 @@ export function renderOverview(ctx) {
   const emptyHistory = image.history.filter((e) => e.empty_layer).length;
   const rows = [
     ['overview.tags', image.repo_tags.length
-      ? h('ul', { class: 'tags', translate: 'no' }, image.repo_tags.map((tag) => h('li', { class: 'tag-pill' }, tag)))
+      ? h('ul', { class: 'tags', translate: 'no' }, image.repo_tags.map((tag) => h('li', { class: 'tag-pill', title: tag }, tag)))
       : h('span', { class: 'none' }, tNode('overview.no_tags'))],
     ['overview.image_id', digestCell(image.id)],
     // No manifest digest: the format says why (named once, from the core's format code).
