@@ -39,6 +39,7 @@ const args = process.argv.slice(2);
 let runs = 3;
 let outFile = null;
 let quick = false; // --quick: page runs on the .tar and the two-worker baselines only (a dev loop)
+let afterVerified = false; // --after-verified: the Packages tab clicked once every digest is checked (helpers idle), not at browsable
 let langSwitch = false; // --lang-switch [FILE]: the language switch on an open 100k-entry tree only (issue 21)
 let byUrl = false; // --url LARGE.tar: the archive opened by URL (HTTP Range over loopback) against the local file (issue 24)
 const files = [];
@@ -49,6 +50,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--out') outFile = args[++i];
   else if (args[i] === '--quick') quick = true;
   else if (args[i] === '--lang-switch') langSwitch = true;
+  else if (args[i] === '--after-verified') afterVerified = true;
   else if (args[i] === '--url') byUrl = true;
   else files.push(path.resolve(args[i]));
 }
@@ -214,6 +216,7 @@ async function packagesRun(browser, base, file) {
   await settle();
   await page.setInputFiles('#file-input', file);
   await page.waitForFunction(() => window.strata.timings.interactive !== undefined, null, { timeout: TIMEOUT, polling: 5 });
+  if (afterVerified) await page.waitForFunction(() => window.strata.timings.verified !== undefined, null, { timeout: TIMEOUT, polling: 5 });
   const memBefore = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
   const out = await page.evaluate(() => new Promise((resolve) => {
     const sel = '#packages-table, #packages-empty';
