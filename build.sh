@@ -38,7 +38,9 @@ setup_rust() {
 setup_browser() {
   # fonts-noto-cjk: without a CJK font the page's Chinese draws as boxes in headless Chromium.
   # nginx-light: tests/page/dist.test.js serves dist/ with docs/nginx.conf.
-  apt_install chromium chromium-driver fonts-noto-cjk nginx-light
+  # docker-registry + skopeo: tests/page/registry.test.js runs real registries on loopback
+  # (tests/page/registry_server.mjs starts `docker-registry serve`; the service stays off).
+  apt_install chromium chromium-driver fonts-noto-cjk nginx-light docker-registry skopeo
   if [ ! -d "$ROOT/tests/page/node_modules/playwright-core" ] || [ ! -d "$ROOT/tests/page/node_modules/axe-core" ]; then
     log "npm install (tests/page)"
     (cd "$ROOT/tests/page" && npm install --no-audit --no-fund --silent)
