@@ -78,11 +78,21 @@ pub struct HttpReader {
     cache: Vec<u8>,
     cache_start: u64,
     next_chunk: usize,
+    /// Sent with every request besides the Range: a registry's `Authorization` (which
+    /// forces a preflight, answered by a registry configured for CORS). None for a plain
+    /// web server.
+    headers: Vec<(String, String)>,
 }
 
 impl HttpReader {
     pub fn new(url: String, size: u64, etag: Option<String>) -> HttpReader {
-        HttpReader { url, size, etag, pos: 0, cache: Vec::new(), cache_start: 0, next_chunk: HTTP_MIN_CHUNK }
+        HttpReader { url, size, etag, pos: 0, cache: Vec::new(), cache_start: 0, next_chunk: HTTP_MIN_CHUNK, headers: Vec::new() }
+    }
+
+    /// The same reader sending `headers` with every request.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> HttpReader {
+        self.headers = headers;
+        self
     }
 
     /// From the page's description of the source: `{url, size, etag}`.
@@ -147,6 +157,9 @@ impl HttpReader {
         xhr.set_response_type(XmlHttpRequestResponseType::Arraybuffer);
         // The one header: `bytes=a-b` is CORS-safelisted (no preflight).
         xhr.set_request_header("Range", &format!("bytes={start}-{}", end - 1)).map_err(|_| HttpFailure::Network)?;
+        for (name, value) in &self.headers {
+            xhr.set_request_header(name, value).map_err(|_| HttpFailure::Network)?;
+        }
         // A sync request throws NetworkError when it fails (refused by CORS included).
         xhr.send().map_err(|_| HttpFailure::Network)?;
         let status = xhr.status().map_err(|_| HttpFailure::Network)?;
@@ -254,20 +267,25 @@ impl Seek for HttpReader {
     }
 }
 
-/// The archive the page opened: a dropped `File` (any `Blob`), or a file on a web server
-/// described as `{url, size, etag}`.
+/// The archive the page opened: a dropped `File` (any `Blob`), a file on a web server
+/// described as `{url, size, etag}`, or an archive made of parts `{parts, size}` (a
+/// registry image as a virtual OCI layout tar: `parts_reader.rs`).
 pub enum Source {
     Blob(super::BlobReader),
     Http(HttpReader),
+    Parts(super::PartsReader),
 }
 
 impl Source {
     /// `max_chunk` caps a Blob's single reads (the index walks read with their own cap).
     pub fn from_js(source: &JsValue, max_chunk: usize) -> Result<Source, Error> {
-        match source.dyn_ref::<web_sys::Blob>() {
-            Some(blob) => Ok(Source::Blob(super::BlobReader::with_max_chunk(blob.clone(), max_chunk)?)),
-            None => Ok(Source::Http(HttpReader::from_js(source)?)),
+        if let Some(blob) = source.dyn_ref::<web_sys::Blob>() {
+            return Ok(Source::Blob(super::BlobReader::with_max_chunk(blob.clone(), max_chunk)?));
         }
+        if super::PartsReader::describes(source) {
+            return Ok(Source::Parts(super::PartsReader::from_js(source, max_chunk)?));
+        }
+        Ok(Source::Http(HttpReader::from_js(source)?))
     }
 }
 
@@ -276,6 +294,7 @@ impl Read for Source {
         match self {
             Source::Blob(r) => r.read(buf),
             Source::Http(r) => r.read(buf),
+            Source::Parts(r) => r.read(buf),
         }
     }
 }
@@ -285,6 +304,7 @@ impl Seek for Source {
         match self {
             Source::Blob(r) => r.seek(pos),
             Source::Http(r) => r.seek(pos),
+            Source::Parts(r) => r.seek(pos),
         }
     }
 }

@@ -8,7 +8,8 @@
 //! file reading, diff and export. Every error becomes a JS `Error` with a plain
 //! message; nothing here panics on input.
 //!
-//! One file per part: `blob_reader` (a `Blob` as `Read + Seek`), `session` (one opened
+//! One file per part: `blob_reader` (a `Blob` as `Read + Seek`), `http_reader` (a file on a
+//! web server), `parts_reader` (an archive made of parts: a registry image), `session` (one opened
 //! archive: its report, trees, files, diff, export), `helpers` (the entry points of the
 //! helper workers that index or verify single blobs in parallel). This file holds what they
 //! share: errors and values for JS, progress callbacks.
@@ -16,11 +17,13 @@
 mod blob_reader;
 mod helpers;
 mod http_reader;
+mod parts_reader;
 mod session;
 
 pub use blob_reader::*;
 pub use helpers::*;
 pub use http_reader::*;
+pub use parts_reader::*;
 pub use session::*;
 
 use crate::codes::{Code, Message};

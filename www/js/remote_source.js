@@ -54,13 +54,15 @@ export function parseContentRange(value) {
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? null : Number(m[3]) };
 }
 
-/** One range request, retried when the network fails or the server answers 5xx. */
-async function rangeFetch(url, start, end, signal) {
+/** One range request, retried when the network fails or the server answers 5xx.
+ * `headers` (a registry's `Authorization`) go with the Range; none by default, so no
+ * preflight. */
+async function rangeFetch(url, start, end, signal, headers) {
   let lastError = null;
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let response;
     try {
-      response = await fetch(url, { headers: { Range: `bytes=${start}-${end - 1}` }, signal, cache: 'no-store' });
+      response = await fetch(url, { headers: { ...headers, Range: `bytes=${start}-${end - 1}` }, signal, cache: 'no-store' });
     } catch (error) {
       if (signal?.aborted) throw error;
       lastError = null;
@@ -146,16 +148,17 @@ export const remoteFetched = { bytes: 0 };
  * the size (and ETag) the probe saw.
  */
 export class RemoteFile {
-  constructor({ url, size, etag }) {
+  constructor({ url, size, etag, headers }) {
     this.url = url;
     this.size = size;
     this.etag = etag || '';
+    this.headers = headers || undefined; // (a registry's token: see js/registry.js)
     this.remote = true; // (readahead.js: no BYOB readers over these streams)
   }
 
   /** The answer to a range request for [start, end), checked. */
   async open(start, end, signal) {
-    const response = await rangeFetch(this.url, start, end, signal);
+    const response = await rangeFetch(this.url, start, end, signal, this.headers);
     if (response.status !== 206) {
       response.body?.cancel().catch(() => {});
       if (response.status === 200) throw changedError('the server stopped answering range requests');
