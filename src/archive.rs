@@ -16,7 +16,8 @@ use crate::report::{
     ArchiveInfo, Check, Compression, HistoryEntry, Image, ImageConfig, Layer, Report, Severity, Verdict,
 };
 use crate::resolve::{self, Files, ImagePlan, LayerPlan, Plan};
-use crate::scan::{self, OuterIndex, OuterKind};
+use crate::scan::{self, OuterEntry, OuterIndex, OuterKind};
+use crate::sparse::{SparseReader, SparseWindow};
 use crate::tar_guard::TarGuard;
 use crate::verify::{self, BlobFacts, Treat};
 use serde_json::Value;
@@ -123,7 +124,7 @@ impl Files for OuterFiles<'_> {
             return Ok(bytes.clone());
         }
         match self.src.as_deref_mut() {
-            Some(src) => read_capped(&mut Window::new(src, e.offset, e.size), cap)
+            Some(src) => read_capped(&mut entry_bytes(src, e, 0), cap)
                 .map_err(|err| Message::new(Code::ReadFailed).with("detail", err.to_string())),
             None => Err(Message::new(Code::NotKept)),
         }
@@ -187,6 +188,15 @@ impl Archive {
         if let Some(message) = &outer.missing_end_marker {
             plan.findings.insert(0, crate::report::Finding::new(Severity::Warning, message.clone(), None));
         }
+        for e in outer.entries.iter().filter(|e| e.sparse.as_ref().is_some_and(|m| m.old_gnu)) {
+            // Go's archive/tar keeps an old GNU sparse entry's type `S` (it expands only the
+            // data), and neither way `docker load` reads the archive takes it: the classic
+            // store unpacks the tar and fails ("unhandled tar header type 83"), the containerd
+            // store skips the entry ("file type ignored"). strata reads the expanded file, as
+            // GNU tar and Python do, and says docker will not load the archive.
+            let refused = Message::new(Code::OuterOldGnuSparse).with("path", e.name.as_str());
+            plan.findings.push(crate::report::Finding::new(Severity::Error, refused, Some(e.name.clone())));
+        }
         for name in &outer.duplicates {
             let duplicate = Message::new(Code::DuplicateEntry).with("path", name);
             plan.findings.push(crate::report::Finding::new(Severity::Warning, duplicate, Some(name.clone())));
@@ -219,6 +229,16 @@ impl Archive {
         for blob in &mut archive.blobs {
             blob.facts = facts_by_entry.remove(&blob.entry);
             blob.digest_pending = blob.facts.is_some() && hashed_elsewhere.contains(&blob.entry);
+        }
+        if compression == Compression::None {
+            // A sparse layer has no span of the file for the page's helper workers to walk
+            // (`blob_span`), so its headers are walked here, through its holes.
+            for blob in archive.layer_blobs() {
+                let entry = &archive.outer.entries[archive.blobs[blob].entry];
+                if entry.sparse.is_some() {
+                    archive.blobs[blob].quick_index = quick_index_entry(src, entry);
+                }
+            }
         }
         archive.rebuild_report();
         Ok(archive)
@@ -306,7 +326,7 @@ impl Archive {
             return Ok(Some(blob));
         }
         let facts = {
-            let window = Window::new(src, entry.offset, entry.size);
+            let window = entry_bytes(src, entry, 0);
             let mut report = |n: u64| {
                 progress(&Progress { phase: Phase::Verifying, done: already + n, total, item, items })
             };
@@ -337,9 +357,8 @@ impl Archive {
                 continue;
             }
             let entry = &self.outer.entries[self.blobs[blob].entry];
-            let (offset, size) = (entry.offset, entry.size);
             progress(&Progress { phase: Phase::Indexing, done: 0, total: 0, item, items });
-            if let Some(index) = Archive::quick_index_span(src, offset, size) {
+            if let Some(index) = quick_index_entry(src, entry) {
                 self.blobs[blob].quick_index = Some(index);
             }
         }
@@ -357,7 +376,7 @@ impl Archive {
         if detect::compression(&head) != Compression::None || !(empty_tar || detect::looks_like_tar(&head)) {
             return None;
         }
-        quick_index(&mut SeekWindow { src, start: offset, len: size, pos: 0 })
+        quick_index(SeekWindow { src, start: offset, len: size, pos: 0 }, size)
     }
 
     /// Record a headers-only index computed elsewhere (ignored once the blob is verified).
@@ -395,9 +414,15 @@ impl Archive {
     }
 
     /// Where a blob's stored bytes are: (offset, size) in the source (plain archives) or
-    /// in the decompressed stream (compressed archives).
+    /// in the decompressed stream (compressed archives). `None` for a sparse blob: its
+    /// bytes are not one run of the file (its holes are not stored), so a reader of spans
+    /// (the page's helper workers, the CLI's threads) must leave it to this `Archive`,
+    /// whose own reads expand it.
     pub fn blob_span(&self, blob: usize) -> Option<(u64, u64)> {
         let e = &self.outer.entries[self.blobs.get(blob)?.entry];
+        if e.sparse.is_some() {
+            return None;
+        }
         Some((e.offset, e.size))
     }
 
@@ -504,7 +529,12 @@ impl Archive {
         if !self.layer_is_plain(blob) {
             return b.facts.as_ref()?.access.as_ref()?.point_before(target).map(|p| p.out);
         }
-        let start = self.outer.entries[b.entry].offset;
+        let e = &self.outer.entries[b.entry];
+        if e.sparse.is_some() {
+            // A sparse layer's offsets are not the stream's (its holes are not stored).
+            return None;
+        }
+        let start = e.offset;
         let p = self.outer_access.as_ref()?.point_before(start.checked_add(target)?)?;
         p.out.checked_sub(start)
     }
@@ -524,20 +554,27 @@ impl Archive {
         self.blobs.get(blob).and_then(|b| b.facts.as_ref()).and_then(|f| f.decoder_window)
     }
 
-    /// The stored bytes of an outer entry from offset `skip` within it on.
+    /// The bytes of an outer entry, as `docker load` unpacks them (a sparse entry
+    /// expanded), from offset `skip` within it on.
     fn stored_stream_at<'a, S: ReadSeek + 'a>(&self, src: S, entry: usize, skip: u64) -> Result<Box<dyn Read + 'a>, Error> {
         let e = &self.outer.entries[entry];
         let skip = skip.min(e.size);
         if self.compression == Compression::None {
-            return Ok(Box::new(Window::new(src, e.offset + skip, e.size - skip)));
+            return Ok(entry_bytes(src, e, skip));
         }
         // A compressed archive: decompress from its nearest access point before the bytes
-        // (gzip), or from its start.
+        // (gzip), or from its start. A sparse entry: from the stored byte `skip` falls on or
+        // before, its holes filled in as zeros.
+        let packed_skip = e.sparse.as_ref().map_or(skip, |map| map.stored_offset(skip));
         let file_len = self.file_len;
-        let stream = decompress::decoder_at(self.compression, self.outer_access.as_ref(), e.offset + skip, move |at| {
+        let stream = decompress::decoder_at(self.compression, self.outer_access.as_ref(), e.offset + packed_skip, move |at| {
             Ok(Box::new(Window::new(src, at, file_len.saturating_sub(at))))
         })?;
-        Ok(Box::new(stream.take(e.size - skip)))
+        let packed = stream.take(e.stored_len() - packed_skip);
+        Ok(match &e.sparse {
+            Some(map) => Box::new(SparseReader::new(packed, map, e.size, skip)),
+            None => Box::new(packed),
+        })
     }
 
     fn layer_blobs(&self) -> Vec<usize> {
@@ -858,18 +895,30 @@ fn stream_scan(
         let outer = scan::outer_entry(&mut entry, &seen)?;
         let is_file = outer.kind == OuterKind::File;
         let name = outer.name.clone();
+        let size = outer.size;
+        // The entry's bytes as `docker load` unpacks them: tar-rs hands a sparse file out
+        // as its stored bytes (map blocks, then the packed fragments), so skip the map and
+        // expand the holes.
+        let mut logical: Box<dyn Read + '_> = match &outer.sparse {
+            Some(map) if is_file => {
+                let map_bytes = outer.offset - entry.raw_file_position();
+                io::copy(&mut (&mut entry).take(map_bytes), &mut io::sink())?;
+                Box::new(SparseReader::new((&mut entry).take(map.stored_len()), map, size, 0))
+            }
+            _ => Box::new(&mut entry),
+        };
         let i = index.push(outer);
         if !is_file {
             continue;
         }
-        let size = entry.size();
         let mut f = match elsewhere.as_deref_mut().filter(|h| (h.min..=h.max).contains(&size)) {
             Some(h) => {
                 found.hashed_elsewhere.insert(i);
-                analyze_sending(&mut entry, i, size, h)
+                analyze_sending(&mut logical, i, size, h)
             }
-            None => verify::analyze(&mut entry, Treat::Sniff, KEEP_SMALL_FILES),
+            None => verify::analyze(&mut logical, Treat::Sniff, KEEP_SMALL_FILES),
         };
+        drop(logical);
         if let Some(p) = f.problem.as_ref().map(Message::english) {
             if p.starts_with("read failed") {
                 return Err(stream_error(&index, compression, io::Error::new(io::ErrorKind::UnexpectedEof, format!("in {name}: {p}"))));
@@ -902,7 +951,7 @@ fn analyze_sending(entry: &mut dyn Read, index: usize, size: u64, h: &mut HashEl
 
 fn stream_error(index: &OuterIndex, compression: Compression, e: io::Error) -> Error {
     let last = index.entries.last();
-    let offset = last.map(|a| a.offset + a.size).unwrap_or(0);
+    let offset = last.map(OuterEntry::stored_end).unwrap_or(0);
     if index.entries.is_empty() && e.kind() != io::ErrorKind::UnexpectedEof {
         let detail = Message::new(Code::CompressedNotTarArchive).with("compression", compression.as_str()).with("detail", e.to_string());
         return Error::NotTar { detail };
@@ -943,8 +992,36 @@ impl Seek for SeekWindow<'_> {
     }
 }
 
-fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
-    let len = window.len;
+/// Headers-only index of the layer in outer entry `entry` of a plain archive (a sparse
+/// one walked through its holes); `None` when it is compressed or not a tar.
+fn quick_index_entry(src: &mut dyn ReadSeek, entry: &OuterEntry) -> Option<LayerIndex> {
+    let Some(map) = &entry.sparse else {
+        return Archive::quick_index_span(src, entry.offset, entry.size);
+    };
+    let mut head = Vec::with_capacity(512);
+    entry_bytes(&mut *src, entry, 0).take(512).read_to_end(&mut head).ok()?;
+    if detect::compression(&head) != Compression::None || !(head.is_empty() || detect::looks_like_tar(&head)) {
+        return None;
+    }
+    quick_index(SparseWindow::new(src, entry.offset, map, entry.size), entry.size)
+}
+
+/// The bytes of outer entry `e` of a plain archive from offset `skip` on, as `docker load`
+/// unpacks them: its stored bytes, or a sparse file's fragments with the holes as zeros.
+fn entry_bytes<'a, S: ReadSeek + 'a>(src: S, e: &OuterEntry, skip: u64) -> Box<dyn Read + 'a> {
+    let skip = skip.min(e.size);
+    match &e.sparse {
+        None => Box::new(Window::new(src, e.offset + skip, e.size - skip)),
+        Some(map) => {
+            let mut logical = SparseWindow::new(src, e.offset, map, e.size);
+            // (a seek within the window's own size cannot fail: it only moves its position)
+            let _ = logical.seek(SeekFrom::Start(skip));
+            Box::new(logical)
+        }
+    }
+}
+
+fn quick_index<W: Read + Seek>(window: W, len: u64) -> Option<LayerIndex> {
     let mut index = LayerIndex { entries: Vec::new(), uncompressed_size: len };
     let guard = TarGuard::new(window);
     let seen = guard.extensions();
@@ -970,11 +1047,11 @@ fn quick_index(window: &mut SeekWindow<'_>) -> Option<LayerIndex> {
     // What follows the first zero block decides whether the runtimes read the layer to
     // its end (see `tar_guard::lone_zero_block`); the streaming walk words it.
     if let Some(z) = seen.end_marker() {
-        let window = archive.into_inner().into_inner();
+        let mut window = archive.into_inner().into_inner();
         let from = z.saturating_add(512).min(len);
         let mut after = Vec::with_capacity(512);
         window.seek(SeekFrom::Start(from)).ok()?;
-        window.take(512).read_to_end(&mut after).ok()?;
+        (&mut window).take(512).read_to_end(&mut after).ok()?;
         if crate::tar_guard::lone_zero_block(&after) {
             return None;
         }

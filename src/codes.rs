@@ -153,6 +153,9 @@ codes! {
     /// blob to check (an info finding: the image still verifies).
     JunkFile = "junk_file": "{path} is not part of any image: a file a desktop's file browser leaves beside files (such as macOS .DS_Store or ._ files); it is not checked",
     LayerUnreadable = "layer_unreadable": "layer could not be read in full: {problem}",
+    /// An old GNU sparse entry (tar type `S`) in the outer archive: read expanded, as GNU
+    /// tar and Python unpack it, but `docker load` does not take the archive.
+    OuterOldGnuSparse = "outer_old_gnu_sparse": "{path} is stored as an old GNU sparse file (tar type 'S'): strata reads it expanded, as GNU tar and Python unpack it, but docker load refuses the archive (\"unhandled tar header type 83\"; with the containerd image store the file is skipped and the image is incomplete)",
     HistoryCountMismatch = "history_count_mismatch": "history has {history} entries that made a layer but the image has {layers} layers; mapped {mapped} of them",
 
     // --- merge warnings: the union filesystem (`location`: `layer N: path`) ---

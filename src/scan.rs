@@ -5,6 +5,7 @@
 use crate::codes::{Code, Message};
 use crate::error::Error;
 use crate::io::ReadSeek;
+use crate::sparse::SparseMap;
 use std::collections::HashMap;
 use std::io::{Read, SeekFrom};
 
@@ -28,14 +29,34 @@ pub struct OuterEntry {
     /// Normalised name (no `./`, no leading `/`, no trailing `/`).
     pub name: String,
     pub kind: OuterKind,
-    /// Offset of the entry's data: in the file for a plain tar, in the decompressed
-    /// stream for a compressed archive.
+    /// Offset of the entry's stored data: in the file for a plain tar, in the decompressed
+    /// stream for a compressed archive. For a sparse entry, where its packed fragments
+    /// start (after a PAX 1.0 map or old GNU extension blocks).
     pub offset: u64,
+    /// The file's size as the runtimes unpack it (a sparse file's logical size).
     pub size: u64,
     /// Offset of the entry's header (for error messages).
     pub header_offset: u64,
     /// Link target as written (symlink: relative to the entry's directory; hardlink: archive path).
     pub link: Option<String>,
+    /// A sparse file (GNU tar `--sparse`): its map. Go's archive/tar, which `docker load`
+    /// reads the outer tar with, expands it, so its bytes are the logical file: the stored
+    /// fragments with the holes as zeros ([`crate::sparse::SparseReader`]). Boxed: most
+    /// entries have none, and a map is capped at [`crate::sparse::MAX_FRAGMENTS`].
+    pub sparse: Option<Box<SparseMap>>,
+}
+
+impl OuterEntry {
+    /// Bytes of the entry's data that are stored at `offset` (the packed fragments of a
+    /// sparse file, else the whole file).
+    pub fn stored_len(&self) -> u64 {
+        self.sparse.as_ref().map_or(self.size, |map| map.stored_len())
+    }
+
+    /// Where the entry's stored data ends (its padding to a 512-byte block follows).
+    pub fn stored_end(&self) -> u64 {
+        self.offset.saturating_add(self.stored_len())
+    }
 }
 
 /// The outer tar's table of contents.
@@ -132,13 +153,20 @@ pub(crate) fn outer_entry<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::
     };
     let name = normalize(&String::from_utf8_lossy(&stated.path));
     let link = stated.link.map(|l| String::from_utf8_lossy(&l).into_owned());
+    // tar-rs hands a sparse entry out as a plain file of its stored bytes: the map blocks
+    // (PAX 1.0, old GNU extension blocks), then the packed fragments.
+    let (sparse, map_bytes) = match stated.sparse.filter(|_| kind == OuterKind::File) {
+        Some((map, map_bytes)) => (Some(Box::new(map)), map_bytes),
+        None => (None, 0),
+    };
     Ok(OuterEntry {
         name,
         kind,
-        offset: entry.raw_file_position(),
+        offset: entry.raw_file_position().saturating_add(map_bytes),
         size: if kind == OuterKind::File { stated.size } else { 0 },
         header_offset: entry.raw_header_position(),
         link,
+        sparse,
     })
 }
 
@@ -157,13 +185,13 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
             return Err(Error::Limit { detail: Message::new(Code::TooManyEntries).with("max", MAX_OUTER_ENTRIES) });
         }
         let outer = outer_entry(&mut entry, &seen)?;
-        if outer.offset.saturating_add(outer.size) > file_len {
+        if outer.stored_end() > file_len {
             return Err(Error::Truncated {
                 entry: Some(outer.name.clone()),
                 offset: file_len,
                 detail: format!(
                     "the entry needs {} bytes from byte {} but the file has {}",
-                    outer.size, outer.offset, file_len
+                    outer.stored_len(), outer.offset, file_len
                 ),
             });
         }
@@ -183,7 +211,7 @@ pub fn index_seekable(src: &mut dyn ReadSeek, file_len: u64, progress: &mut dyn 
 /// Two zero blocks must follow the last entry's data.
 fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -> Result<Option<Message>, Error> {
     let Some(last) = index.entries.last() else { return Ok(None) };
-    let end = (last.offset + last.size).div_ceil(512) * 512;
+    let end = last.stored_end().div_ceil(512) * 512;
     let mut marker = Vec::with_capacity(1024);
     src.seek(SeekFrom::Start(end.min(file_len)))?;
     (&mut *src).take(1024).read_to_end(&mut marker)?;
@@ -196,7 +224,7 @@ fn check_end_marker(src: &mut dyn ReadSeek, index: &OuterIndex, file_len: u64) -
 /// Turn a tar crate error into ours, naming the last good entry.
 pub(crate) fn tar_error(index: &OuterIndex, file_len: u64, e: std::io::Error) -> Error {
     let after = index.entries.last();
-    let offset = after.map(|a| (a.offset + a.size).div_ceil(512) * 512).unwrap_or(0);
+    let offset = after.map(|a| a.stored_end().div_ceil(512) * 512).unwrap_or(0);
     if index.entries.is_empty() {
         return Error::NotTar { detail: Message::new(Code::TarHeaderUnreadable).with("detail", e.to_string()) };
     }

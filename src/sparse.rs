@@ -361,6 +361,79 @@ impl<R: Read> Read for SparseReader<R> {
     }
 }
 
+/// A sparse file's logical bytes as a seekable source: its packed fragments are
+/// `stored_len` bytes at `start` of `src`, the holes read as zeros. A layer stored sparsely
+/// in the outer archive is walked through this (the headers-only walk seeks over it as over
+/// any layer); a read in a hole touches no source byte. Nothing is held but the map.
+pub struct SparseWindow<S> {
+    src: S,
+    start: u64,
+    fragments: Box<[Fragment]>,
+    /// Where each fragment's bytes start in the packed data.
+    packed_at: Box<[u64]>,
+    size: u64,
+    pos: u64,
+    /// Where `src` is (if known), so reading on within a fragment does not seek.
+    src_pos: Option<u64>,
+}
+
+impl<S: Read + io::Seek> SparseWindow<S> {
+    pub fn new(src: S, start: u64, map: &SparseMap, size: u64) -> SparseWindow<S> {
+        let mut packed = 0u64;
+        let packed_at = map
+            .fragments
+            .iter()
+            .map(|f| {
+                let at = packed;
+                packed = packed.saturating_add(f.length);
+                at
+            })
+            .collect();
+        SparseWindow { src, start, fragments: map.fragments.clone(), packed_at, size, pos: 0, src_pos: None }
+    }
+}
+
+impl<S: Read + io::Seek> Read for SparseWindow<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let pos = self.pos;
+        // The first fragment that ends after `pos` (fragments are in order, none overlap).
+        let k = self.fragments.partition_point(|f| f.end() <= pos);
+        let room = |to: u64| buf.len().min(usize::try_from(to - pos).unwrap_or(usize::MAX));
+        let n = match self.fragments.get(k) {
+            Some(f) if f.offset <= pos => {
+                let want = room(f.end());
+                let at = self.start.saturating_add(self.packed_at[k]).saturating_add(pos - f.offset);
+                if self.src_pos != Some(at) {
+                    self.src.seek(io::SeekFrom::Start(at))?;
+                }
+                let n = self.src.read(&mut buf[..want])?;
+                if n == 0 {
+                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the sparse file's stored data ends early"));
+                }
+                self.src_pos = Some(at + n as u64);
+                n
+            }
+            next => {
+                let want = room(next.map_or(self.size, |f| f.offset).min(self.size));
+                buf[..want].fill(0);
+                want
+            }
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<S: Read + io::Seek> io::Seek for SparseWindow<S> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        self.pos = crate::io::seek_target(to, self.pos, self.size)?;
+        Ok(self.pos)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +457,23 @@ mod tests {
             let mut out = Vec::new();
             let start = m.stored_offset(from) as usize;
             SparseReader::new(&packed[start..], &m, 12, from).read_to_end(&mut out).expect("read");
+            assert_eq!(out, &all[from as usize..], "from {from}");
+        }
+    }
+
+    #[test]
+    fn window_seeks_anywhere() {
+        use std::io::{Cursor, Seek, SeekFrom};
+        let m = map(&[(2, 3), (8, 2)], 12);
+        let src = Cursor::new(b"##abcde##".to_vec());
+        let mut w = SparseWindow::new(src, 2, &m, 12);
+        let mut all = Vec::new();
+        w.read_to_end(&mut all).expect("read");
+        assert_eq!(all, b"\0\0abc\0\0\0de\0\0");
+        for from in 0..=12u64 {
+            let mut out = Vec::new();
+            w.seek(SeekFrom::Start(from)).expect("seek");
+            w.read_to_end(&mut out).expect("read");
             assert_eq!(out, &all[from as usize..], "from {from}");
         }
     }
