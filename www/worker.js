@@ -8,11 +8,13 @@ import init, {
   analyze_bytes_digests_elsewhere as analyzeBytesDigestsElsewhere, http_stats as httpStats,
 } from './pkg/strata.js';
 import {
-  readWhole, indexStreaming, SMALL_READ, streamsOpened, indexBytesRead,
+  readWhole, indexStreaming, SMALL_READ, streamsOpened, indexBytesRead, holdReads, readsMayGo, holdStats,
 } from './js/readahead.js';
 import {
   probe, download, RemoteFile, remoteFetched, failedRequestError, statusError, changedError,
 } from './js/remote_source.js';
+import { openRegistry } from './js/registry.js';
+import { PartsFile } from './js/parts_source.js';
 
 /** Largest blob read whole into (JS) memory to be hashed by WebCrypto. The bound keeps a
  * helper's memory independent of the archive: at most this much, twice while WebCrypto
@@ -90,13 +92,26 @@ const ops = {
   // (src/wasm/http_reader.rs), and the answer's `source` ({url, size, etag}) is what the
   // helpers read too; a server that ignores Range (or hides Content-Range) is read in one
   // streamed pass into a Blob, which is then opened as a dropped file, and is `source`.
+  //
+  // Or `file` is {ref, platform?}: an image in an OCI registry. js/registry.js fetches its
+  // manifests and config and probes its layers, and describes the image as a virtual OCI
+  // layout tar of parts ({parts, size, ref}): that is `source`, read by the core
+  // (src/wasm/parts_reader.rs) and the helpers (js/parts_source.js). `remote` then says
+  // {mode: 'registry', ref, registry, repository, reference, digest, platform, platforms,
+  // bytes, ...}. Cancel is the page terminating this worker, as for a URL.
   async open({ file, digestPort }) {
     const handle = nextHandle++;
     const started = performance.now();
     let s;
     let remote = null;
     try {
-      if (!(file instanceof Blob)) {
+      if (!(file instanceof Blob) && typeof file.ref === 'string' && !file.parts) {
+        const post = progressPoster(handle);
+        const opened = await openRegistry(file, { progress: (done, total) => post({ phase: 'fetching', done, total, item: 0, items: 0 }) });
+        remoteUrl = opened.baseUrl;
+        remote = { ...opened.remote, probeMs: performance.now() - started };
+        file = opened.source;
+      } else if (!(file instanceof Blob) && !file.parts) {
         remote = { url: file.url };
         remoteUrl = file.url;
         const found = await probe(file.url);
@@ -229,6 +244,9 @@ const ops = {
         const into = size > SMALL_READ ? spareBuffer : null; // (a small blob is one read of its own)
         if (into) spareBuffer = null;
         bytes = await readWhole(file, offset, size, into, progressRead);
+        // (Held by the page while the person waits for the browsing worker: the digest, a
+        // core's worth of work, starts after.)
+        await readsMayGo();
         // WebCrypto copies the bytes now and hashes them on a thread of its own.
         digesting = crypto.subtle.digest('SHA-256', bytes);
       } catch (error) {
@@ -259,7 +277,7 @@ const ops = {
   listDir: ({ handle, image, layer, path, whole }) => session(handle).list_dir(image, layer ?? undefined, path, whole ?? undefined),
   pathStory: ({ handle, image, path }) => session(handle).path_story(image, path),
   layerMarkers: ({ handle, image, layer, limit }) => session(handle).layer_markers(image, layer, limit),
-  find: ({ handle, image, layer, pattern, limit }) => session(handle).find(image, layer ?? undefined, pattern, limit),
+  find: ({ handle, image, layer, pattern, limit, whole }) => session(handle).find(image, layer ?? undefined, pattern, limit, whole ?? undefined),
   readFile: ({ handle, image, layer, path, offset, length }) => {
     const bytes = session(handle).read_file(image, layer ?? undefined, path, offset, length);
     return { value: bytes, transfer: [bytes.buffer] };
@@ -300,6 +318,8 @@ const ops = {
   },
   memory: () => strataMemory(),
   streams: () => streamsOpened,
+  // How often the page held this helper's reads for the person's requests (readahead.js).
+  holds: () => holdStats,
 };
 
 /** gzip, zstd or xz, by the first bytes (the core decides for itself; this only picks
@@ -437,6 +457,12 @@ self.onmessage = async (event) => {
     startCore(event.data.coreModule);
     return;
   }
+  // The page holds or lets go of a helper's reads (www/js/client.js, `Priority`): taken at
+  // once, between reads, whatever request is running.
+  if ('holdReads' in event.data) {
+    holdReads(event.data.holdReads);
+    return;
+  }
   const { id, op, ...args } = event.data;
   if (broken) {
     postMessage({ id, ok: false, error: broken, ...brokenWords });
@@ -463,10 +489,12 @@ self.onmessage = async (event) => {
   }
 };
 
-/** A File as it is, or a file on a web server ({url, size, etag}) as a RemoteFile, for
- * readahead.js (the core takes either as it is). */
+/** A File as it is, a file on a web server ({url, size, etag}) as a RemoteFile, a
+ * registry image ({parts, size, ref}) as a PartsFile, for readahead.js (the core takes
+ * each as it is). */
 function readable(source) {
-  return source instanceof Blob ? source : new RemoteFile(source);
+  if (source instanceof Blob) return source;
+  return source.parts ? new PartsFile(source) : new RemoteFile(source);
 }
 
 /** Failed reads of the core's HTTP reader seen so far: one more after a request failed
@@ -487,7 +515,7 @@ async function wordHttpFailure(error, args) {
   }
   if (stats.failures === httpFailuresSeen || !stats.failure) return;
   httpFailuresSeen = stats.failures;
-  const url = args?.file?.url || remoteUrl;
+  const url = args?.file?.url || args?.file?.parts?.find((p) => p.url)?.url || remoteUrl;
   if (!url) return;
   const failure = stats.failure;
   let worded;

@@ -52,8 +52,9 @@ const TAG_RE = /^[\w][\w.-]{0,127}$/;
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const NAME_MAX = 255;
 
-function badReference(ref, why) {
-  return remoteError('registry.error.bad_reference', { ref, why }, `"${ref}" is not an image reference: ${why}`);
+/** A bad reference: key `registry.error.bad_reference.<reason>`, params {ref, ...more}. */
+function badReference(ref, reason, why, more = {}) {
+  return remoteError(`registry.error.bad_reference.${reason}`, { ref, ...more }, `"${ref}" is not an image reference: ${why}`);
 }
 
 /**
@@ -67,14 +68,14 @@ function badReference(ref, why) {
  */
 export function parseReference(text) {
   const ref = String(text ?? '').trim();
-  if (!ref) throw badReference(ref, 'it is empty');
+  if (!ref) throw badReference(ref, 'empty', 'it is empty');
   let rest = ref;
   let digest = null;
   const at = rest.indexOf('@');
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw badReference(ref, 'a digest is sha256: and 64 lowercase hex digits');
+    if (!DIGEST_RE.test(digest)) throw badReference(ref, 'digest', 'a digest is sha256: and 64 lowercase hex digits');
   }
   let tag = null;
   // A tag follows the last ':' after the last '/' (a ':' before it is a registry's port).
@@ -82,7 +83,7 @@ export function parseReference(text) {
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw badReference(ref, 'a tag is letters, digits, _ . - (at most 128, not starting with . or -)');
+    if (!TAG_RE.test(tag)) throw badReference(ref, 'tag', 'a tag is letters, digits, _ . - (at most 128, not starting with . or -)');
   }
   let registry = 'docker.io';
   let path = rest;
@@ -94,13 +95,13 @@ export function parseReference(text) {
       path = rest.slice(slash + 1);
     }
   }
-  if (!DOMAIN_RE.test(registry)) throw badReference(ref, `"${registry}" is not a registry host`);
+  if (!DOMAIN_RE.test(registry)) throw badReference(ref, 'host', `"${registry}" is not a registry host`, { registry });
   if (registry === 'index.docker.io') registry = 'docker.io';
   if (registry === 'docker.io' && !path.includes('/')) path = `library/${path}`;
-  if (!path) throw badReference(ref, 'it names no repository');
-  if (path.toLowerCase() !== path) throw badReference(ref, 'a repository name must be lowercase');
-  if (!PATH_RE.test(path)) throw badReference(ref, 'a repository name is lowercase letters, digits and separators (. _ __ -) between slashes');
-  if (`${registry}/${path}`.length > NAME_MAX) throw badReference(ref, `the name is longer than ${NAME_MAX} characters`);
+  if (!path) throw badReference(ref, 'repository', 'it names no repository');
+  if (path.toLowerCase() !== path) throw badReference(ref, 'lowercase', 'a repository name must be lowercase');
+  if (!PATH_RE.test(path)) throw badReference(ref, 'repository', 'a repository name is lowercase letters, digits and separators (. _ __ -) between slashes');
+  if (`${registry}/${path}`.length > NAME_MAX) throw badReference(ref, 'too_long', `the name is longer than ${NAME_MAX} characters`, { max: String(NAME_MAX) });
   if (!tag && !digest) tag = 'latest';
   const host = registry === 'docker.io' ? DOCKER_HUB : registry;
   const name = `${registry}/${path}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
@@ -362,12 +363,14 @@ export class RegistryClient {
         `the registry asks for ${challenge ? challenge.scheme : header} authentication; this page only follows the anonymous bearer-token flow (no user names or passwords)`);
     }
     const { realm, service, scope } = challenge.params;
-    if (!realm) throw remoteError('registry.error.token', { detail: 'no realm in WWW-Authenticate' }, 'the registry names no token service (no realm)');
-    let tokenUrl;
+    let tokenUrl = null;
     try {
-      tokenUrl = new URL(realm);
+      tokenUrl = realm ? new URL(realm) : null;
     } catch (error) {
-      throw remoteError('registry.error.token', { detail: `realm ${realm}` }, `the token service address ${realm} is not usable`);
+      tokenUrl = null;
+    }
+    if (!tokenUrl || !/^https?:$/.test(tokenUrl.protocol)) {
+      throw remoteError('registry.error.token_realm', { realm: String(realm ?? '') }, `the registry names no usable token service (realm ${realm ?? 'missing'})`);
     }
     if (service) tokenUrl.searchParams.set('service', service);
     tokenUrl.searchParams.set('scope', scope || `repository:${this.ref.repository}:pull`);
@@ -376,17 +379,17 @@ export class RegistryClient {
       answer = await this.fetchFn(tokenUrl.href, { cache: 'no-store', signal: this.signal });
     } catch (error) {
       if (this.signal?.aborted) throw error;
-      throw remoteError('registry.error.token', { detail: `${tokenUrl.origin} could not be read (network, or no CORS)` },
+      throw remoteError('registry.error.token_unreachable', { origin: tokenUrl.origin },
         `the token service at ${tokenUrl.origin} could not be read (network, or it does not allow this page: CORS)`);
     }
     if (!answer.ok) {
       answer.body?.cancel().catch(() => {});
-      throw remoteError('registry.error.token', { detail: `${tokenUrl.origin} answered ${answer.status}` }, `the token service at ${tokenUrl.origin} answered ${answer.status}`);
+      throw remoteError('registry.error.token_status', { origin: tokenUrl.origin, status: String(answer.status) }, `the token service at ${tokenUrl.origin} answered ${answer.status}`);
     }
     const json = await answer.json().catch(() => null);
     const token = json && (json.token || json.access_token);
     if (!token || typeof token !== 'string') {
-      throw remoteError('registry.error.token', { detail: 'the answer has no token' }, `the token service at ${tokenUrl.origin} gave no token`);
+      throw remoteError('registry.error.token_missing', { origin: tokenUrl.origin }, `the token service at ${tokenUrl.origin} gave no token`);
     }
     this.token = token;
   }
@@ -394,7 +397,8 @@ export class RegistryClient {
   /** A whole answer, at most `max` bytes. */
   async readCapped(response, max, what) {
     const announced = Number(response.headers.get('Content-Length')) || 0;
-    const tooBig = (size) => remoteError('registry.error.too_big', { what, size: String(size), max: String(max) },
+    // `what`: manifest | config (keys registry.error.too_big.<what>).
+    const tooBig = (size) => remoteError(`registry.error.too_big.${what}`, { size: String(size), max: String(max) },
       `the ${what} is ${size} bytes; this page reads at most ${max}`);
     if (announced > max) {
       response.body?.cancel().catch(() => {});
@@ -415,7 +419,7 @@ export class RegistryClient {
       total += step.value.byteLength;
       if (total > max) {
         reader.cancel().catch(() => {});
-        throw tooBig(`more than ${max}`);
+        throw tooBig(`> ${max}`);
       }
       pieces.push(step.value);
       this.fetched += step.value.byteLength;
