@@ -205,6 +205,8 @@ export async function startRegistries() {
       nocors,
       token,
       notoken,
+      /** skopeo copy with these arguments (e.g. to make an oci-archive first). */
+      copy: (args) => run('skopeo', ['copy', '-q', ...args], { maxBuffer: 1 << 20 }),
       /** skopeo copy SRC → docker://<cors>/<name>, with `args` before the names. */
       push: (source, name, args = []) => run('skopeo', ['copy', '-q', '--dest-tls-verify=false', ...args, source, `docker://${cors.host}/${name}`], { maxBuffer: 1 << 20 }),
       /** skopeo inspect over the same registry (`--raw` → the manifest bytes, `--config` →

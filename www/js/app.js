@@ -1,5 +1,5 @@
 // strata page: opens an archive in workers, keeps the report, routes between views.
-import { CoreWorker } from './client.js';
+import { CoreWorker, Priority } from './client.js';
 import { h, clear, shortId, download, keepState, data, errorReason, formatName, failedChecks } from './util.js';
 import {
   initI18n, translateStatic, onLangChange, setLang, preload, lang, LANGS, t, tNode, tCount, tCodeNode, has, formatSize,
@@ -46,6 +46,7 @@ const state = {
   path: '/',
   layer: null, // null = merged view in Files; k = layer k alone
   lessonStep: null, // Lesson: the step in the URL (k = layer k; the layer count = the merged view)
+  onlyChanges: true, // Files, a layer's view: only what the layer changed (false: its whole tree)
   openStarted: 0,
   timings: {},
   layerFocus: null,
@@ -125,13 +126,15 @@ function stopAll() {
   clear($('view'));
 }
 
-/** Open `file`: a File, or {url}: an archive on a web server (www/js/remote.js). */
+/** Open `file`: a File, or {url}: an archive on a web server, or {ref, platform}: an image
+ * in a registry (www/js/remote.js). */
 async function openArchive(file) {
   await i18nReady;
   stopAll();
   hideError();
   // A local file: the address no longer names the archive on screen.
-  if (!file.url) forgetUrl();
+  if (file.ref) file = { ref: file.ref, platform: file.platform || null, name: file.name || file.ref, registry: file.registry };
+  else if (!file.url) forgetUrl();
   else file = { url: file.url, name: remoteName(file.url) };
   const run = { file, cancelled: false };
   state.run = run;
@@ -168,7 +171,7 @@ async function openArchive(file) {
   if (opened.remote) {
     // What the helpers read: the web server ({url, size, etag}), or the Blob the whole
     // download became (a server without Range).
-    const source = opened.source instanceof Blob ? Object.assign(new File([opened.source], file.name), { url: file.url }) : { ...opened.source, name: file.name };
+    const source = opened.source instanceof Blob ? Object.assign(new File([opened.source], file.name), { url: file.url, ref: file.ref }) : { ...opened.source, name: file.name };
     run.file = source;
     state.file = source;
     state.timings.remote = opened.remote;
@@ -210,14 +213,15 @@ async function prepare(run, work, digesting) {
   if (!state.report.verification_done) {
     if (work.seekable) await hashBlobs(run, helpers, work.pending, !browsable);
     // A compressed archive whose blob digests did not all come back (the helper ran out
-    // of memory): the core hashes those blobs itself.
-    else state.report = await core('verify');
+    // of memory): the core hashes those blobs itself. So it does a plain archive's sparse
+    // blob (GNU tar --sparse left its holes out: no span for the helpers to read).
+    if (run === state.run && !state.report.verification_done) state.report = await core('verify');
   }
   if (run !== state.run) return;
   // For the benchmark: each helper's wasm memory now is its high-water mark, and the
   // streams it read through (both asked at once: one round trip).
   const ask = (op) => Promise.all(helpers.map((w) => w.request(op).catch(() => null)));
-  [state.timings.helperMemory, state.timings.helperStreams] = await Promise.all([ask('memory'), ask('streams')]);
+  [state.timings.helperMemory, state.timings.helperStreams, state.timings.helperHolds] = await Promise.all([ask('memory'), ask('streams'), ask('holds')]);
   dismissHelpers();
   state.timings.verified = performance.now() - state.openStarted;
   hideProgress();
@@ -369,8 +373,18 @@ async function hashBlobs(run, helpers, spans, buildTree) {
   const timings = [];
   state.timings.verifyBlobs = timings;
   const handedOver = [];
-  await Promise.all(helpers.map(async (helper, k) => {
+  // While the person waits for the browsing worker, the helpers take no new blob and hold
+  // their reads (www/js/client.js, `Priority`).
+  const holdsBefore = priority.holds;
+  priority.setHelpers(helpers);
+  let deferred = 0;
+  const hashing = Promise.all(helpers.map(async (helper, k) => {
     while (queue.length && run === state.run) {
+      if (priority.pending) {
+        deferred += 1;
+        await priority.idle();
+        continue; // (the run may be over, the queue taken meanwhile)
+      }
       const span = queue.shift();
       running.set(span.blob, 0);
       const t = performance.now();
@@ -392,6 +406,15 @@ async function hashBlobs(run, helpers, spans, buildTree) {
       handedOver.push(taken);
     }
   }));
+  try {
+    await hashing;
+  } finally {
+    if (priority.helpers === helpers) priority.setHelpers([]);
+    // For the benchmark and the tests: how often the helpers were held, and the blobs
+    // they did not start meanwhile.
+    state.timings.helperPauses = priority.holds - holdsBefore;
+    state.timings.blobsDeferred = deferred;
+  }
   await Promise.all(handedOver);
 }
 
@@ -430,6 +453,13 @@ function refreshSoon() {
 function core(op, args = {}, transfer = []) {
   if (!state.browse) return Promise.reject(new Error('no archive is open'));
   return state.browse.worker.request(op, { handle: state.browse.handle, ...args }, transfer);
+}
+
+/** The views' requests (the person waits for them) go before the helpers' hashing. */
+const priority = new Priority();
+state.priority = priority;
+function coreForPerson(op, args = {}, transfer = []) {
+  return priority.forPerson(() => core(op, args, transfer));
 }
 
 async function openSample() {
@@ -592,7 +622,7 @@ function renderArchiveInfo() {
   // The page's one heading while an archive is open (for screen readers: the name is text).
   $('workspace-title').replaceChildren(tNode('workspace.title', { name: state.file.name }));
   box.append(data(state.file.name, { class: 'file-name', title: state.file.url || state.file.name }));
-  if (state.file.url) box.append(remoteInfo(state.file.url));
+  if (state.file.url || state.file.ref) box.append(...[remoteInfo(state.file, state.timings.remote)].flat());
   const report = state.report;
   if (report) {
     const a = report.archive;
@@ -709,8 +739,10 @@ function filesView() {
   let view = state.filesViews.get(key);
   if (!view) {
     view = new FilesView({
-      image: state.image, layer: state.layer, report: () => state.report, core, navigate,
+      image: state.image, layer: state.layer, report: () => state.report, core: coreForPerson, navigate,
       onPath: (path, how = 'push') => { state.path = path; writeHash(how); },
+      onlyChanges: state.onlyChanges,
+      onOnlyChanges: (on) => { state.onlyChanges = on; writeHash('push'); },
     });
     state.filesViews.set(key, view);
   }
@@ -732,7 +764,7 @@ function renderView() {
     clear(view).append(h('p', { class: 'empty' }, t('view.no_images')));
     return;
   }
-  const ctx = { report: state.report, image, index: state.image, core, navigate, state, openSecond };
+  const ctx = { report: state.report, image, index: state.image, core: coreForPerson, navigate, state, openSecond };
   const shows = `${state.tab}:${state.image}`;
   const same = view.dataset.shows === shows;
   view.dataset.shows = shows;
@@ -740,7 +772,7 @@ function renderView() {
   if (state.tab === 'files') {
     const files = filesView();
     if (view.firstChild !== files.element) replaceView(view, files.element);
-    files.show(state.path, state.layer);
+    files.show(state.path, state.onlyChanges);
     files.refreshVerdicts();
     return;
   }
@@ -848,6 +880,8 @@ function writeHash(mode = 'replace') {
   if (state.layer !== null && state.layer !== undefined) params.set('layer', String(state.layer));
   if (state.path && state.path !== '/') params.set('path', state.path);
   if (state.tab === 'lesson' && state.lessonStep !== null) params.set('step', String(state.lessonStep));
+  // A layer's Files view with "Only changes" off (the whole tree as of that layer).
+  if (state.tab === 'files' && state.layer !== null && state.layer !== undefined && !state.onlyChanges) params.set('only_changes', '0');
   const hash = `#${params.toString()}`;
   if (location.hash === hash) return;
   if (mode === 'push') history.pushState(null, '', hash);
@@ -873,6 +907,7 @@ function restoreFromHash() {
   state.path = '/';
   state.layer = null;
   state.lessonStep = /^\d+$/.test(wanted.step || '') ? Number(wanted.step) : null;
+  state.onlyChanges = wanted.only_changes !== '0';
   if (wanted.image) {
     const found = state.report.images.findIndex((i) => shortId(i.id) === wanted.image);
     // A followed link made for another archive (a dropped file is not in the link: the

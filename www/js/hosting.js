@@ -61,7 +61,6 @@ async function showLibrary(openArchive) {
 }
 
 function libraryItem(entry, openArchive) {
-  const where = entry.url ?? entry.ref;
   let resolved = null;
   try {
     resolved = entry.url !== undefined ? new URL(entry.url, document.baseURI) : null;
@@ -74,8 +73,10 @@ function libraryItem(entry, openArchive) {
     // An archive on this site: fetched and opened here.
     opener = h('button', { type: 'button', class: 'secondary', translate: 'no', onclick: () => openFromSite(resolved, entry.name, openArchive) }, entry.name);
   } else {
-    // Another host or a registry reference: the page's open-by-URL (`?url=`) takes it.
-    opener = h('a', { href: `?url=${encodeURIComponent(where)}`, class: 'button secondary', translate: 'no' }, entry.name);
+    // Another host: the page's open-by-URL (`?url=`) takes it; a registry reference:
+    // `?ref=` (www/js/remote.js).
+    const query = entry.url !== undefined ? `?url=${encodeURIComponent(entry.url)}` : `?ref=${encodeURIComponent(entry.ref)}`;
+    opener = h('a', { href: query, class: 'button secondary', translate: 'no' }, entry.name);
   }
   return h('li', null, opener, description ? h('span', { class: 'muted library-description', translate: 'no' }, description) : null);
 }

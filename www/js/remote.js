@@ -1,10 +1,13 @@
-// Opening an archive by its web address, and links to what is on screen.
+// Opening an archive by its web address or an image in a registry, and links to what is
+// on screen.
 //
 // `?url=<archive URL>` opens that archive as the page loads (a link was followed); the
-// landing page's "Open URL" box does the same. The workers read it over HTTP Range
-// requests (www/js/remote_source.js, src/wasm/http_reader.rs). While it is open the
-// address keeps `?url=…`, and the hash the view (`#image=…&tab=…&path=…`), so "Copy link"
-// hands a colleague the same view. A dropped file cannot be linked: its link names the
+// workers read it over HTTP Range requests (www/js/remote_source.js,
+// src/wasm/http_reader.rs). `?ref=<image reference>` (and `&platform=os/arch[/variant]`)
+// opens an image straight from its registry (www/js/registry.js, in the browsing worker).
+// The landing page's box takes either: http(s):// is a URL, anything else a reference.
+// While it is open the address keeps `?url=…` or `?ref=…`, and the hash the view
+// (`#image=…&tab=…&path=…`), so "Copy link" hands a colleague the same view. A dropped file cannot be linked: its link names the
 // file (`&file=…`), says the same file must be opened, and the page checks the image ID
 // before it restores the view (app.js, restoreFromHash).
 import { h, data } from './util.js';
@@ -23,25 +26,87 @@ export function remoteName(url) {
   }
 }
 
-/** "from example.com", next to the archive's name while it is open. */
-export function remoteInfo(url) {
-  let host = url;
+/** "from example.com" (or "from registry.example.com"), next to the archive's name while
+ * it is open; for an image of several platforms, the platform picker after it. `file` is
+ * {url} or {ref}; `remote` the worker's answer about it (none yet while opening). */
+export function remoteInfo(file, remote = null) {
+  if (file.ref) {
+    const registry = remote?.registry || file.registry || '';
+    const from = h('span', { class: 'muted remote-from' }, tNode('remote.from_registry', { registry: data(registry, { title: remote?.ref || file.ref }) }));
+    const platforms = remote?.platforms;
+    if (!platforms || platforms.length < 2) return from;
+    return [from, platformPicker(remote)];
+  }
+  let host = file.url;
   try {
-    host = new URL(url).host;
+    host = new URL(file.url).host;
   } catch (error) {
     // (shown as given)
   }
-  return h('span', { class: 'muted remote-from' }, tNode('remote.from', { host: data(host, { title: url }) }));
+  return h('span', { class: 'muted remote-from' }, tNode('remote.from', { host: data(host, { title: file.url }) }));
 }
 
-/** A local file is open now: `?url=` no longer names what is on screen. */
+const platformText = (p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+
+/** A native select of the index's platforms (values are archive data: translate="no");
+ * choosing one reopens the image for it, `?ref=…&platform=…` in the address. */
+function platformPicker(remote) {
+  const select = h('select', { id: 'platform-select', translate: 'no' },
+    remote.platforms.map((p) => {
+      const value = platformText(p);
+      return h('option', { value, selected: value === remote.platform }, value);
+    }));
+  select.value = remote.platform || platformText(remote.platforms[0]);
+  select.addEventListener('change', () => {
+    if (openFromPage) openFromPage(currentRef() || remote.ref, 'push', select.value);
+  });
+  return h('span', { class: 'platform-picker' },
+    h('label', { for: 'platform-select' }, t('remote.platform')), ' ', select);
+}
+
+/** The reference in the address (`?ref=`), as the link gave it. */
+function currentRef() {
+  return new URLSearchParams(location.search).get('ref');
+}
+
+/** A local file is open now: `?url=` / `?ref=` no longer name what is on screen. */
 export function forgetUrl() {
   const params = new URLSearchParams(location.search);
-  if (!params.has('url')) return;
+  if (!params.has('url') && !params.has('ref')) return;
   params.delete('url');
+  params.delete('ref');
+  params.delete('platform');
   const query = params.toString();
   history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}${location.hash}`);
 }
+
+/** The image's name as the page shows it: the reference without its registry
+ * (`team/app:1.0`, `library/nginx:latest`, `app@sha256:0123456789ab…`). */
+export function refName(parsed) {
+  const digest = parsed.digest ? `@${parsed.digest.slice(0, 19)}…` : '';
+  return `${parsed.repository}${parsed.tag ? `:${parsed.tag}` : ''}${digest}`;
+}
+
+// The reference parser lives with the registry client (www/js/registry.js, the browsing
+// worker's); the page loads it when a reference is first opened.
+let registryModule = null;
+function loadRegistry() {
+  if (!registryModule) registryModule = import('./registry.js');
+  return registryModule;
+}
+
+/** A reference as docker reads it, or null. */
+async function parseRef(raw) {
+  const { parseReference } = await loadRegistry();
+  try {
+    return parseReference(raw);
+  } catch (error) {
+    return null;
+  }
+}
+
+/** Set by initRemote: opens what the box or a link names (the platform picker uses it). */
+let openFromPage = null;
 
 /** Parse what the person typed (or the link gave): an http(s) URL, else null. */
 function parseUrl(raw) {
@@ -53,13 +118,37 @@ function parseUrl(raw) {
   }
 }
 
+/** What the box's text is: a web address when it starts with http(s)://, else an image
+ * reference. */
+const looksLikeUrl = (raw) => /^\s*https?:\/\//i.test(String(raw));
+
 /**
  * `openArchive({url})` opens a remote archive; `showError(render, kind)` / `hideError()`
  * the page's alert; `currentLink()` → {href, file, hasArchive}; `ready` resolves when the
  * catalogs are in.
  */
 export function initRemote({ openArchive, showError, hideError, currentLink, ready }) {
-  const open = (raw, how) => {
+  const openRef = async (raw, how, platform) => {
+    const text = String(raw).trim();
+    const parsed = await parseRef(text).catch(() => null);
+    if (!parsed) {
+      showError(() => tNode('remote.error.bad_input', { text: data(text) }));
+      return;
+    }
+    hideError();
+    const params = new URLSearchParams(location.search);
+    params.delete('url');
+    params.set('ref', text);
+    if (platform) params.set('platform', platform);
+    else params.delete('platform');
+    // As for a URL: the box (and the platform picker) add an entry without the last view;
+    // a followed link keeps its hash to be restored.
+    if (how === 'push') history.pushState(null, '', `${location.pathname}?${params}`);
+    else history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
+    openArchive({ ref: text, platform: platform || null, name: refName(parsed), registry: parsed.registry });
+  };
+  const open = (raw, how, platform = null) => {
+    if (!looksLikeUrl(raw)) return openRef(raw, how, platform);
     const url = parseUrl(raw);
     if (!url) {
       showError(() => t('remote.error.bad_url'));
@@ -67,6 +156,8 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
     }
     hideError();
     const params = new URLSearchParams(location.search);
+    params.delete('ref');
+    params.delete('platform');
     params.set('url', url.href);
     // From the box: a new entry, without the last archive's view; from a followed link:
     // the same entry, its view kept in the hash to be restored.
@@ -87,11 +178,17 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
   const copy = $('copy-link-button');
   if (copy) copy.addEventListener('click', () => copyLink(currentLink, showError));
 
+  openFromPage = open;
   ready.then(() => {
     const params = new URLSearchParams(location.search);
     const wanted = params.get('url');
     if (wanted) {
       open(wanted, 'replace');
+      return;
+    }
+    const ref = params.get('ref');
+    if (ref) {
+      openRef(ref, 'replace', params.get('platform'));
       return;
     }
     // A link made from a dropped file: it can only be followed with that file.
@@ -107,7 +204,8 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
  * refused. */
 async function copyLink(currentLink, showError) {
   const { href, file } = currentLink();
-  const local = !new URLSearchParams(location.search).has('url');
+  const query = new URLSearchParams(location.search);
+  const local = !query.has('url') && !query.has('ref');
   let link = href;
   if (local && file?.name) {
     const u = new URL(href);
