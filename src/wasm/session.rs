@@ -380,7 +380,10 @@ impl Session {
     }
 
     /// Every path under `/` matching `pattern` (substring, or a glob with `*`/`?`), at most `limit`.
-    pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize) -> Result<JsValue, JsValue> {
+    /// In a layer's view, only the paths that layer changed, unless `whole`: then every path
+    /// of the tree as of that layer, as `list_dir` with `whole` shows them (what the page's
+    /// filter searches is what its tree shows).
+    pub fn find(&mut self, image: usize, layer: Option<usize>, pattern: &str, limit: usize, whole: Option<bool>) -> Result<JsValue, JsValue> {
         let filter = merge::filter::PathFilter::parse(pattern);
         // Collect one row past the limit (to say "truncated"), and no more.
         let mut rows = Vec::new();
@@ -403,11 +406,13 @@ impl Session {
                     changes_of_layer: Some(k as u32),
                     full_tree: self.trees.get(&image),
                     filter: Some(filter),
-                    only_changes: true,
+                    only_changes: whole != Some(true),
                     ..Default::default()
                 };
                 view::walk_rows(&lv.tree, &layers[..=k], b"", &opts, &mut keep).map_err(js_err)?;
-                lv.own_sizes(&mut rows);
+                if whole != Some(true) {
+                    lv.own_sizes(&mut rows);
+                }
             }
         }
         let truncated = rows.len() > limit;
@@ -776,7 +781,8 @@ struct Work {
 #[wasm_bindgen]
 impl Session {
     /// What is left to do, with each blob's place in the file, so the page can share the
-    /// work among workers.
+    /// work among workers. A sparse blob (GNU tar `--sparse` left its holes out) has no
+    /// span, so it is in neither list: `open` indexed it, `verify` hashes it here.
     pub fn work(&self) -> Result<JsValue, JsValue> {
         let span = |blob: usize| self.archive.blob_span(blob).map(|(offset, size)| Span { blob, offset, size });
         to_js(&Work {

@@ -1,9 +1,13 @@
 // Shared setup for the page tests: a static server for www/ on 127.0.0.1, headless
 // Chromium through playwright-core, and a page that records every console error,
-// page error and request to another origin.
+// page error and request to another origin; one server and browser per test file
+// (pageTestSetup), a page per test that must end clean (withPage), axe-core, and small
+// archives made on the spot.
+import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -15,9 +19,15 @@ export const ROOT = path.resolve(HERE, '../..');
 export const WWW = process.env.STRATA_WWW || path.join(ROOT, 'www');
 export const ARTIFACTS = path.join(HERE, 'artifacts');
 export const FIXTURES = path.join(ROOT, 'tests/out/page-fixtures');
+/** axe-core, the engine of Lighthouse's accessibility audit. */
+export const AXE = path.join(HERE, 'node_modules/axe-core/axe.min.js');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-async function freePort() {
+/** A fixture written by `cargo test --release --test page` (tests/page/run.sh). */
+export const fx = (name) => path.join(FIXTURES, name);
+
+/** A loopback port nobody listens on (for a server a test starts). */
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
@@ -28,9 +38,10 @@ async function freePort() {
   });
 }
 
-export async function startServer() {
+/** A static server for `directory` (the page, www/, unless a test serves another site). */
+export async function startServer(directory = WWW) {
   const port = await freePort();
-  const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', WWW], {
+  const proc = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', directory], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   // The server logs every request to stderr: read it, or once the pipe's 64 KiB are full
@@ -63,11 +74,24 @@ export async function launch() {
 
 /** A fresh page that records problems: console errors, page errors, foreign requests, dialogs.
  * `locale` is the browser's language (navigator.languages; English unless a test asks),
- * `query` is added to the page's URL (e.g. '?lang=zh-CN'). Resolves once the page's
- * texts are loaded. */
-export async function openPage(browser, base, { colorScheme = 'light', viewport = { width: 1400, height: 900 }, locale = 'en-US', query = '' } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport, acceptDownloads: true, locale });
+ * `query` is added to the page's URL (e.g. '?lang=zh-CN', or a '#…' view). `contextOptions`
+ * add to the browser context's (e.g. serviceWorkers), `initScript` ([function, argument])
+ * runs in the page before its own scripts. Resolves once the page's texts are loaded. */
+export async function openPage(browser, base, {
+  colorScheme = 'light', viewport = { width: 1400, height: 900 }, locale = 'en-US', query = '', contextOptions = {}, initScript,
+} = {}) {
+  const context = await browser.newContext({ colorScheme, viewport, acceptDownloads: true, locale, ...contextOptions });
+  if (initScript) await context.addInitScript(...initScript);
   const page = await context.newPage();
+  const problems = watchProblems(page, context, base);
+  await page.goto(base + query);
+  await waitTexts(page);
+  return { page, context, problems };
+}
+
+/** What goes wrong in `page` from now on: console errors (its workers' too), page errors,
+ * dialogs (dismissed), and requests of `context` to another origin than `base`'s. */
+export function watchProblems(page, context, base) {
   const problems = { console: [], page: [], foreign: [], dialogs: [] };
   const origin = new URL(base).origin;
   page.on('console', (m) => { if (m.type() === 'error') problems.console.push(m.text()); });
@@ -80,9 +104,64 @@ export async function openPage(browser, base, { colorScheme = 'light', viewport 
   });
   // Workers report their errors on the page too.
   page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.console.push(`worker: ${m.text()}`); }));
-  await page.goto(base + query);
-  await waitTexts(page);
-  return { page, context, problems };
+  return problems;
+}
+
+/** No page error and no console error so far; with `foreign`, no request to another origin
+ * either. `ignoreConsole`: console lines a test causes on purpose (e.g. the browser's own
+ * line for a request the test makes fail). */
+export function assertClean(problems, { foreign = false, ignoreConsole = null } = {}) {
+  assert.deepEqual(problems.page, [], 'page errors');
+  const console = ignoreConsole ? problems.console.filter((m) => !ignoreConsole.test(m)) : problems.console;
+  assert.deepEqual(console, [], 'console errors');
+  if (foreign) assert.deepEqual(problems.foreign, [], 'requests to other origins');
+}
+
+/** One static server for www/ and one Chromium for a test file's tests: started before
+ * them (after `needs`, [file, what to do when it is missing] pairs, are checked, and
+ * `prepare()` made what the file makes on the spot), stopped after. Returns
+ * {server, browser} (filled in once started) and `withPage`. */
+export function pageTestSetup({ needs = [], prepare } = {}) {
+  const setup = {
+    server: null,
+    browser: null,
+    /** A fresh page (openPage's options) for `body(page, context, problems)`, which must
+     * leave no page or console error behind (assertClean's options); closed either way. */
+    async withPage(body, { foreign, ignoreConsole, ...options } = {}) {
+      const { page, context, problems } = await openPage(setup.browser, setup.server.base, options);
+      try {
+        await body(page, context, problems);
+        assertClean(problems, { foreign, ignoreConsole });
+      } finally {
+        await context.close();
+      }
+    },
+  };
+  before(async () => {
+    for (const [file, missing] of needs) assert.ok(existsSync(file), missing);
+    if (prepare) await prepare();
+    setup.server = await startServer();
+    setup.browser = await launch();
+  });
+  after(async () => {
+    await setup.browser?.close();
+    setup.server?.stop();
+  });
+  return setup;
+}
+
+/** Click a tab of the view and wait until it is the selected one. */
+export async function openTab(page, tab) {
+  await page.click(`#tab-${tab}`);
+  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
+}
+
+/** axe-core's violations on the page as it is now, one line each, headed by `label`. It is
+ * evaluated through the DevTools protocol, so the page's Content-Security-Policy stays on. */
+export async function axeViolations(page, label) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 /** The page's catalogs are loaded and its static text filled (after a load or a reload). */
@@ -97,7 +176,6 @@ export async function pickFile(page, file) {
 
 /** Drop a file on the page: a real DataTransfer with a File, dispatched as drag events. */
 export async function dropFile(page, file, target = 'body') {
-  const { readFileSync } = await import('node:fs');
   const bytes = readFileSync(file);
   const name = path.basename(file);
   const handle = await page.evaluateHandle(({ b64, name }) => {
@@ -123,8 +201,8 @@ export async function shot(page, name) {
 
 // ---------- small archives made on the spot (for cases the Rust-built fixtures lack) ----------
 
-/** One ustar header block. */
-function tarHeader(name, { size = 0, type = '0', link = '', mode = 0o644 }) {
+/** One ustar header block (sizes up to 8 GiB, in octal). */
+export function tarHeader(name, { size = 0, type = '0', link = '', mode = 0o644 } = {}) {
   const b = Buffer.alloc(512);
   const field = (value, at, width) => b.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'ascii');
   b.write(name, 0, 100, 'utf8');
@@ -144,6 +222,9 @@ function tarHeader(name, { size = 0, type = '0', link = '', mode = 0o644 }) {
   return b;
 }
 
+/** The zeros that fill `size` bytes of entry data up to a whole 512-byte block. */
+export const tarPad = (size) => Buffer.alloc((512 - (size % 512)) % 512);
+
 /** A tar of entries: {name, data} files, {name, dir: true}, {name, symlink: target}. */
 export function tarOf(entries) {
   const parts = [];
@@ -152,7 +233,7 @@ export function tarOf(entries) {
     else if (e.symlink !== undefined) parts.push(tarHeader(e.name, { type: '2', link: e.symlink, mode: 0o777 }));
     else {
       const data = Buffer.from(e.data);
-      parts.push(tarHeader(e.name, { size: data.length }), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+      parts.push(tarHeader(e.name, { size: data.length }), data, tarPad(data.length));
     }
   }
   parts.push(Buffer.alloc(1024));

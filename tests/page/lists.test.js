@@ -2,42 +2,11 @@
 // layer image and a 30 000-entry history draw their first rows and more on request instead
 // of every row at once; a 100 KB repository name is cut with an ellipsis, not pushing every
 // other column off screen; `--no-trunc` shows the command as stored, as docker does.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES } from './harness.js';
+import { pageTestSetup, openTab, pickFile, waitVerified, shot, fx } from './harness.js';
 
-let server;
-let browser;
-const fx = (name) => path.join(FIXTURES, name);
-
-before(async () => {
-  assert.ok(existsSync(fx('long-history.tar')), 'fixtures missing: run tests/page/run.sh');
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function withPage(body) {
-  const { page, context, problems } = await openPage(browser, server.base);
-  try {
-    await body(page);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-  } finally {
-    await context.close();
-  }
-}
-
-async function openTab(page, tab) {
-  await page.click(`#tab-${tab}`);
-  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
-}
+const { withPage } = pageTestSetup({ needs: [[fx('long-history.tar'), 'fixtures missing: run tests/page/run.sh']] });
 
 test('a 30 000-entry history draws 200 rows, then 200 more on request', async () => {
   await withPage(async (page) => {

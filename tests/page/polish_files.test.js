@@ -5,15 +5,13 @@
 // opening the sample with the keyboard, and a Diff that says when a side was read in part,
 // shows config values as the Config view does and opens a changed file's two versions with
 // their unified diff.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, writeDockerArchive, ROOT, HERE } from './harness.js';
+import { pageTestSetup, openTab, axeViolations, pickFile, waitVerified, shot, writeDockerArchive, ROOT } from './harness.js';
 
-let server;
-let browser;
 const OUT = path.join(ROOT, 'tests/out/polish');
 const files = {};
 
@@ -51,7 +49,8 @@ function png(width, height) {
     chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.from(rows))), chunk('IEND', Buffer.alloc(0))]);
 }
 
-before(async () => {
+/** The archives these tests open, written here. */
+function writeArchives() {
   mkdirSync(OUT, { recursive: true });
   const binary = Buffer.from(Array.from({ length: 512 }, (_, i) => i & 255));
   // Layer 0 writes a text file, a binary, a picture and a link; layer 1 overwrites the text.
@@ -91,30 +90,9 @@ before(async () => {
   bytes.write('zzzzzzz', at + 148, 'ascii');
   files.damaged = path.join(OUT, 'damaged.tar');
   writeFileSync(files.damaged, bytes);
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function withPage(body, options) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
-    await body(page);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-  } finally {
-    await context.close();
-  }
 }
 
-async function openTab(page, tab) {
-  await page.click(`#tab-${tab}`);
-  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
-}
+const { withPage } = pageTestSetup({ prepare: writeArchives });
 
 /** In the Files view, open a path by walking the tree with clicks. */
 async function openPath(page, filePath) {
@@ -232,6 +210,61 @@ test('a layer\'s "only changes" switch, and the merged files that cover a lower 
   });
 });
 
+test('a layer\'s filter searches what the tree shows; "only changes" is in the URL (a link and Back/Forward restore it)', async () => {
+  let link;
+  const paths = (page) => page.$$eval('#view .tree .row', (rows) => rows.map((r) => r.dataset.path));
+  /** Type a filter and wait until its results are drawn: the status counts `found`. */
+  const filter = async (page, pattern, found) => {
+    await page.fill('#view .files input[type=search]', pattern);
+    await page.waitForFunction((n) => new RegExp(`^${n} matching path`).test(document.querySelector('#view .tree-status').textContent), found);
+  };
+  await withPage(async (page) => {
+    await pickFile(page, files.viewer);
+    await waitVerified(page);
+    await openTab(page, 'files');
+    await page.selectOption(SOURCE, '1');
+    await page.waitForSelector('#view .tree .row[data-path="/etc"]');
+    // Only changes: layer 1 wrote /etc/motd, not bin/blob.bin.
+    await filter(page, 'blob', 0);
+    assert.deepEqual(await paths(page), []);
+    assert.doesNotMatch(await location(page), /only_changes/);
+    // The whole tree as of layer 1: the filter finds what the tree now shows.
+    await page.uncheck('#view .files-switch input');
+    await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+    assert.match(await location(page), /[#&]layer=1(&|$)/);
+    assert.match(await location(page), /[#&]only_changes=0(&|$)/);
+    await filter(page, 'blob', 1);
+    assert.deepEqual(await paths(page), ['/bin/blob.bin']);
+    await shot(page, 'polish-files-layer-whole-filter');
+    await filter(page, 'motd', 2);
+    assert.deepEqual((await paths(page)).sort(), ['/etc/motd', '/etc/motd.link']);
+    // Back: only changes again (the box, the tree and the URL); Forward: the whole tree.
+    await page.fill('#view .files input[type=search]', '');
+    await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+    link = await location(page);
+    await page.goBack();
+    await page.waitForFunction(() => !document.querySelector('#view .tree .row[data-path="/bin"]')
+      && document.querySelector('#view .tree .row[data-path="/etc"]'));
+    assert.equal(await page.isChecked('#view .files-switch input'), true);
+    assert.deepEqual(await paths(page), ['/etc']);
+    assert.doesNotMatch(await location(page), /only_changes/);
+    await page.goForward();
+    await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+    assert.equal(await page.isChecked('#view .files-switch input'), false);
+  });
+  // A link to the layer's whole tree, followed in a fresh page (the archive opened again).
+  await withPage(async (page) => {
+    await pickFile(page, files.viewer);
+    await waitVerified(page);
+    await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+    assert.equal(await page.isChecked('#view .files-switch input'), false);
+    assert.deepEqual((await paths(page)).sort(), ['/bin', '/etc', '/img']);
+    assert.equal(await location(page), link);
+  }, { query: link.slice(link.indexOf('#')) });
+});
+
+const location = (page) => page.evaluate(() => window.location.href);
+
 test('the viewer: hex keeps its ASCII column, a link says both sizes, a picture fits', async () => {
   await withPage(async (page) => {
     await pickFile(page, files.viewer);
@@ -344,14 +377,6 @@ test('Diff: config values as the Config view shows them; a side read in part say
     await shot(page, 'polish-diff-damaged');
   });
 });
-
-const AXE = path.join(HERE, 'node_modules/axe-core/axe.min.js');
-
-async function axeViolations(page, label) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 for (const colorScheme of ['light', 'dark']) {
   test(`accessibility (axe-core), ${colorScheme} mode: covers, the switch, a damaged diff, a unified diff`, async () => {

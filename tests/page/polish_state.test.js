@@ -6,42 +6,11 @@
 // "pending", the notice offers to resume and resuming verifies; the Overview says what the
 // image runs and what "verified" means; the wasted-space list shows its top entries, then
 // more; a phone and 150 %/200 % zoom reflow without horizontal scrolling.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { existsSync } from 'node:fs';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES } from './harness.js';
+import { pageTestSetup, openTab, pickFile, waitVerified, shot, fx } from './harness.js';
 
-let server;
-let browser;
-const fx = (name) => path.join(FIXTURES, name);
-
-before(async () => {
-  assert.ok(existsSync(fx('oci-gzip-big.tar')), 'fixtures missing: run tests/page/run.sh');
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function withPage(body, options = {}) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
-    await body(page);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-  } finally {
-    await context.close();
-  }
-}
-
-async function openTab(page, tab) {
-  await page.click(`#tab-${tab}`);
-  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
-}
+const { withPage } = pageTestSetup({ needs: [[fx('oci-gzip-big.tar'), 'fixtures missing: run tests/page/run.sh']] });
 
 const texts = (page, selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent.trim()));
 
@@ -100,6 +69,11 @@ test('gzip layers: the size is "not known yet" until read; Cancel keeps what is 
     const intro = await page.textContent('#layers-intro');
     assert.doesNotMatch(intro, /0B in total/);
     assert.match(intro, /not known yet/);
+    // A layer not read when Cancel came says so, not "entries: …" as if still being read.
+    const facts = await texts(page, '#view .layer-row .layer-facts > span');
+    assert.ok(!facts.includes('entries: …'), `after Cancel no count is pending: ${facts.join(', ')}`);
+    const entries = await texts(page, '#view .layer-row .entries');
+    assert.ok(entries.some((e) => e === 'entries: not read (reading was cancelled)'), entries.join(', '));
     await shot(page, 'polish-after-cancel-layers');
     // Files: the tree cannot be listed yet; the reason is said once (the status line), in
     // words, not again in the empty tree.

@@ -19,9 +19,13 @@ const SOURCE_SETTLE_MS = 600;
 let treeCounter = 0;
 
 export class FilesView {
-  constructor({ image, layer, report, core, navigate, onPath }) {
+  constructor({ image, layer, report, core, navigate, onPath, onlyChanges = true, onOnlyChanges }) {
     this.imageIndex = image;
     this.layer = layer;
+    // A layer's view: only what it changed, or (off) the whole tree as of that layer. The
+    // page keeps the choice in its URL (`onOnlyChanges`), so links and Back restore it.
+    this.onlyChanges = onlyChanges;
+    this.onOnlyChanges = onOnlyChanges;
     this.report = report;
     this.core = core;
     this.navigate = navigate;
@@ -72,9 +76,12 @@ export class FilesView {
       }
     });
     source.addEventListener('blur', () => { if (this.sourceTimer) this.switchSource(false); });
-    this.onlyChanges = true;
-    this.onlyChangesBox = h('input', { type: 'checkbox', id: `${this.id}-only-changes`, class: 'files-only-changes', checked: true });
-    this.onlyChangesBox.addEventListener('change', () => this.setOnlyChanges(this.onlyChangesBox.checked));
+    this.onlyChangesBox = h('input', { type: 'checkbox', id: `${this.id}-only-changes`, class: 'files-only-changes', checked: this.onlyChanges ? true : undefined });
+    this.onlyChangesBox.addEventListener('change', () => {
+      const on = this.onlyChangesBox.checked;
+      this.setOnlyChanges(on);
+      if (this.onOnlyChanges) this.onOnlyChanges(on);
+    });
     this.onlyChangesText = h('span');
     const onlyChanges = h('label', { class: 'files-switch', for: `${this.id}-only-changes` }, this.onlyChangesBox, ' ', this.onlyChangesText);
     if (this.layer === null || this.layer === undefined) onlyChanges.hidden = true;
@@ -194,10 +201,12 @@ export class FilesView {
     return { image: this.imageIndex, layer: this.layer, path, whole: this.onlyChanges ? undefined : true };
   }
 
-  /** "Only changes" switched: the same layer listed again, the current path kept. */
+  /** "Only changes" switched (by the box, or by the page restoring its URL): the same
+   * layer listed again, the current path kept. */
   async setOnlyChanges(on) {
     if (on === this.onlyChanges) return;
     this.onlyChanges = on;
+    this.onlyChangesBox.checked = on;
     this.root = { path: '/', name: '/', depth: -1, expanded: true, children: null, entry: { kind: 'dir' }, parent: null };
     this.filterResults = null;
     this.filterInput.value = '';
@@ -295,7 +304,8 @@ export class FilesView {
     this.status.textContent = t('files.searching');
     try {
       const limit = 5000;
-      const found = await this.core('find', { image: this.imageIndex, layer: this.layer, pattern, limit });
+      // What the tree shows is searched: with "only changes" off, a layer's whole tree.
+      const found = await this.core('find', { image: this.imageIndex, layer: this.layer, pattern, limit, whole: this.onlyChanges ? undefined : true });
       if (this.filter !== pattern) return; // a newer filter is running
       this.filterCapped = found.truncated;
       this.filterResults = found.entries.map((entry) => {
@@ -641,11 +651,19 @@ export class FilesView {
     if (refocus) document.querySelector('#view select.files-source')?.focus();
   }
 
-  /** Called by the page when this view is shown for a path (a tab, a restored URL). */
-  show(path) {
+  /** Called by the page when this view is shown for a path (a tab, a restored URL), with
+   * the page's "only changes" choice (a layer's view). */
+  show(path, onlyChanges = this.onlyChanges) {
     // The picker names the view it sits in (a pick that did not settle yet excepted):
     // after Back, or a redraw for incoming verdicts.
     if (!this.sourceTimer) this.source.value = this.sourceValue();
+    if (this.layer !== null && this.layer !== undefined && onlyChanges !== this.onlyChanges) {
+      // (Listed again first; then the path, in the tree as the switch now shows it.)
+      this.setOnlyChanges(onlyChanges).then(() => {
+        if (path && path !== this.currentPath) this.reveal(path, true, 'replace');
+      });
+      return;
+    }
     if (path && path !== this.currentPath) this.reveal(path, true, 'replace');
     else if (!this.currentPath) this.reveal('/', false, 'replace');
     requestAnimationFrame(() => this.renderRows());

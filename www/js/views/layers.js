@@ -42,7 +42,7 @@ export function renderLayers(ctx) {
             : h('span', { class: 'muted size-unknown' }, t('size.not_known_yet')),
           layer.stored_size !== null && layer.compression && layer.compression !== 'none'
             ? h('span', { class: 'muted' }, tNode('layers.stored', { size: formatSize(layer.stored_size), compression: layer.compression })) : null,
-          h('span', { class: 'muted' }, layer.entries !== null && layer.entries !== undefined ? tCount('layers.entries', layer.entries) : t('layers.entries_pending')),
+          h('span', { class: 'muted entries' }, entriesText(layer, state)),
           h('span', { class: 'changes', dataset: { changesFor: String(layer.index) } }),
           h('span', { class: 'mono muted', title: layer.digest || '', translate: 'no' }, layer.digest ? shortId(layer.digest) : ''),
           verdictBadge(verdict, (layer.checks || []).map(describeCheck).join('\n'))),
@@ -78,6 +78,13 @@ export function renderLayers(ctx) {
     wasteSection(ctx),
   ].filter(Boolean));
   return box;
+}
+
+/** A layer's entry count; before it is read, "…" while the page reads, or (after Cancel,
+ * when nothing reads any more) that it was not read. */
+function entriesText(layer, state) {
+  if (layer.entries !== null && layer.entries !== undefined) return tCount('layers.entries', layer.entries);
+  return t(state.stage === 'cancelled' ? 'layers.entries_not_read' : 'layers.entries_pending');
 }
 
 function verdictClass(verdict) {
