@@ -157,10 +157,11 @@ export async function openTab(page, tab) {
 }
 
 /** axe-core's violations on the page as it is now, one line each, headed by `label`. It is
- * evaluated through the DevTools protocol, so the page's Content-Security-Policy stays on. */
-export async function axeViolations(page, label) {
+ * evaluated through the DevTools protocol, so the page's Content-Security-Policy stays on.
+ * `rules` turns rules on or off beyond axe's defaults (e.g. { 'target-size': { enabled: true } }). */
+export async function axeViolations(page, label, { rules } = {}) {
   if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const result = await page.evaluate((r) => window.axe.run(document, { resultTypes: ['violations'], ...(r ? { rules: r } : {}) }), rules);
   return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 

@@ -8,7 +8,7 @@
 // more; a phone and 150 %/200 % zoom reflow without horizontal scrolling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pageTestSetup, openTab, pickFile, waitVerified, shot, fx } from './harness.js';
+import { pageTestSetup, openTab, axeViolations, pickFile, waitVerified, shot, fx } from './harness.js';
 
 const { withPage } = pageTestSetup({ needs: [[fx('oci-gzip-big.tar'), 'fixtures missing: run tests/page/run.sh']] });
 
@@ -256,6 +256,52 @@ test('a phone (390×844): no sideways scrolling, the header scrolls away, every 
     await shot(page, 'polish-phone-history');
   }, { viewport: { width: 390, height: 844 } });
 });
+
+// axe-core at a phone's width (the other axe runs are at 1280–1400 px): every main view, light
+// and dark, with WCAG 2.2's target size (2.5.8: 24 × 24 CSS px, or room around) on, which
+// axe leaves off unless asked and which a finger needs most.
+for (const colorScheme of ['light', 'dark']) {
+  test(`accessibility (axe-core) on a phone (390×844), ${colorScheme}: every main view, target sizes included`, async () => {
+    const found = [];
+    const axe = async (page, label) => found.push(...await axeViolations(page, label, { rules: { 'target-size': { enabled: true } } }));
+    await withPage(async (page) => {
+      await axe(page, 'landing');
+      await page.click('#sample-button-2');
+      await waitVerified(page);
+      await page.click('#verdict-panel summary');
+      await axe(page, 'overview, every check');
+      await openTab(page, 'config');
+      await page.click('#raw-config summary');
+      await axe(page, 'config, raw JSON');
+      await openTab(page, 'history');
+      await axe(page, 'history');
+      await openTab(page, 'layers');
+      await page.waitForSelector('#waste table');
+      await axe(page, 'layers');
+      await openTab(page, 'files');
+      for (const p of ['/etc', '/etc/passwd']) await page.locator(`#view .tree .row[data-path="${p}"]`).click();
+      await page.waitForSelector('#viewer pre.text');
+      await axe(page, 'files, a file open');
+      await shot(page, `polish-phone-files-${colorScheme}`);
+      await openTab(page, 'diff');
+      await page.waitForSelector('#diff-result .diff-summary');
+      await axe(page, 'diff');
+      await openTab(page, 'lesson');
+      await page.waitForFunction(() => document.getElementById('lesson-step')?.dataset.ready === 'true');
+      await page.waitForSelector('#lesson .lesson-story-button');
+      await axe(page, 'lesson');
+      await page.locator('#lesson .lesson-story-button').first().scrollIntoViewIfNeeded();
+      await shot(page, `polish-phone-lesson-${colorScheme}`);
+      await openTab(page, 'structure');
+      await page.waitForSelector('#structure[data-ready="true"] #structure-doc-title');
+      await axe(page, 'structure');
+      await openTab(page, 'packages');
+      await page.waitForSelector('#packages-table, #packages-empty', { timeout: 60000 });
+      await axe(page, 'packages');
+    }, { viewport: { width: 390, height: 844 }, colorScheme });
+    assert.deepEqual(found, []);
+  });
+}
 
 test('200 % zoom (1280×720 → 640×360 CSS px) reflows; at 150 % (853×480) the tree and the viewer sit side by side', async () => {
   await withPage(async (page) => {
