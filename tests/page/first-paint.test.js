@@ -4,23 +4,12 @@
 // person would see then is checked and photographed. And the way out: a catalog that fails,
 // or a script that never runs, must not leave a blank page.
 //   cd tests/page && node --test --test-concurrency=1 first-paint.test.js
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startServer, launch, ARTIFACTS } from './harness.js';
+import { pageTestSetup, watchProblems, ARTIFACTS } from './harness.js';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const setup = pageTestSetup();
 
 /** Visible text of the page: text nodes whose element is rendered and not hidden
  * (visibility, display, opacity), outside archive data / marked English (translate="no"). */
@@ -54,11 +43,12 @@ async function holdCatalogs(context, { fail = false } = {}) {
   return { release, held: () => held };
 }
 
-function watch(page) {
-  const problems = { console: [], page: [] };
-  page.on('console', (m) => { if (m.type() === 'error') problems.console.push(m.text()); });
-  page.on('pageerror', (e) => problems.page.push(String(e)));
-  return problems;
+/** A context as the first frame needs it: no service worker (its answers never reach a
+ * route), English browser, a laptop's window. */
+async function freshPage() {
+  const context = await setup.browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 }, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  return { context, page, problems: watchProblems(page, context, setup.server.base) };
 }
 
 /** Runs in the page before its own scripts: what the first frame shows (the first animation
@@ -85,12 +75,10 @@ function recordFirstFrame() {
 }
 
 test('a Chinese page shows no English while its catalogs load, then Chinese', async () => {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 }, serviceWorkers: 'block' });
-  const page = await context.newPage();
-  const problems = watch(page);
+  const { context, page, problems } = await freshPage();
   const catalogs = await holdCatalogs(context);
   await page.addInitScript(recordFirstFrame);
-  await page.goto(`${server.base}?lang=zh-CN`, { waitUntil: 'commit' });
+  await page.goto(`${setup.server.base}?lang=zh-CN`, { waitUntil: 'commit' });
   const first = await page.evaluate(() => window.firstFrame);
   // (After 3 s the page shows itself whatever happens: the first frame must come before.)
   assert.ok(first.at < 3000, `the first frame came ${first.at} ms after the navigation began`);
@@ -116,11 +104,9 @@ test('a Chinese page shows no English while its catalogs load, then Chinese', as
 });
 
 test('a catalog that cannot load leaves the page readable (in English), not blank', async () => {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 }, serviceWorkers: 'block' });
-  const page = await context.newPage();
-  const problems = watch(page);
+  const { context, page, problems } = await freshPage();
   const catalogs = await holdCatalogs(context, { fail: true });
-  await page.goto(`${server.base}?lang=zh-CN`, { waitUntil: 'domcontentloaded' });
+  await page.goto(`${setup.server.base}?lang=zh-CN`, { waitUntil: 'domcontentloaded' });
   catalogs.release();
   await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
   assert.ok(await page.locator('#landing h1').isVisible(), 'the page is shown');
@@ -134,10 +120,9 @@ test('a catalog that cannot load leaves the page readable (in English), not blan
 });
 
 test('a page whose script never runs still shows itself (after 3 s)', async () => {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 720 }, serviceWorkers: 'block' });
-  const page = await context.newPage();
+  const { context, page } = await freshPage();
   await context.route('**/js/app.js', (route) => route.abort());
-  await page.goto(server.base, { waitUntil: 'domcontentloaded' });
+  await page.goto(setup.server.base, { waitUntil: 'domcontentloaded' });
   assert.equal(await page.locator('#landing h1').isVisible(), false, 'hidden while the texts might still come');
   await page.waitForFunction(() => getComputedStyle(document.body).visibility === 'visible', null, { timeout: 10000 });
   assert.ok(await page.locator('#landing h1').isVisible());

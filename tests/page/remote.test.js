@@ -3,34 +3,30 @@
 // CORS, a 404, a 401, a file replaced mid-read; deep links and "Copy link". The server is
 // tests/page/static_server.mjs on loopback, on another port than the page: another
 // origin, so CORS applies as it would on the web.
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { existsSync, statSync } from 'node:fs';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES, WWW } from './harness.js';
+import { statSync } from 'node:fs';
+import { pageTestSetup, openTab, pickFile, waitVerified, shot, fx, WWW } from './harness.js';
 import { startStaticServer } from './static_server.mjs';
 
-let server;
 let files;
-let browser;
-const fx = (name) => path.join(FIXTURES, name);
 const SAMPLE = path.join(WWW, 'sample.tar');
 const GZIP = path.join(WWW, 'lessons/web.tar.gz');
 
-before(async () => {
-  assert.ok(existsSync(fx('holes.tar')), 'fixtures missing: run tests/page/run.sh');
-  server = await startServer();
-  files = await startStaticServer({
-    files: { 'sample.tar': SAMPLE, 'holes.tar': fx('holes.tar'), 'web.tar.gz': GZIP, 'docker25.tar': fx('docker25.tar') },
-    replaceAfter: 2,
-    replacement: SAMPLE,
-  });
-  browser = await launch();
+// The archives' server (another origin than the page's), started before the page's.
+const setup = pageTestSetup({
+  needs: [[fx('holes.tar'), 'fixtures missing: run tests/page/run.sh']],
+  prepare: async () => {
+    files = await startStaticServer({
+      files: { 'sample.tar': SAMPLE, 'holes.tar': fx('holes.tar'), 'web.tar.gz': GZIP, 'docker25.tar': fx('docker25.tar') },
+      replaceAfter: 2,
+      replacement: SAMPLE,
+    });
+  },
 });
 
 after(async () => {
-  await browser?.close();
-  server?.stop();
   await files?.stop();
 });
 
@@ -39,16 +35,10 @@ after(async () => {
 const BROWSER_NETWORK_MESSAGE = /Failed to load resource|blocked by CORS policy|net::ERR_/;
 
 async function withPage(query, body, { networkErrors = false } = {}) {
-  const { page, context, problems } = await openPage(browser, server.base, { query });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(server.base).origin });
-  try {
+  await setup.withPage(async (page, context) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(setup.server.base).origin });
     await body(page, context);
-    assert.deepEqual(problems.page, [], 'page errors');
-    const console = networkErrors ? problems.console.filter((m) => !BROWSER_NETWORK_MESSAGE.test(m)) : problems.console;
-    assert.deepEqual(console, [], 'console errors');
-  } finally {
-    await context.close();
-  }
+  }, { query, ignoreConsole: networkErrors ? BROWSER_NETWORK_MESSAGE : null });
 }
 
 const urlQuery = (p) => `?url=${encodeURIComponent(files.base + p)}`;
@@ -98,8 +88,7 @@ test('the Open URL box opens an archive; a file of it reads by Range', async () 
     await page.click('#url-form button[type=submit]');
     await waitVerified(page);
     assert.match(page.url(), /\?url=http/);
-    await page.click('#tab-files');
-    await page.waitForSelector('#tab-files[aria-selected="true"]');
+    await openTab(page, 'files');
     // The file's bytes come through the browsing worker's HTTP reader.
     const text = await page.evaluate(async () => {
       const { state } = window.strata;
@@ -177,8 +166,7 @@ test('deep link round trip: ?url= plus the view; Copy link gives it to a colleag
   await withPage(urlQuery('range/sample.tar'), async (page) => {
     await waitVerified(page);
     ids = await imageIds(page);
-    await page.click('#tab-history');
-    await page.waitForSelector('#tab-history[aria-selected="true"]');
+    await openTab(page, 'history');
     await page.click('#copy-link-button');
     await page.waitForFunction(() => window.strata.lastLink);
     link = await page.evaluate(() => window.strata.lastLink);
@@ -188,15 +176,11 @@ test('deep link round trip: ?url= plus the view; Copy link gives it to a colleag
   });
   assert.match(link, /\?url=http.*#image=[0-9a-f]{12}&tab=history/);
   // The colleague follows it in a fresh page.
-  const { page, context, problems } = await openPage(browser, server.base, { query: link.slice(server.base.length) });
-  try {
+  await withPage(link.slice(setup.server.base.length), async (page) => {
     await waitVerified(page);
     assert.deepEqual(await imageIds(page), ids);
     assert.equal(await page.getAttribute('#tab-history', 'aria-selected'), 'true');
-    assert.deepEqual(problems.console, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a link to a dropped file names it; the same file restores the view, another one is said to differ', async () => {
@@ -204,22 +188,21 @@ test('a link to a dropped file names it; the same file restores the view, anothe
   await withPage('', async (page) => {
     await pickFile(page, SAMPLE);
     await waitVerified(page);
-    await page.click('#tab-layers');
-    await page.waitForSelector('#tab-layers[aria-selected="true"]');
+    await openTab(page, 'layers');
     await page.click('#copy-link-button');
     await page.waitForFunction(() => window.strata.lastLink);
     link = await page.evaluate(() => window.strata.lastLink);
     assert.match(await page.textContent('[role=alert]'), /must open the same file/);
   });
   assert.match(link, /#image=[0-9a-f]{12}&tab=layers&file=sample\.tar$/);
-  await withPage(link.slice(server.base.length), async (page) => {
+  await withPage(link.slice(setup.server.base.length), async (page) => {
     assert.match(await alertText(page), /view of sample\.tar.*Open the same file/);
     await shot(page, 'remote-local-link');
     await pickFile(page, SAMPLE);
     await waitVerified(page);
     assert.equal(await page.getAttribute('#tab-layers', 'aria-selected'), 'true');
   });
-  await withPage(link.slice(server.base.length), async (page) => {
+  await withPage(link.slice(setup.server.base.length), async (page) => {
     await pickFile(page, fx('docker25.tar'));
     await waitVerified(page);
     assert.match(await alertText(page), /is not in docker25\.tar/);

@@ -2,42 +2,21 @@
 // digest a button to the blob it names, attestation manifests and their in-toto statements
 // browsable as documents, verified ticks, both languages, axe-core, screenshots.
 //   cd tests/page && node --test --test-concurrency=1 structure.test.js
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES } from './harness.js';
+import { pageTestSetup, pickFile, waitVerified, shot, fx, axeViolations } from './harness.js';
 
-const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
-const fx = (name) => path.join(FIXTURES, name);
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(existsSync(fx('containerd.tar')), 'fixtures missing: run tests/page/run.sh');
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const setup = pageTestSetup({ needs: [[fx('containerd.tar'), 'fixtures missing: run tests/page/run.sh']] });
 
 async function withArchive(file, body, options = {}) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
+  await setup.withPage(async (page) => {
     await pickFile(page, file);
     await waitVerified(page);
     await page.click('#tab-structure');
     await page.waitForSelector('#structure[data-ready="true"] #structure-doc-title');
     await body(page);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-    assert.deepEqual(problems.foreign, [], 'requests to other origins');
-  } finally {
-    await context.close();
-  }
+  }, { ...options, foreign: true });
 }
 
 const title = (page) => page.locator('#structure-doc-title').textContent();
@@ -165,10 +144,7 @@ for (const [lang, query] of [['en', ''], ['zh-CN', '?lang=zh-CN']]) {
       await withArchive(fx('containerd.tar'), async (page) => {
         const top = await shownJson(page);
         await openLink(page, top.manifests[0].digest);
-        if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-        const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-        const violations = result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-        assert.deepEqual(violations, [], `axe violations (${lang}, ${colorScheme})`);
+        assert.deepEqual(await axeViolations(page, `${lang}, ${colorScheme}`), [], 'axe violations');
         if (lang === 'zh-CN') {
           // Every word of ours is Chinese: English only in archive data or marked English.
           const english = await page.evaluate(() => {
