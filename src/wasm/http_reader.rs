@@ -10,6 +10,7 @@
 //! size in `Content-Range` (and the ETag, where the server exposes it) — a file replaced
 //! under the reads is an error, never a mix of two files.
 
+use super::chunk_cache::{ChunkCache, ChunkPolicy, FetchRange};
 use super::to_js;
 use crate::Error;
 use js_sys::Uint8Array;
@@ -68,34 +69,40 @@ pub fn http_stats() -> Result<JsValue, JsValue> {
     to_js(&STATS.with(|s| s.borrow().clone()))
 }
 
-/// A file on a web server as a synchronous `Read + Seek`, for use in a worker.
-pub struct HttpReader {
+/// A file on a web server as a synchronous `Read + Seek`, for use in a worker: the shared
+/// chunk cache ([`ChunkCache`]: one cached chunk, 64 KiB after a jump, doubling to
+/// [`HTTP_MAX_CHUNK`] while reads stream) over synchronous range requests.
+pub type HttpReader = ChunkCache<HttpFile>;
+
+/// The chunk policy of a file on a web server.
+pub const HTTP_POLICY: ChunkPolicy = ChunkPolicy { min_chunk: HTTP_MIN_CHUNK, max_chunk: HTTP_MAX_CHUNK, near_gap: HTTP_NEAR_GAP };
+
+/// A file on a web server as a source of byte ranges: one checked range request each.
+pub struct HttpFile {
     url: String,
     size: u64,
     /// The ETag the probe saw (when the server exposes it): every answer must carry it.
     etag: Option<String>,
-    pos: u64,
-    cache: Vec<u8>,
-    cache_start: u64,
-    next_chunk: usize,
     /// Sent with every request besides the Range: a registry's `Authorization` (which
     /// forces a preflight, answered by a registry configured for CORS). None for a plain
     /// web server.
     headers: Vec<(String, String)>,
 }
 
-impl HttpReader {
+impl ChunkCache<HttpFile> {
     pub fn new(url: String, size: u64, etag: Option<String>) -> HttpReader {
-        HttpReader { url, size, etag, pos: 0, cache: Vec::new(), cache_start: 0, next_chunk: HTTP_MIN_CHUNK, headers: Vec::new() }
+        ChunkCache::over(HttpFile { url, size, etag, headers: Vec::new() }, size, HTTP_POLICY)
     }
 
     /// The same reader sending `headers` with every request.
     pub fn with_headers(mut self, headers: Vec<(String, String)>) -> HttpReader {
-        self.headers = headers;
+        self.source.headers = headers;
         self
     }
 
-    /// From the page's description of the source: `{url, size, etag}`.
+    /// From the page's description of the source: `{url, size, etag}`, and `head`: the
+    /// file's first bytes when the page's probe fetched them already (a `Uint8Array`,
+    /// cached here so the first read costs no request; see `www/js/remote_source.js`).
     pub fn from_js(source: &JsValue) -> Result<HttpReader, Error> {
         let get = |name: &str| js_sys::Reflect::get(source, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
         let bad = |what: &str| Error::Io { offset: None, source: io::Error::other(format!("not an archive source: {what}")) };
@@ -104,17 +111,15 @@ impl HttpReader {
         if !(size >= 0.0 && size.fract() == 0.0 && size < 9.0e15) {
             return Err(bad("unusable size"));
         }
-        Ok(HttpReader::new(url, size as u64, get("etag").as_string().filter(|e| !e.is_empty())))
+        let reader = HttpReader::new(url, size as u64, get("etag").as_string().filter(|e| !e.is_empty()));
+        Ok(match get("head").dyn_into::<Uint8Array>() {
+            Ok(head) if head.length() > 0 => reader.with_cached(0, head.to_vec()),
+            _ => reader,
+        })
     }
+}
 
-    pub fn len(&self) -> u64 {
-        self.size
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.size == 0
-    }
-
+impl FetchRange for HttpFile {
     /// Bytes `[start, start + len)` into `out` (fewer only at the end of the file),
     /// retrying a failed request a few times.
     fn fetch(&mut self, start: u64, len: usize, out: &mut Vec<u8>) -> io::Result<()> {
@@ -148,7 +153,9 @@ impl HttpReader {
             }
         }
     }
+}
 
+impl HttpFile {
     /// One range request for `[start, end)`.
     fn request(&self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<(), HttpFailure> {
         STATS.with(|s| s.borrow_mut().requests += 1);
@@ -223,48 +230,6 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64, Option<u64>)> {
         t => Some(t.parse().ok()?),
     };
     (a <= b).then_some((a, b, total))
-}
-
-impl Read for HttpReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() || self.pos >= self.size {
-            return Ok(0);
-        }
-        let cache_end = self.cache_start + self.cache.len() as u64;
-        if self.pos >= self.cache_start && self.pos < cache_end {
-            let at = (self.pos - self.cache_start) as usize;
-            let n = buf.len().min(self.cache.len() - at);
-            buf[..n].copy_from_slice(&self.cache[at..at + n]);
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        // A miss. Just past the cached chunk (streaming): a bigger request. After a jump
-        // (header to header) or a seek back: a small one again.
-        if !self.cache.is_empty() && self.pos >= cache_end && self.pos - cache_end <= HTTP_NEAR_GAP {
-            self.next_chunk = self.next_chunk.saturating_mul(2).min(HTTP_MAX_CHUNK);
-        } else {
-            self.next_chunk = HTTP_MIN_CHUNK;
-        }
-        let remaining = (self.size - self.pos).min(usize::MAX as u64) as usize;
-        // A read bigger than the next chunk is fetched at its own size (still bounded).
-        let want = buf.len().max(self.next_chunk).min(HTTP_MAX_CHUNK).min(remaining);
-        let mut chunk = std::mem::take(&mut self.cache);
-        let start = self.pos;
-        self.fetch(start, want, &mut chunk)?;
-        self.cache = chunk;
-        self.cache_start = start;
-        let n = buf.len().min(self.cache.len());
-        buf[..n].copy_from_slice(&self.cache[..n]);
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for HttpReader {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.pos = crate::io::seek_target(pos, self.pos, self.size)?;
-        Ok(self.pos)
-    }
 }
 
 /// The archive the page opened: a dropped `File` (any `Blob`), a file on a web server

@@ -15,12 +15,14 @@
 //! share: errors and values for JS, progress callbacks.
 
 mod blob_reader;
+mod chunk_cache;
 mod helpers;
 mod http_reader;
 mod parts_reader;
 mod session;
 
 pub use blob_reader::*;
+pub use chunk_cache::*;
 pub use helpers::*;
 pub use http_reader::*;
 pub use parts_reader::*;
