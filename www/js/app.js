@@ -489,6 +489,10 @@ function showProgress(p) {
   // the whole file (and verifies as it goes).
   else if (p.phase === 'verifying' && !state.report) phase = t('progress.phase.decompressing');
   else if (p.items > 1 && p.phase !== 'opening') phase = t('progress.phase_of', { phase, n: Math.min(p.item + 1, p.items), total: p.items });
+  // A registry image, until its report is in: what is fetched, and from where.
+  if (state.file?.ref && !state.report && (p.phase === 'opening' || p.phase === 'fetching')) {
+    phase = t('progress.phase.fetching_registry', { registry: state.file.registry || state.file.ref });
+  }
   $('progress-phase').textContent = t('progress.ongoing', { phase });
   const now = performance.now();
   // A new phase measures its own speed: the bytes done since the phase began over the time
@@ -501,7 +505,7 @@ function showProgress(p) {
   const pct = p.total ? Math.min(100, (100 * p.done) / p.total) : 0;
   // One unit system on the page: docker's SI sizes, the speed too.
   const numbers = { done: formatSize(p.done), total: formatSize(p.total), percent: Math.round(pct) };
-  $('progress-numbers').textContent = !p.total ? ''
+  $('progress-numbers').textContent = !p.total ? (p.done && p.phase === 'fetching' ? t('progress.fetched', { done: formatSize(p.done) }) : '')
     : lastProgress.speed ? t('progress.numbers_speed', { ...numbers, speed: formatSize(lastProgress.speed) })
       : t('progress.numbers', numbers);
   $('progress-fill').style.width = `${pct}%`;
