@@ -329,3 +329,21 @@ test("a hosted page's library.json entry with `ref` opens the image from its reg
     await context.close();
   }
 });
+
+test('while a registry image opens: what is fetched from where, and Cancel', async () => {
+  // The slow proxy holds every answer back 1.5 s: the opening page stays on screen.
+  for (const lang of ['en', 'zh-CN']) {
+    await withPage(`${refQuery(registries.slow.host, 'strata/sample:1.0')}&lang=${lang}`, async (page) => {
+      await page.waitForSelector('#progress:not([hidden])');
+      const from = lang === 'en' ? `from ${registries.slow.host}` : `来自镜像仓库 ${registries.slow.host}`;
+      assert.ok((await page.textContent('#archive-info')).includes(from), 'the name and the registry');
+      const progress = await page.textContent('#progress');
+      assert.ok(progress.includes(registries.slow.host), `the progress names the registry: ${progress}`);
+      assert.equal(await page.isVisible('#cancel-button'), true);
+      await shot(page, `registry-opening${lang === 'en' ? '' : '-zh'}`);
+      await page.click('#cancel-button');
+      await page.waitForSelector('#landing:not([hidden])');
+      assert.notEqual(await page.evaluate(() => document.body.dataset.stage), 'verified');
+    });
+  }
+});

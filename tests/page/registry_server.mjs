@@ -14,6 +14,7 @@
 //              (Distribution's own `auth: token` would want a JWT signed by a key in a
 //              certificate bundle: this proxy speaks the same flow to the client.)
 //   notoken    the same proxy, but its realm's /token answers 404: the flow cannot finish.
+//   slow       the same proxy without auth, each answer 1.5 s late: the page while it opens.
 //
 // Images are pushed with `skopeo copy --dest-tls-verify=false`; `tamper(digest)` changes a
 // blob in the registry's storage (same length) after it was pushed.
@@ -95,14 +96,17 @@ async function startRegistryProcess({ dir, name, storage, cors }) {
 }
 
 /** The token-wanting proxy in front of `upstream` (host:port). `tokenEndpoint: false` → its
- * realm answers 404. `stats` counts what the tests assert on. */
-async function startTokenProxy({ upstream, tokenEndpoint = true }) {
+ * realm answers 404; `auth: false` → no token wanted, every answer held back `delayMs`
+ * first (a slow registry, to see the page while it opens). `stats` counts what the tests
+ * assert on. */
+async function startTokenProxy({ upstream, tokenEndpoint = true, auth = true, delayMs = 0 }) {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const token = randomBytes(16).toString('hex');
   const stats = { unauthorized: 0, tokens: 0, scopes: [], authorized: 0, preflights: 0 };
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, `http://${host}`);
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (req.method === 'OPTIONS') {
       stats.preflights += 1;
       res.writeHead(204, { ...CORS_HEADERS, 'Access-Control-Max-Age': '600' });
@@ -121,7 +125,7 @@ async function startTokenProxy({ upstream, tokenEndpoint = true }) {
       res.end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
       return;
     }
-    if (req.headers.authorization !== `Bearer ${token}`) {
+    if (auth && req.headers.authorization !== `Bearer ${token}`) {
       stats.unauthorized += 1;
       // The repository named in the path (/v2/<name>/manifests|blobs|tags/…), as a registry
       // asks for it; /v2/ itself names none.
@@ -192,6 +196,8 @@ export async function startRegistries() {
     started.push(token);
     const notoken = await startTokenProxy({ upstream: cors.host, tokenEndpoint: false });
     started.push(notoken);
+    const slow = await startTokenProxy({ upstream: cors.host, auth: false, delayMs: 1500 });
+    started.push(slow);
     // Distribution answers preflights itself; were it not so, the page could not send
     // Authorization or a long Accept to it, and these tests would need a proxy in front.
     const answer = await preflight(cors.base, '/v2/any/manifests/latest');
@@ -205,6 +211,7 @@ export async function startRegistries() {
       nocors,
       token,
       notoken,
+      slow,
       /** skopeo copy with these arguments (e.g. to make an oci-archive first). */
       copy: (args) => run('skopeo', ['copy', '-q', ...args], { maxBuffer: 1 << 20 }),
       /** skopeo copy SRC → docker://<cors>/<name>, with `args` before the names. */
