@@ -63,13 +63,21 @@ export async function startServer(directory = WWW) {
   throw new Error(`the static server did not start: ${log}`);
 }
 
+const CHROMIUM_OPTIONS = {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+};
+
 export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
-  });
+  return chromium.launch(CHROMIUM_OPTIONS);
+}
+
+/** Chromium with a profile of its own in `dir` (what web apps are installed into): its
+ * default context, where the browser itself opens windows (an installed app launched). */
+export async function launchWithProfile(dir, options = {}) {
+  return chromium.launchPersistentContext(dir, { ...CHROMIUM_OPTIONS, ...options });
 }
 
 /** A fresh page that records problems: console errors, page errors, foreign requests, dialogs.

@@ -5,45 +5,21 @@
 // changes against the CLI's `layers`, the OS line and the readers' findings, the empty
 // state, archive text drawn as text (markup, a bidi override as a token), English and
 // 中文, axe-core, screenshots.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES, ROOT } from './harness.js';
+import { pageTestSetup, openTab, axeViolations, pickFile, waitVerified, shot, fx, ROOT } from './harness.js';
 
 const CLI = path.join(ROOT, 'target/release/strata');
-const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
-const fx = (name) => path.join(FIXTURES, name);
 const DEBIAN_LIKE = path.join(ROOT, 'target/tmp/packages/debian-like.tar');
 const REAL_DEBIAN = path.join(ROOT, 'benches/out/debian-real.tar');
 
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(existsSync(fx('packages.tar')), 'fixtures missing: run tests/page/run.sh');
-  assert.ok(existsSync(CLI), 'target/release/strata missing: cargo build --release');
-  server = await startServer();
-  browser = await launch();
+const setup = pageTestSetup({
+  needs: [[fx('packages.tar'), 'fixtures missing: run tests/page/run.sh'], [CLI, 'target/release/strata missing: cargo build --release']],
 });
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function withPage(body, options = {}) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
-    await body(page);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-    assert.deepEqual(problems.foreign, [], 'requests to other origins');
-  } finally {
-    await context.close();
-  }
-}
+const withPage = (body, options = {}) => setup.withPage(body, { ...options, foreign: true });
 
 function cli(args) {
   return execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, SOURCE_DATE_EPOCH: '0' } });
@@ -56,8 +32,7 @@ const shown = (s) => String(s).replace(HIDDEN, (c) => `⟨U+${c.codePointAt(0).t
 async function openPackages(page, file) {
   await pickFile(page, file);
   await waitVerified(page, 120000);
-  await page.click('#tab-packages');
-  await page.waitForSelector('#tab-packages[aria-selected="true"]');
+  await openTab(page, 'packages');
   await page.waitForSelector('#packages-table, #packages-empty', { timeout: 60000 });
 }
 
@@ -77,12 +52,6 @@ const expectedRows = (json) => json.packages.map((p) => ({
 async function download(page, click) {
   const [file] = await Promise.all([page.waitForEvent('download'), click()]);
   return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') };
-}
-
-async function axeViolations(page, label) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 test('the Packages table equals strata packages --json; OS line, findings, archive text as text', async () => {
