@@ -7,26 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { launch, waitVerified, shot, ROOT } from './harness.js';
+import { launch, openPage, assertClean, axeViolations, startServer, freePort, waitVerified, shot, ROOT } from './harness.js';
 
 const OUT = path.join(ROOT, 'tests/out/dist-test');
 const NGINX = process.env.NGINX || '/usr/sbin/nginx';
 let browser;
 const running = [];
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** `./build.sh dist`'s own step (the site in www/ is built already) into `dir`. */
 function buildDist(dir, env = {}, buildId) {
@@ -108,16 +96,8 @@ after(async () => {
 });
 
 /** A fresh browser context on `base`, recording console errors (workers' too) and page errors. */
-async function visit(base, { query = '' } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  page.on('worker', (w) => w.on('console', (m) => { if (m.type() === 'error') problems.push(`worker: ${m.text()}`); }));
-  await page.goto(base + query);
-  await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
-  return { context, page, problems };
+function visit(base, { query = '' } = {}) {
+  return openPage(browser, base, { query });
 }
 
 /** Poll `fn(arg)` in the page (it may be async: waitForFunction takes a promise as truthy). */
@@ -165,8 +145,6 @@ test('nginx with the README config serves the built site: the policy header, typ
 
 test('the page on nginx: open the sample, verified, no console error, nothing fetched elsewhere', async () => {
   const { context, page, problems } = await visit(site.base);
-  const foreign = [];
-  context.on('request', (r) => { if (!r.url().startsWith(site.base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreign.push(r.url()); });
   try {
     // The web app manifest as Chromium reads it: no errors, the .tar / .tar.gz handlers.
     const cdp = await context.newCDPSession(page);
@@ -180,8 +158,7 @@ test('the page on nginx: open the sample, verified, no console error, nothing fe
     await waitVerified(page);
     await page.click('#tab-files');
     await page.waitForSelector('.tree .row[data-path="/etc"]');
-    assert.deepEqual(problems, []);
-    assert.deepEqual(foreign, []);
+    assertClean(problems, { foreign: true });
   } finally {
     await context.close();
   }
@@ -196,16 +173,13 @@ test('library.json beside index.html is listed on the landing page, as text, and
     assert.deepEqual(items, ['Union FS demoOne rule per layer <b>not bold</b>', 'team/app:1.4Our app', 'base image']);
     assert.equal(await page.locator('#library b').count(), 0, 'the host\'s text is never HTML');
     assert.equal(await page.getAttribute('#library li:nth-child(2) a', 'href'), `?url=${encodeURIComponent(LIBRARY[1].url)}`);
-    assert.equal(await page.getAttribute('#library li:nth-child(3) a', 'href'), `?url=${encodeURIComponent(LIBRARY[2].ref)}`);
+    assert.equal(await page.getAttribute('#library li:nth-child(3) a', 'href'), `?ref=${encodeURIComponent(LIBRARY[2].ref)}`);
     await shot(page, 'dist-library');
     // axe-core over the landing page with the library, light and dark (evaluated through the
     // DevTools protocol: the policy header stays on).
-    const axeSource = readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js'), 'utf8');
     for (const colorScheme of ['light', 'dark']) {
       await page.emulateMedia({ colorScheme });
-      if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
-      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-      assert.deepEqual(result.violations.map((v) => `${colorScheme}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+      assert.deepEqual(await axeViolations(page, colorScheme), []);
     }
     await page.emulateMedia({ colorScheme: 'light' });
     await page.click('#library button');
@@ -215,7 +189,7 @@ test('library.json beside index.html is listed on the landing page, as text, and
     await page.goto(`${site.base}?lang=zh-CN`);
     await page.waitForSelector('#library li');
     assert.equal(await page.textContent('#library-title'), '资料库：托管本页面的人列出的镜像归档');
-    assert.deepEqual(problems, []);
+    assertClean(problems);
   } finally {
     await context.close();
   }
@@ -228,7 +202,7 @@ test('after one visit the page opens offline (service worker) and opens the samp
     await context.setOffline(true);
     // Offline for real: the server cannot be reached from the page.
     assert.equal(await page.evaluate(async () => { try { await fetch('https://example.com/', { mode: 'no-cors' }); return 'online'; } catch { return 'offline'; } }), 'offline');
-    problems.length = 0; // (that refused fetch logs its own error)
+    problems.console.length = 0; // (that refused fetch logs its own error)
     await page.reload();
     await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
     await page.click('#sample-button-2');
@@ -236,7 +210,7 @@ test('after one visit the page opens offline (service worker) and opens the samp
     await page.click('#tab-files');
     await page.waitForSelector('.tree .row[data-path="/etc"]');
     await shot(page, 'dist-offline');
-    assert.deepEqual(problems, []);
+    assertClean(problems);
   } finally {
     await context.close();
   }
@@ -289,22 +263,20 @@ test('a worker is held to the header\'s connect-src: a foreign host is refused, 
   try {
     await page.click('#sample-button-2');
     await waitVerified(page);
-    assert.deepEqual(problems, []);
+    assertClean(problems);
   } finally {
     await context.close();
   }
 
   // Without the header (a plain static server: only the page's <meta>), the same worker
   // fetch is not refused: the header is what holds workers.
-  const port = await freePort();
-  const plain = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', SITE], { stdio: 'ignore' });
-  running.push(plain);
-  for (let i = 0; i < 50; i++) {
-    try { if ((await fetch(`http://127.0.0.1:${port}/`)).ok) break; } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 100));
+  const plain = await startServer(SITE);
+  try {
+    const unheadered = await workerFetches(plain.base, SITE, ['http://192.0.2.10/x.tar']);
+    assert.notEqual(unheadered['http://192.0.2.10/x.tar'], 'refused');
+  } finally {
+    plain.stop();
   }
-  const unheadered = await workerFetches(`http://127.0.0.1:${port}/`, SITE, ['http://192.0.2.10/x.tar']);
-  assert.notEqual(unheadered['http://192.0.2.10/x.tar'], 'refused');
 });
 
 test('a new build replaces the old cache', async () => {
@@ -321,7 +293,7 @@ test('a new build replaces the old cache', async () => {
     await page.reload();
     await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
     assert.equal(await page.getAttribute('meta[name="strata-build"]', 'content'), 'build-two');
-    assert.deepEqual(problems, []);
+    assertClean(problems);
   } finally {
     await context.close();
   }

@@ -3,41 +3,19 @@
 // streamed by the service worker (www/sw.js), else a Blob up to a stated cap. The fixture is
 // an archive with one 300 MB file (zeros, with a marker every 4 MiB so pieces out of order
 // or lost show up in the hash), written here on the spot.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, FIXTURES, ROOT } from './harness.js';
+import { pageTestSetup, pickFile, waitVerified, shot, tarHeader, tarPad as pad, FIXTURES, ROOT } from './harness.js';
 
 const BIG_SIZE = 300_000_000;
 const BIG = path.join(FIXTURES, 'downloads', 'big-file.tar');
-let server;
-let browser;
 let bigSha;
 
-/** A ustar header block (sizes up to 8 GiB in octal). */
-function header(name, size) {
-  const b = Buffer.alloc(512);
-  const field = (value, at, width) => b.write(`${value.toString(8).padStart(width - 1, '0')}\0`, at, 'ascii');
-  b.write(name, 0, 100, 'utf8');
-  field(0o644, 100, 8);
-  field(0, 108, 8);
-  field(0, 116, 8);
-  field(size, 124, 12);
-  field(1700000000, 136, 12);
-  b.write('        ', 148, 'ascii');
-  b.write('0', 156, 'ascii');
-  b.write('ustar\0', 257, 'ascii');
-  b.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return b;
-}
-
-const pad = (n) => Buffer.alloc((512 - (n % 512)) % 512);
+const header = (name, size) => tarHeader(name, { size });
 
 /** The big file's bytes, one 1 MiB block at a time. */
 function* bigBlocks() {
@@ -93,67 +71,59 @@ function shaOfFile(file) {
   });
 }
 
-before(async () => {
-  if (existsSync(BIG)) {
-    const h = createHash('sha256');
-    for (const b of bigBlocks()) h.update(b);
-    bigSha = h.digest('hex');
-  } else {
-    bigSha = writeBigArchive();
-  }
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
+const setup = pageTestSetup({
+  prepare: () => {
+    if (existsSync(BIG)) {
+      const h = createHash('sha256');
+      for (const b of bigBlocks()) h.update(b);
+      bigSha = h.digest('hex');
+    } else {
+      bigSha = writeBigArchive();
+    }
+  },
 });
 
 /** How the page can save, set up before its scripts run: 'picker' (a showSaveFilePicker
  * that skips the dialog and answers with a real file of the origin private file system,
  * written through its real writable stream), 'none' (no showSaveFilePicker). Any Blob of
  * more than 16 MB the page makes is noted in window.__bigBlobs. */
-async function pageWith(saving, { serviceWorkers = 'allow' } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true, serviceWorkers, viewport: { width: 1400, height: 900 } });
-  await context.addInitScript((saving) => {
-    window.__bigBlobs = [];
-    const NativeBlob = window.Blob;
-    window.Blob = class extends NativeBlob {
-      constructor(parts, options) {
-        super(parts, options);
-        if (this.size > 16e6) window.__bigBlobs.push(this.size);
-      }
-    };
-    delete Window.prototype.showSaveFilePicker;
-    delete window.showSaveFilePicker;
-    if (saving === 'picker') {
-      window.showSaveFilePicker = async ({ suggestedName }) => {
-        window.__pickerAsked = suggestedName;
-        const dir = await navigator.storage.getDirectory();
-        return dir.getFileHandle(suggestedName, { create: true });
-      };
+function savingScript(saving) {
+  window.__bigBlobs = [];
+  const NativeBlob = window.Blob;
+  window.Blob = class extends NativeBlob {
+    constructor(parts, options) {
+      super(parts, options);
+      if (this.size > 16e6) window.__bigBlobs.push(this.size);
     }
-  }, saving);
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  await page.goto(server.base);
-  await page.waitForFunction(() => document.documentElement.dataset.texts === 'ready');
-  // (The source tree's page registers its service worker at the first big download.)
-  assert.equal(await page.evaluate(() => navigator.serviceWorker.controller), null);
-  await pickFile(page, BIG);
-  await waitVerified(page, 120000);
-  await page.click('#tab-files');
-  await page.locator('.tree .row[data-path="/big.bin"]').click();
-  await page.waitForSelector('#download-file');
-  return { context, page, problems };
+  };
+  delete Window.prototype.showSaveFilePicker;
+  delete window.showSaveFilePicker;
+  if (saving === 'picker') {
+    window.showSaveFilePicker = async ({ suggestedName }) => {
+      window.__pickerAsked = suggestedName;
+      const dir = await navigator.storage.getDirectory();
+      return dir.getFileHandle(suggestedName, { create: true });
+    };
+  }
+}
+
+/** A page with the big archive open and its big file shown, saving as `saving` says, for
+ * `body(page)`. */
+async function withBigFile(saving, body, { serviceWorkers = 'allow' } = {}) {
+  await setup.withPage(async (page) => {
+    // (The source tree's page registers its service worker at the first big download.)
+    assert.equal(await page.evaluate(() => navigator.serviceWorker.controller), null);
+    await pickFile(page, BIG);
+    await waitVerified(page, 120000);
+    await page.click('#tab-files');
+    await page.locator('.tree .row[data-path="/big.bin"]').click();
+    await page.waitForSelector('#download-file');
+    await body(page);
+  }, { contextOptions: { serviceWorkers }, initScript: [savingScript, saving] });
 }
 
 test('a 300 MB file goes through the service worker as a stream, with the right bytes', async () => {
-  const { context, page, problems } = await pageWith('none');
-  try {
+  await withBigFile('none', async (page) => {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click('#download-file')]);
     assert.match(download.url(), /\/download\/[^/]+\/big\.bin$/, 'the download is the service worker\'s stream');
     assert.equal(download.suggestedFilename(), 'big.bin');
@@ -164,15 +134,11 @@ test('a 300 MB file goes through the service worker as a stream, with the right 
     assert.equal(last.sink, 'service-worker');
     assert.equal(last.bytes, BIG_SIZE);
     assert.deepEqual(await page.evaluate(() => window.__bigBlobs), [], 'no Blob holds the download');
-    assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the merged rootfs export streams through the service worker, equal to strata export', async () => {
-  const { context, page, problems } = await pageWith('none');
-  try {
+  await withBigFile('none', async (page) => {
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click('#export-rootfs')]);
     const file = await download.path();
     const cli = path.join(path.dirname(BIG), 'rootfs-cli.tar');
@@ -181,15 +147,11 @@ test('the merged rootfs export streams through the service worker, equal to stra
     assert.equal(await shaOfFile(file), await shaOfFile(cli));
     assert.equal(await page.evaluate(() => window.strata.lastDownload.sink), 'service-worker');
     assert.deepEqual(await page.evaluate(() => window.__bigBlobs), []);
-    assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('with showSaveFilePicker, the file is written through the picked file\'s writable stream', async () => {
-  const { context, page, problems } = await pageWith('picker');
-  try {
+  await withBigFile('picker', async (page) => {
     await page.click('#download-file');
     await page.waitForFunction(() => window.strata.lastDownload.sink === 'file-system-access', null, { timeout: 120000 });
     assert.equal(await page.evaluate(() => window.__pickerAsked), 'big.bin');
@@ -206,15 +168,11 @@ test('with showSaveFilePicker, the file is written through the picked file\'s wr
     assert.equal(written.hex, bigSha);
     assert.equal(await page.evaluate(() => window.strata.lastDownload.bytes), BIG_SIZE);
     assert.deepEqual(await page.evaluate(() => window.__bigBlobs), [], 'no Blob holds the download');
-    assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('where nothing streams, a download over the cap is refused in words', async () => {
-  const { context, page, problems } = await pageWith('none', { serviceWorkers: 'block' });
-  try {
+  await withBigFile('none', async (page) => {
     let downloaded = false;
     page.on('download', () => { downloaded = true; });
     await page.click('#download-file');
@@ -225,15 +183,11 @@ test('where nothing streams, a download over the cap is refused in words', async
     await shot(page, 'download-too-big');
     assert.equal(downloaded, false);
     assert.deepEqual(await page.evaluate(() => window.__bigBlobs), []);
-    assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
+  }, { serviceWorkers: 'block' });
 });
 
 test('a small file is still saved from memory, with no dialog', async () => {
-  const { page, context, problems } = await openPage(browser, server.base);
-  try {
+  await setup.withPage(async (page) => {
     await page.click('#sample-button-2');
     await waitVerified(page);
     await page.click('#tab-files');
@@ -241,9 +195,5 @@ test('a small file is still saved from memory, with no dialog', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-file')]);
     assert.equal(download.suggestedFilename(), 'passwd');
     assert.equal(await page.evaluate(() => window.strata.lastDownload.sink), 'memory');
-    assert.deepEqual(problems.console, []);
-    assert.deepEqual(problems.page, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
