@@ -231,6 +231,8 @@ test('a layer\'s filter searches what the tree shows; "only changes" is in the U
     // The whole tree as of layer 1: the filter finds what the tree now shows.
     await page.uncheck('#view .files-switch input');
     await page.waitForSelector('#view .tree .row[data-path="/bin"]');
+    // The viewer's words for / say which tree this is.
+    assert.match(await page.textContent('#viewer'), /The whole filesystem as of layer 1/);
     assert.match(await location(page), /[#&]layer=1(&|$)/);
     assert.match(await location(page), /[#&]only_changes=0(&|$)/);
     await filter(page, 'blob', 1);
@@ -248,6 +250,7 @@ test('a layer\'s filter searches what the tree shows; "only changes" is in the U
     assert.equal(await page.isChecked('#view .files-switch input'), true);
     assert.deepEqual(await paths(page), ['/etc']);
     assert.doesNotMatch(await location(page), /only_changes/);
+    assert.match(await page.textContent('#viewer'), /Only what layer 1 wrote/);
     await page.goForward();
     await page.waitForSelector('#view .tree .row[data-path="/bin"]');
     assert.equal(await page.isChecked('#view .files-switch input'), false);
@@ -259,6 +262,7 @@ test('a layer\'s filter searches what the tree shows; "only changes" is in the U
     await page.waitForSelector('#view .tree .row[data-path="/bin"]');
     assert.equal(await page.isChecked('#view .files-switch input'), false);
     assert.deepEqual((await paths(page)).sort(), ['/bin', '/etc', '/img']);
+    assert.match(await page.textContent('#viewer'), /The whole filesystem as of layer 1/);
     assert.equal(await location(page), link);
   }, { query: link.slice(link.indexOf('#')) });
 });

@@ -218,6 +218,8 @@ export class FilesView {
     await this.load(this.root);
     this.relayout();
     if (path && path !== '/') await this.reveal(path, false, 'replace');
+    // Nothing opened: the viewer's words for / say which tree this is now.
+    else this.viewer.showRoot(this.image, this.layer, !this.onlyChanges);
   }
 
   makeNode(entry, parent) {
@@ -618,7 +620,7 @@ export class FilesView {
       if (open) this.onPath(this.currentPath, how);
       this.renderCrumbs(this.currentPath);
       if (found.missing) this.viewer.showMissing(path);
-      else this.viewer.showRoot(this.image, this.layer);
+      else this.viewer.showRoot(this.image, this.layer, !this.onlyChanges);
       this.renderRows();
       return;
     }

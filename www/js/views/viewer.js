@@ -37,14 +37,16 @@ export class FileViewer {
       h('p', null, t('viewer.keys'))));
   }
 
-  showRoot(image, layer) {
-    this.shown = () => this.showRoot(image, layer);
+  /** `/` of the tree: what the tree is (merged; a layer's changes; with `whole`, a layer's
+   * whole tree as of that layer). */
+  showRoot(image, layer, whole = false) {
+    this.shown = () => this.showRoot(image, layer, whole);
     this.element.setAttribute('aria-label', t('viewer.label'));
     this.release();
     clear(this.element).append(h('h3', { class: 'viewer-path mono' }, '/'),
       h('p', { class: 'muted' }, layer === null || layer === undefined
         ? (image.repo_tags[0] ? tNode('viewer.root_merged', { image: image.repo_tags[0] }) : t('viewer.root_merged_untagged'))
-        : tNode('viewer.root_layer', { layer })));
+        : tNode(whole ? 'viewer.root_layer_whole' : 'viewer.root_layer', { layer })));
   }
 
   /** A path that is not in this filesystem (a broken link's target, an old URL). */
