@@ -12,7 +12,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { startServer, launch, openPage, waitVerified, shot, FIXTURES, writeDockerArchive } from './harness.js';
+import { startServer, launch, openPage, waitVerified, shot, axeViolations, FIXTURES, writeDockerArchive } from './harness.js';
 import { startRegistries } from './registry_server.mjs';
 
 const fx = (name) => path.join(FIXTURES, name);
@@ -190,6 +190,8 @@ test('a multi-platform index: the picker lists both platforms, each shows its ow
     assert.equal(r.images[0].manifest_digest, index.manifests[0].digest);
     assert.equal(r.images[0].architecture, 'amd64');
     await shot(page, 'registry-platforms');
+    // The picker is labelled, and the header with it passes axe-core.
+    assert.deepEqual(await axeViolations(page, 'registry image with platforms'), []);
     // Switching: the other platform opens, and the address says which.
     await picker.selectOption('linux/arm64/v8');
     await page.waitForFunction(() => window.strata.state.report?.images[0]?.architecture === 'arm64' && document.body.dataset.stage === 'verified', null, { timeout: 60000 });
