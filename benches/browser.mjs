@@ -24,6 +24,13 @@
 // The Packages tab (issue 25 item 6): once the tree is browsable, the time from clicking the
 // tab to the table drawn (the scan of the package databases in the worker included), and the
 // browsing worker's wasm memory before and after the scan. Without a LARGE.tar, only this.
+// Each round runs three pages, interleaved, so the figures compare within one run: the tab
+// clicked at browsable (while the helpers hash), the tab clicked once every digest is checked
+// (the baseline: the scan with a core of its own), and no click at all (verification's own
+// total, which the pause for the person's request must not lengthen). `--after-verified`
+// runs only the second kind. `--www-before DIR` (a copy of www/ from before a change, its
+// pkg/ included) runs every kind on that site too, interleaved with the current one, so a
+// change is measured against what it replaced in the same minutes.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,6 +48,7 @@ let outFile = null;
 let quick = false; // --quick: page runs on the .tar and the two-worker baselines only (a dev loop)
 let afterVerified = false; // --after-verified: the Packages tab clicked once every digest is checked (helpers idle), not at browsable
 let langSwitch = false; // --lang-switch [FILE]: the language switch on an open 100k-entry tree only (issue 21)
+let wwwBefore = null; // --www-before DIR: the same runs on another copy of the site, interleaved (an A/B)
 let byUrl = false; // --url LARGE.tar: the archive opened by URL (HTTP Range over loopback) against the local file (issue 24)
 const files = [];
 const packageFiles = [];
@@ -52,6 +60,7 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--lang-switch') langSwitch = true;
   else if (args[i] === '--after-verified') afterVerified = true;
   else if (args[i] === '--url') byUrl = true;
+  else if (args[i] === '--www-before') wwwBefore = path.resolve(args[++i]);
   else files.push(path.resolve(args[i]));
 }
 if (!files.length && !packageFiles.length && !langSwitch) {
@@ -84,6 +93,7 @@ async function freePort() {
 async function startServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-'));
   fs.symlinkSync(path.join(root, 'www'), path.join(dir, 'www'));
+  if (wwwBefore) fs.symlinkSync(wwwBefore, path.join(dir, 'www-before'));
   fs.symlinkSync(path.join(here, 'raw'), path.join(dir, 'raw'));
   const port = await freePort();
   const server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], {
@@ -206,17 +216,23 @@ async function pageRun(browser, base, file, { atOnce = false } = {}) {
 
 /** One page: set the file, wait until the tree is browsable, click the Packages tab and time
  * it to the table (or the empty state) in the DOM. */
-async function packagesRun(browser, base, file) {
+async function packagesRun(browser, base, file, when = afterVerified ? 'verified' : 'browsable', site = 'www') {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
   watchErrors(page, errors);
-  await page.goto(`${base}/www/index.html`);
+  await page.goto(`${base}/${site}/index.html`);
   await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
   await settle();
   await page.setInputFiles('#file-input', file);
   await page.waitForFunction(() => window.strata.timings.interactive !== undefined, null, { timeout: TIMEOUT, polling: 5 });
-  if (afterVerified) await page.waitForFunction(() => window.strata.timings.verified !== undefined, null, { timeout: TIMEOUT, polling: 5 });
+  if (when !== 'browsable') await page.waitForFunction(() => window.strata.timings.verified !== undefined, null, { timeout: TIMEOUT, polling: 5 });
+  if (when === 'none') {
+    // Nobody clicks: verification's own total, from setting the file.
+    const t = await page.evaluate(() => ({ ...window.strata.timings }));
+    await context.close();
+    return { when, verified: t.verified, interactive: t.interactive, errors };
+  }
   const memBefore = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
   const out = await page.evaluate(() => new Promise((resolve) => {
     const sel = '#packages-table, #packages-empty';
@@ -242,6 +258,15 @@ async function packagesRun(browser, base, file) {
   out.mem_before = memBefore;
   out.mem_after = await page.evaluate(() => window.strata.state.browse.worker.request('memory'));
   out.stage = await page.evaluate(() => window.strata.state.stage);
+  // Verification goes on after the click: its total, and how often the helpers held back
+  // new blobs for the person's requests (www/js/app.js, `state.timings.helperPauses`).
+  await page.waitForFunction(() => window.strata.timings.verified !== undefined, null, { timeout: TIMEOUT, polling: 5 });
+  Object.assign(out, await page.evaluate(() => ({
+    verified: window.strata.timings.verified,
+    interactive: window.strata.timings.interactive,
+    pauses: window.strata.timings.helperPauses,
+  })));
+  out.when = when;
   await context.close();
   out.errors = errors;
   return out;
@@ -251,18 +276,45 @@ async function packagesMain() {
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
   const result = { browser: `Chromium ${browser.version()}`, runs, packages: {} };
+  const kinds = afterVerified ? ['verified'] : ['browsable', 'verified', 'none'];
+  const sites = wwwBefore ? ['www-before', 'www'] : ['www'];
+  const spanOf = (xs) => `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
   try {
     for (const file of packageFiles) {
-      const samples = [];
-      await packagesRun(browser, server.base, file); // warm the OS cache and the browser (not counted)
-      for (let run = 1; run <= runs; run++) samples.push(await packagesRun(browser, server.base, file));
-      const row = { file: path.basename(file), bytes: fs.statSync(file).size, tab_to_table: median(samples.map((s) => s.tab_to_table)), samples };
+      const row = { file: path.basename(file), bytes: fs.statSync(file).size };
+      const samples = {};
+      for (const site of sites) samples[site] = Object.fromEntries(kinds.map((k) => [k, []]));
+      await packagesRun(browser, server.base, file, kinds[0]); // warm the OS cache and the browser (not counted)
+      for (let run = 1; run <= runs; run++) {
+        process.stderr.write(`   packages round ${run}/${runs}\n`);
+        for (const kind of kinds) for (const site of sites) samples[site][kind].push(await packagesRun(browser, server.base, file, kind, site));
+      }
+      for (const site of sites) {
+        const out = { samples: samples[site] };
+        const label = wwwBefore ? `${site === 'www' ? 'after' : 'before'}: ` : '';
+        for (const kind of kinds) {
+          const ss = samples[site][kind];
+          const r = { verified: median(ss.map((s) => s.verified)), interactive: median(ss.map((s) => s.interactive)) };
+          if (kind !== 'none') {
+            r.tab_to_table = median(ss.map((s) => s.tab_to_table));
+            r.answer = median(ss.map((s) => s.answer));
+            console.error(`   ${label}packages ${row.file}, clicked ${kind === 'browsable' ? 'at browsable' : 'once verified'}: tab → table ${Math.round(r.tab_to_table)} ms `
+              + `${spanOf(ss.map((s) => s.tab_to_table))} (median of ${ss.length}; runs ${ss.map((s) => Math.round(s.tab_to_table)).join(', ')}; the worker's answer ${Math.round(r.answer)} ms); ${ss[0].packages}; `
+              + `wasm memory ${ss[0].mem_before} → ${ss[0].mem_after} bytes; stage at the click: ${ss.map((s) => s.stage).join(', ')}; `
+              + `helper pauses ${ss.map((s) => s.pauses ?? '-').join(', ')}`);
+          }
+          console.error(`   ${label}packages ${row.file}, ${kind === 'none' ? 'no click' : `clicked ${kind}`}: browsable ${Math.round(r.interactive)} ms, `
+            + `verified ${Math.round(r.verified)} ms ${spanOf(ss.map((s) => s.verified))} (runs ${ss.map((s) => Math.round(s.verified)).join(', ')})`);
+          out[kind] = r;
+        }
+        if (out.browsable && out.verified) {
+          out.ratio = out.browsable.tab_to_table / out.verified.tab_to_table;
+          console.error(`   ${label}packages ${row.file}: at browsable / once verified = ${out.ratio.toFixed(2)}×`);
+        }
+        row[site] = out;
+        for (const kind of kinds) for (const s of samples[site][kind]) for (const e of s.errors) console.error(`   note: ${row.file}: ${e}`);
+      }
       result.packages[row.file] = row;
-      const ms = samples.map((s) => Math.round(s.tab_to_table)).join(', ');
-      row.answer = median(samples.map((s) => s.answer));
-      console.error(`   packages ${row.file}: tab → table ${Math.round(row.tab_to_table)} ms (median; runs ${ms}; the worker's answer ${Math.round(row.answer)} ms); ${samples[0].packages}; `
-        + `wasm memory ${samples[0].mem_before} → ${samples[0].mem_after} bytes; stage at the click: ${samples.map((s) => s.stage).join(', ')}`);
-      for (const s of samples) for (const e of s.errors) console.error(`   note: ${row.file}: ${e}`);
     }
   } finally {
     await browser.close();

@@ -15,6 +15,10 @@
 // streams because it is faster here: reading 216 MB into place per worker took ~380–510 ms
 // with BYOB, ~460–510 ms with the default reader; on the bench archive, going without
 // BYOB made the tree ~85 ms and verification ~120 ms later.
+// Whole blobs no longer use BYOB: on the real Debian image (benches/gen_debian.sh: a 172 MB
+// and a 57 MB layer), the second helper's BYOB stream of its blob, its 6th BYOB stream,
+// never gave a byte, and verification never ended: 3 runs of 3 with the machine at load
+// ~18, the Packages tab clicked or not (2026-12-03); with default readers, 3 of 3 verified.
 // Used inside workers only; no wasm import here (the caller passes the LayerIndexer class).
 
 /** BYOB streams a worker opens (a fresh worker for each archive) before it falls back to
@@ -22,7 +26,7 @@
  * for whole blobs, where BYOB saves most (a copy of every byte hashed); the index walks,
  * which may open a stream per run of small files, take the other half. Per helper, the
  * bench archive opens 9–11 index + 2–3 whole-blob streams; the 1.3 GB one 26–34 + 6–9. */
-const byobLeft = { index: 12, whole: 12 };
+const byobLeft = { index: 12, whole: 0 };
 /** Streams this worker opened, by use and reader (for the benchmark and the tests). */
 export const streamsOpened = { index: { byob: 0, default: 0 }, whole: { byob: 0, default: 0 } };
 
@@ -34,11 +38,46 @@ export const indexBytesRead = { bytes: 0 };
 const READ_GAP = 1 << 20;
 /** Bytes the index walk takes from a byte stream at a time (one reused buffer). */
 const STREAM_PIECE = 1 << 20;
+/** Largest range request of an index walk's stream over a web server (remote_source.js):
+ * a walk decides after every STREAM_PIECE whether to jump, and what it leaves unread when it
+ * does (the rest of a piece and the piece ahead) was fetched for nothing. With pieces
+ * growing to 8 MiB, the server sent 381 MB before the bench archive's tree was browsable
+ * where the walks read 260 MB; requests of this size bound that to ~2 MiB a jump. */
+const INDEX_REMOTE_PIECE = 1 << 20;
 /** The one small read that probes the next header after a jump. */
 const PROBE_READ = 128 << 10;
 /** A blob or layer this small is read with one `arrayBuffer()` call, not a stream (which
  * costs a little to set up and, with BYOB, one of the worker's budget). */
 export const SMALL_READ = 1 << 20;
+
+/** While the page holds this worker's reads (a request the person waits for is pending in
+ * the browsing worker: www/js/client.js, `Priority`), stream loops wait here between reads,
+ * on a promise, and go on when the page lets them. `holds`: hold messages taken; `waits`:
+ * reads (or digests) that waited (for the benchmark and the tests). */
+const readHold = { waiting: null, letGo: null };
+export const holdStats = { holds: 0, waits: 0, heldMs: 0 };
+
+/** The page holds (`on`) or lets go of this worker's reads. */
+export function holdReads(on) {
+  if (on && !readHold.waiting) {
+    holdStats.holds += 1;
+    readHold.waiting = new Promise((resolve) => { readHold.letGo = resolve; });
+  } else if (!on && readHold.waiting) {
+    const letGo = readHold.letGo;
+    readHold.waiting = null;
+    readHold.letGo = null;
+    letGo();
+  }
+}
+
+/** Resolves once reads may go (at once unless held). */
+export async function readsMayGo() {
+  if (!readHold.waiting) return;
+  holdStats.waits += 1;
+  const t0 = performance.now();
+  while (readHold.waiting) await readHold.waiting; // (held again before this woke: wait again)
+  holdStats.heldMs += performance.now() - t0;
+}
 
 function readAt(file, start, end) {
   const promise = file.slice(start, end).arrayBuffer().catch((error) => {
@@ -56,8 +95,14 @@ function readAt(file, start, end) {
  * else a new one. */
 export async function readWhole(file, offset, size, into, onRead) {
   let view;
+  const slice = size > SMALL_READ ? file.slice(offset, offset + size) : null;
   if (size <= SMALL_READ) {
     view = new Uint8Array(await readAt(file, offset, offset + size));
+  } else if (slice.readInto) {
+    // A file on a web server (remote_source.js): big range requests, several at once, straight
+    // into place; it waits between requests while the page holds this worker's reads.
+    const target = into && into.byteLength >= size ? new Uint8Array(into, 0, size) : new Uint8Array(size);
+    view = await slice.readInto(target, onRead, readsMayGo);
   } else {
     const stream = openStream(file, offset, offset + size, 'whole');
     try {
@@ -72,15 +117,42 @@ export async function readWhole(file, offset, size, into, onRead) {
 }
 
 /** A stream over `file` from `start` to `end` for `use` ('index' or 'whole'): {reader,
- * byob, chunk (what is left of the default reader's last chunk, or null), cancel}. */
+ * byob, chunk (what is left of the default reader's last chunk, or null), at (the file
+ * offset its reader has reached), cancel}. */
 function openStream(file, start, end, use) {
+  const stream = { file, end, use, reader: null, byob: false, chunk: null, at: start };
+  startReader(stream);
+  stream.cancel = () => stream.reader.cancel().catch(() => {});
+  return stream;
+}
+
+/** (Re)start `stream`'s reader at `stream.at`. */
+function startReader(stream) {
+  const { file, use } = stream;
   // (A file on a web server, www/js/remote_source.js, streams with default readers.)
-  const byob = !file.remote && byobLeft[use] > 0;
-  if (byob) byobLeft[use] -= 1;
-  streamsOpened[use][byob ? 'byob' : 'default'] += 1;
-  const stream = file.slice(start, end).stream();
-  const reader = byob ? stream.getReader({ mode: 'byob' }) : stream.getReader();
-  return { reader, byob, chunk: null, cancel: () => reader.cancel().catch(() => {}) };
+  stream.byob = !file.remote && byobLeft[use] > 0;
+  if (stream.byob) byobLeft[use] -= 1;
+  streamsOpened[use][stream.byob ? 'byob' : 'default'] += 1;
+  // (A RemoteFile's index stream fetches small pieces: see INDEX_REMOTE_PIECE. A Blob's
+  // stream takes no options.)
+  const body = file.slice(stream.at, stream.end).stream(use === 'index' ? { maxPiece: INDEX_REMOTE_PIECE } : undefined);
+  stream.reader = stream.byob ? body.getReader({ mode: 'byob' }) : body.getReader();
+}
+
+/** One read of `stream` (into `view` when BYOB), waiting first while the page holds this
+ * worker's reads. A held stream is cancelled and opened again where it stopped: in
+ * Chromium 156, a Blob stream left unread in one helper while the other helper opened a
+ * stream of the same file left that other stream's first read unanswered for good (3 runs
+ * of 6 on the real Debian image). */
+async function readStream(stream, view) {
+  if (readHold.waiting) {
+    stream.reader.cancel().catch(() => {});
+    await readsMayGo();
+    startReader(stream);
+  }
+  const got = await (stream.byob ? stream.reader.read(view) : stream.reader.read());
+  if (got.value) stream.at += got.value.byteLength;
+  return got;
 }
 
 /** Fill `view` from `stream` (several reads: a stream hands out what it has). Returns the
@@ -93,7 +165,7 @@ async function fill(stream, view, onRead) {
   const want = view.byteLength;
   let filled = 0;
   while (filled < want) {
-    const { done, value } = await stream.reader.read(new Uint8Array(buffer, base + filled, want - filled));
+    const { done, value } = await readStream(stream, new Uint8Array(buffer, base + filled, want - filled));
     if (value) {
       buffer = value.buffer;
       filled += value.byteLength;
@@ -110,7 +182,7 @@ async function fillCopying(stream, view, onRead) {
   let filled = 0;
   while (filled < view.byteLength) {
     if (!stream.chunk) {
-      const { done, value } = await stream.reader.read();
+      const { done, value } = await readStream(stream);
       if (done) return { view: view.subarray(0, filled), done: true };
       stream.chunk = value;
     }
