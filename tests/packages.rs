@@ -7,45 +7,18 @@
 //! A missing tool skips its test with a message, unless `STRATA_REQUIRE_TOOLS` is set
 //! (CI sets it): then it fails.
 
+#[path = "common/packages.rs"]
+mod packages_common;
+
+use packages_common::{make_rpm, names_versions, rpm_qa, run, scan_archive, scratch, tool_present, tools};
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use strata::fixture::{docker_archive, ImageSpec, LayerSpec, Options};
-use strata::merge::source::{image_layers, ArchiveSource};
-use strata::packages::{scan_image, ImagePackages, Limits, PackageType};
-use strata::Archive;
-
-fn tool_present(name: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-/// Whether the tools are there; when not, skip (or fail under STRATA_REQUIRE_TOOLS).
-fn tools(names: &[&str], test: &str) -> bool {
-    let missing: Vec<&str> = names.iter().copied().filter(|t| !tool_present(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS is set but {missing:?} not installed (run ./build.sh setup)");
-    eprintln!("SKIPPED {test}: {missing:?} not installed (set STRATA_REQUIRE_TOOLS=1 to make this a failure)");
-    false
-}
+use strata::packages::{Limits, PackageType};
 
 fn python_module_present(module: &str) -> bool {
     Command::new("python3").arg("-c").arg(format!("import {module}")).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let o = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(o.status.success(), "{cmd:?} failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("packages").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// What a directory holds: files (content) and symlinks (target), by path below it.
@@ -96,18 +69,6 @@ fn layer_between(before: &Snapshot, after: &Snapshot) -> LayerSpec {
         }
     }
     layer
-}
-
-/// Scan the first image of an archive, as of `upto` (all layers when None).
-fn scan_archive(bytes: &[u8], upto: Option<usize>, limits: &Limits) -> ImagePackages {
-    let mut src = Cursor::new(bytes.to_vec());
-    let mut ar = Archive::open(&mut src, &mut |_| {}).unwrap();
-    ar.verify(&mut src, &mut |_| {}).unwrap();
-    let img = ar.report().images[0].clone();
-    let layers = image_layers(&ar, &img);
-    let n = upto.map(|k| k + 1).unwrap_or(layers.indexes.len());
-    let mut source = ArchiveSource::new(&ar, &mut src, layers.blobs.clone());
-    scan_image(&layers.indexes[..n], &mut source, limits)
 }
 
 fn strata(args: &[&str]) -> (i32, String, String) {
@@ -210,12 +171,6 @@ fn debian_image(name: &str) -> DebImage {
         .layer(layer_between(&s0, &s1), "RUN apt-get install -y tiny-b tiny-d-bin")
         .layer(layer_between(&s1, &s2), "RUN apt-get remove -y tiny-c");
     DebImage { archive: docker_archive(&[spec], &Options::default()).bytes, expected }
-}
-
-fn names_versions(found: &ImagePackages, kind: PackageType) -> Vec<(String, String)> {
-    let mut v: Vec<_> = found.packages.iter().filter(|p| p.kind == kind).map(|p| (p.name.clone(), p.version.clone())).collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -676,32 +631,6 @@ fn python_owned_by_a_deb_is_not_counted_twice() {
     assert!(found.findings.is_empty(), "{:?}", found.findings);
 }
 
-/// An rpm built by rpmbuild: `files` files (a header past one SQLite page needs overflow pages).
-fn make_rpm(top: &Path, name: &str, epoch: Option<u32>, version: &str, files: usize) -> PathBuf {
-    for d in ["SPECS", "BUILD", "RPMS", "SOURCES", "SRPMS"] {
-        std::fs::create_dir_all(top.join(d)).unwrap();
-    }
-    let epoch = epoch.map(|e| format!("Epoch: {e}\n")).unwrap_or_default();
-    let spec = format!(
-        "Name: {name}\nVersion: {version}\nRelease: 1\n{epoch}Summary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\nfor i in $(seq 1 {files}); do echo $i > %{{buildroot}}/usr/share/{name}/file-with-a-long-name-$i; done\n%files\n/usr/share/{name}\n"
-    );
-    let spec_path = top.join(format!("SPECS/{name}-{version}.spec"));
-    std::fs::write(&spec_path, spec).unwrap();
-    run(Command::new("rpmbuild").arg("--define").arg(format!("_topdir {}", top.display())).arg("-bb").arg(&spec_path));
-    top.join(format!("RPMS/noarch/{name}-{version}-1.noarch.rpm"))
-}
-
-fn rpm_qa(db: &Path) -> Vec<(String, String)> {
-    let out = run(Command::new("rpm").arg("--dbpath").arg(db).args(["-qa", "--qf", "%{NAME}|%{EPOCH}:%{VERSION}-%{RELEASE}\n"]));
-    let mut v: Vec<(String, String)> = out
-        .lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(n, v)| (n.to_string(), v.strip_prefix("(none):").unwrap_or(v).to_string()))
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn rpm_sqlite_written_by_rpm_matches_rpm_qa() {
     if !tools(&["rpm", "rpmbuild"], "rpm SQLite test") {
@@ -721,10 +650,10 @@ fn rpm_sqlite_written_by_rpm_matches_rpm_qa() {
     first.push(make_rpm(&top, "big-header", Some(3), "4.5", 400));
     install(&first, false);
     let sqlite0 = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
-    let expected0 = rpm_qa(&db);
+    let expected0 = rpm_qa(&db, None);
     install(&[make_rpm(&top, "tiny05", None, "1.1", 2), make_rpm(&top, "late", Some(1), "0.1", 2)], true);
     let sqlite1 = std::fs::read(db.join("rpmdb.sqlite")).unwrap();
-    let expected1 = rpm_qa(&db);
+    let expected1 = rpm_qa(&db, None);
     assert_eq!(expected0.len(), 25);
     let fedora = "NAME=Fedora Linux\nID=fedora\nVERSION_ID=40\nPRETTY_NAME=\"Fedora Linux 40 (Container Image)\"\n";
     let spec = ImageSpec::new(&["rpm:1"])

@@ -10,85 +10,24 @@
 
 #[path = "common/rpm_db_writer.rs"]
 mod rpm_db_writer;
+#[path = "common/packages.rs"]
+mod packages_common;
 
-use std::io::Cursor;
+use packages_common::{make_rpm, rpm_qa, run, scratch, tool_present, tools};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use strata::fixture::{docker_archive, ImageSpec, LayerSpec, Options};
-use strata::merge::source::{image_layers, ArchiveSource};
 use strata::packages::sqlite::{Db, Value};
-use strata::packages::{scan_image, ImagePackages, Limits, PackageType};
-use strata::Archive;
+use strata::packages::{ImagePackages, Limits, PackageType};
 
-fn tool_present(name: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn tools(names: &[&str], test: &str) -> bool {
-    let missing: Vec<&str> = names.iter().copied().filter(|t| !tool_present(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(std::env::var_os("STRATA_REQUIRE_TOOLS").is_none(), "STRATA_REQUIRE_TOOLS is set but {missing:?} not installed (run ./build.sh setup)");
-    eprintln!("SKIPPED {test}: {missing:?} not installed (set STRATA_REQUIRE_TOOLS=1 to make this a failure)");
-    false
-}
-
-fn run(cmd: &mut Command) -> String {
-    let o = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(o.status.success(), "{cmd:?} failed ({}):\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("packages-rpm").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
+/// As `packages_common::scan_archive`, with the default limits.
 fn scan_archive(bytes: &[u8], upto: Option<usize>) -> ImagePackages {
-    let mut cursor = Cursor::new(bytes);
-    let mut ar = Archive::open(&mut cursor, &mut |_| {}).unwrap();
-    ar.index_layers(&mut cursor, &mut |_| {}).unwrap();
-    let img = ar.report().images[0].clone();
-    let layers = image_layers(&ar, &img);
-    let upto = upto.unwrap_or(layers.indexes.len() - 1);
-    let mut src = ArchiveSource::new(&ar, &mut cursor, layers.blobs.clone());
-    scan_image(&layers.indexes[..=upto], &mut src, &Limits::default())
+    packages_common::scan_archive(bytes, upto, &Limits::default())
 }
 
+/// The rpm packages found, as (name, version), sorted.
 fn names_versions(found: &ImagePackages) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = found.packages.iter().filter(|p| p.kind == PackageType::Rpm).map(|p| (p.name.clone(), p.version.clone())).collect();
-    v.sort();
-    v
-}
-
-/// An rpm built by rpmbuild: `files` files (400 make a header of ~40 KB: overflow pages).
-fn make_rpm(top: &Path, name: &str, epoch: Option<u32>, version: &str, files: usize) -> PathBuf {
-    for d in ["SPECS", "BUILD", "RPMS", "SOURCES", "SRPMS"] {
-        std::fs::create_dir_all(top.join(d)).unwrap();
-    }
-    let epoch = epoch.map(|e| format!("Epoch: {e}\n")).unwrap_or_default();
-    let spec = format!(
-        "Name: {name}\nVersion: {version}\nRelease: 1\n{epoch}Summary: t\nLicense: MIT\nBuildArch: noarch\n%description\nt\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\nfor i in $(seq 1 {files}); do echo $i > %{{buildroot}}/usr/share/{name}/file-with-a-long-name-$i; done\n%files\n/usr/share/{name}\n"
-    );
-    let spec_path = top.join(format!("SPECS/{name}-{version}.spec"));
-    std::fs::write(&spec_path, spec).unwrap();
-    run(Command::new("rpmbuild").arg("--define").arg(format!("_topdir {}", top.display())).arg("-bb").arg(&spec_path));
-    top.join(format!("RPMS/noarch/{name}-{version}-1.noarch.rpm"))
-}
-
-/// `rpm -qa` of the database in `db` (`backend`: rpm's `_db_backend`), as (name, [epoch:]version-release).
-fn rpm_qa(db: &Path, backend: &str) -> Vec<(String, String)> {
-    let out = run(Command::new("rpm").arg("--dbpath").arg(db).arg("--define").arg(format!("_db_backend {backend}")).args(["-qa", "--qf", "%{NAME}|%{EPOCH}:%{VERSION}-%{RELEASE}\n"]));
-    let mut v: Vec<(String, String)> = out
-        .lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(n, v)| (n.to_string(), v.strip_prefix("(none):").unwrap_or(v).to_string()))
-        .collect();
-    v.sort();
-    v
+    packages_common::names_versions(found, PackageType::Rpm)
 }
 
 /// The (header number, header blob) rows of an `rpmdb.sqlite`.
@@ -131,10 +70,10 @@ fn rpm_states(dir: &Path) -> RpmStates {
     first.push(make_rpm(&top, "big-header", Some(3), "4.5", 400));
     install(&first, false);
     let headers0 = sqlite_headers(&std::fs::read(db.join("rpmdb.sqlite")).unwrap());
-    let expected0 = rpm_qa(&db, "sqlite");
+    let expected0 = rpm_qa(&db, Some("sqlite"));
     install(&[make_rpm(&top, "tiny05", None, "1.1", 2), make_rpm(&top, "late", Some(1), "0.1", 2)], true);
     let headers1 = sqlite_headers(&std::fs::read(db.join("rpmdb.sqlite")).unwrap());
-    let expected1 = rpm_qa(&db, "sqlite");
+    let expected1 = rpm_qa(&db, Some("sqlite"));
     assert_eq!(expected0.len(), 25);
     assert!(headers0.iter().any(|(_, b)| b.len() > 16 * 1024), "big-header's header should span several pages");
     RpmStates { headers: [headers0, headers1], expected: [expected0, expected1] }
@@ -172,7 +111,7 @@ fn rpm_bdb_written_by_db_load_matches_rpm_qa() {
             let at = dir.join(format!("bdb-{page_size}-{big_endian}-{k}"));
             bdb.push(write_bdb(&at, headers, page_size, big_endian));
             // rpm itself reads what db5.3_load wrote: the same packages as from SQLite.
-            assert_eq!(rpm_qa(&at, "bdb_ro"), states.expected[k], "rpm -qa of the Berkeley DB (page size {page_size}, big-endian {big_endian})");
+            assert_eq!(rpm_qa(&at, Some("bdb_ro")), states.expected[k], "rpm -qa of the Berkeley DB (page size {page_size}, big-endian {big_endian})");
         }
         let spec = ImageSpec::new(&["centos:7"])
             .layer(LayerSpec::new().file("etc/os-release", CENTOS).dir("var/lib/rpm").file("var/lib/rpm/Packages", &bdb[0]), "ADD centos-7.tar.xz /")
