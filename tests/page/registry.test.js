@@ -130,7 +130,12 @@ const remote = (page) => page.evaluate(() => window.strata.timings.remote);
 
 test('a docker-archive image from the registry: tags, layers and config as skopeo reads them, a file as the fixture has it, verified', async () => {
   const expected = pushed['strata/sample:1.0'];
-  await withPage(refQuery(registries.cors.host, 'strata/sample:1.0'), async (page) => {
+  await withPage('', async (page, context) => {
+    // Every request the page and its workers send to the registry (for the figures below),
+    // counted from before the link is followed.
+    const requests = [];
+    context.on('request', (r) => { if (r.url().startsWith(registries.cors.base)) requests.push(r.url()); });
+    await page.goto(server.base + refQuery(registries.cors.host, 'strata/sample:1.0'));
     // What is fetched from where, while it opens.
     await page.waitForSelector('#archive-info .remote-from');
     assert.match(await page.textContent('#archive-info'), new RegExp(`strata/sample:1\\.0.*from ${registries.cors.host.replace(/\./g, '\\.')}`));
@@ -154,6 +159,12 @@ test('a docker-archive image from the registry: tags, layers and config as skope
       assert.deepEqual(await readFile(page, file), fixtureFile(SAMPLE, 'strata-demo:1.0', file), file);
     }
     assert.match(await page.textContent('#overall-verdict'), /verified/i);
+    const timings = await page.evaluate(() => ({ metadata: window.strata.timings.metadata, verified: window.strata.timings.verified }));
+    const blobBytes = expected.json.layers.reduce((sum, l) => sum + l.size, expected.json.config.size);
+    const perBlob = {};
+    for (const url of requests) if (url.includes('/blobs/')) perBlob[url.split('/').pop()] = (perBlob[url.split('/').pop()] || 0) + 1;
+    console.log(`registry strata/sample:1.0 (${expected.json.layers.length} layers, ${blobBytes} B of blobs): tags shown after ${Math.round(timings.metadata)} ms, verified after ${Math.round(timings.verified)} ms; `
+      + `${info.bytes} B fetched by the open; ${requests.length} requests (${requests.filter((u) => u.includes('/manifests/')).length} manifest, blob requests per blob: ${Object.values(perBlob).join(', ')})`);
     await shot(page, 'registry-docker-archive');
     // The Config view shows the config the registry holds.
     await openTab(page, 'config');
@@ -236,6 +247,7 @@ test('the bearer-token flow: 401 → token → the image; without a token endpoi
     assert.deepEqual(await readFile(page, '/app/config.json'), fixtureFile(SAMPLE, 'strata-demo:1.0', '/app/config.json'));
   }, { networkErrors: true });
   const stats = registries.token.stats;
+  console.log(`token flow: ${stats.unauthorized} answered 401, ${stats.tokens} token(s) asked for, ${stats.authorized} requests with the token, ${stats.preflights} preflights`);
   assert.ok(stats.unauthorized >= 1, 'a 401 came first');
   assert.ok(stats.tokens >= 1, 'a token was asked for');
   assert.ok(stats.scopes.every((s) => s === 'repository:strata/sample:pull'), `scopes ${stats.scopes}`);
