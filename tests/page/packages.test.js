@@ -8,9 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { pageTestSetup, openTab, axeViolations, pickFile, waitVerified, shot, fx, ROOT } from './harness.js';
+import { pageTestSetup, openTab, axeViolations, pickFile, waitVerified, shot, fx, ROOT, writeDockerArchive } from './harness.js';
 
 const CLI = path.join(ROOT, 'target/release/strata');
 const DEBIAN_LIKE = path.join(ROOT, 'target/tmp/packages/debian-like.tar');
@@ -294,3 +294,75 @@ for (const [label, file] of [['a real Debian image (debootstrap)', REAL_DEBIAN],
     });
   });
 }
+
+// Issue 25's speed: the person's requests go before the helpers' hashing (www/js/client.js,
+// `Priority`). An image with one dpkg package and four 48 MB layers to hash; the Packages tab
+// is clicked the moment the tree is browsable, while the helpers hash. The view's request
+// must go through the Priority (which holds the helpers while it is pending). Then the test
+// itself keeps a request of the person's pending (the same `forPerson` the views use, with a
+// promise it settles when it likes), so what the helpers do while held is seen without
+// depending on how fast anything runs: a helper's read loop reports that it waits, and
+// verification does not end while held; once let go, verification ends and every digest is
+// checked. Without the mechanism there is no Priority, no hold reaches the helpers, and
+// verification ends while the request is pending.
+test('while a request of the person is pending, the helpers hold their hashing; verification ends after', async () => {
+  const file = path.join(ROOT, 'target/tmp/page-priority.tar');
+  mkdirSync(path.dirname(file), { recursive: true });
+  const filler = (k) => [{ name: `srv/filler-${k}.bin`, data: Buffer.alloc(48 << 20, k) }];
+  writeDockerArchive(file, {
+    tag: 'priority:1',
+    layers: [
+      [{ name: 'var/lib/dpkg/status', data: 'Package: tiny\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n' }],
+      filler(1), filler(2), filler(3), filler(4),
+    ],
+  });
+  await withPage(async (page) => {
+    await pickFile(page, file);
+    // Click the tab in the same turn as the page becomes browsable (no gap for the helpers
+    // to finish in), and say what the stage was.
+    const stageAtClick = await page.waitForFunction(() => {
+      if (window.strata.timings.interactive === undefined) return false;
+      document.getElementById('tab-packages').click();
+      return window.strata.state.stage;
+    }, null, { timeout: 120000, polling: 'raf' }).then((h) => h.jsonValue());
+    assert.equal(stageAtClick, 'indexed', 'the helpers were still hashing at the click (192 MB to hash)');
+    const priority = await page.evaluate(() => {
+      const p = window.strata.state.priority;
+      return p && { requests: p.requests, pending: p.pending };
+    });
+    assert.ok(priority && priority.requests >= 1, `the Packages view's request went through the Priority: ${JSON.stringify(priority)}`);
+    // A request of the person's, kept pending by the test.
+    await page.evaluate(() => {
+      window.strata.state.priority.forPerson(() => new Promise((resolve) => { window.letHelpersGo = resolve; }));
+    });
+    await page.waitForSelector('#packages-table', { timeout: 60000 });
+    assert.equal(await page.textContent('#packages-table tbody tr td:nth-child(2)'), 'tiny');
+    await shot(page, 'packages-while-verifying');
+    // Each helper answers while held (its loop awaits): some helper's reads wait.
+    const helperHolds = () => page.evaluate(() => Promise.all(window.strata.state.helpers.map((h) => h.request('holds'))));
+    let holds = [];
+    for (let tries = 0; tries < 600; tries++) {
+      holds = await helperHolds();
+      if (holds.some((h) => h.waits > 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(holds.every((h) => h.holds >= 1), `every helper was told to hold: ${JSON.stringify(holds)}`);
+    assert.ok(holds.some((h) => h.waits > 0), `a helper's reads waited: ${JSON.stringify(holds)}`);
+    // While held, a helper that waits mid-blob cannot finish: verification does not end.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await page.evaluate(() => window.strata.state.stage), 'indexed', 'verification went on while a request was pending');
+    // Let go: verification ends, every digest checked.
+    await page.evaluate(() => window.letHelpersGo());
+    await waitVerified(page, 180000);
+    const after = await page.evaluate(() => ({
+      pauses: window.strata.timings.helperPauses,
+      holds: window.strata.timings.helperHolds,
+      verified: window.strata.state.report.images.every((i) => i.verified),
+      pending: window.strata.state.priority.pending,
+    }));
+    assert.ok(after.pauses >= 1, `the page held its helpers: ${JSON.stringify(after)}`);
+    assert.equal(after.verified, true);
+    assert.equal(after.pending, 0);
+    assert.equal(await page.textContent('#packages-table tbody tr td:nth-child(2)'), 'tiny');
+  });
+});

@@ -101,6 +101,7 @@ export class Priority {
     this.gate = null; // resolves when the last pending request ends
     this.openGate = null;
     this.holds = 0; // times the helpers were held (for the tests and the benchmark)
+    this.requests = 0; // the person's requests sent (for the tests)
   }
 
   /** The helpers that hold back from now on (an empty list once they are done). */
@@ -113,6 +114,7 @@ export class Priority {
 
   /** Send the person's request (`send()` returns its promise); helpers hold while it is pending. */
   async forPerson(send) {
+    this.requests += 1;
     if (this.pending++ === 0) this.hold();
     try {
       return await send();
