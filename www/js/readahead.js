@@ -38,12 +38,15 @@ export const indexBytesRead = { bytes: 0 };
 const READ_GAP = 1 << 20;
 /** Bytes the index walk takes from a byte stream at a time (one reused buffer). */
 const STREAM_PIECE = 1 << 20;
-/** Largest range request of an index walk's stream over a web server (remote_source.js):
- * a walk decides after every STREAM_PIECE whether to jump, and what it leaves unread when it
- * does (the rest of a piece and the piece ahead) was fetched for nothing. With pieces
- * growing to 8 MiB, the server sent 381 MB before the bench archive's tree was browsable
- * where the walks read 260 MB; requests of this size bound that to ~2 MiB a jump. */
-const INDEX_REMOTE_PIECE = 1 << 20;
+/** Largest range request of an index walk's stream over a web server (remote_source.js).
+ * A walk decides after every STREAM_PIECE whether to jump, and what it leaves unread when it
+ * does (the rest of a piece and the piece ahead, kept a while for its next reads) was
+ * fetched for nothing, so smaller pieces fetch less — and cost more requests. Measured on
+ * the bench archive over loopback (the 2 cores at load 14–17): 8 MiB pieces 362–365 MB
+ * sent before the tree was browsable (the walks read 260 MB), browsable in 3.5–6.3 s;
+ * 2 MiB pieces 314 MB, 5.4–10.2 s; 1 MiB 282–285 MB, 10.3–20.1 s. Requests cost more
+ * than bytes here, so 8 MiB (benches/RESULTS.md, "Open by URL"). */
+const INDEX_REMOTE_PIECE = 8 << 20;
 /** The one small read that probes the next header after a jump. */
 const PROBE_READ = 128 << 10;
 /** A blob or layer this small is read with one `arrayBuffer()` call, not a stream (which
