@@ -8,7 +8,8 @@
 //! file reading, diff and export. Every error becomes a JS `Error` with a plain
 //! message; nothing here panics on input.
 //!
-//! One file per part: `blob_reader` (a `Blob` as `Read + Seek`), `http_reader` (a file on a
+//! One file per part: `chunk_cache` (the one chunk cache and read-size policy of the two
+//! readers below), `blob_reader` (a `Blob` as `Read + Seek`), `http_reader` (a file on a
 //! web server), `parts_reader` (an archive made of parts: a registry image), `session` (one opened
 //! archive: its report, trees, files, diff, export), `helpers` (the entry points of the
 //! helper workers that index or verify single blobs in parallel). This file holds what they
