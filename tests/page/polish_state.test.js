@@ -296,6 +296,10 @@ for (const colorScheme of ['light', 'dark']) {
       await page.waitForSelector('#lesson .lesson-story-button');
       await axe(page, 'lesson');
       await page.locator('#lesson .lesson-story-button').first().scrollIntoViewIfNeeded();
+      // Scrolled down to the tree: the step buttons stick to the top of the screen (the
+      // page's header scrolled away on a phone), not down the middle over the text.
+      const stuckAt = await page.$eval('#lesson .lesson-controls', (c) => Math.round(c.getBoundingClientRect().top));
+      if (stuckAt !== 0) found.push(`lesson: the step buttons stick ${stuckAt}px down the screen`);
       await shot(page, `polish-phone-lesson-${colorScheme}`);
       await openTab(page, 'structure');
       await page.waitForSelector('#structure[data-ready="true"] #structure-doc-title');

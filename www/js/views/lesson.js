@@ -286,11 +286,13 @@ class LessonView {
       if (hadFocus) document.getElementById(hadFocus)?.focus({ preventScroll: true });
       // The step buttons stick below the page's own sticky header (its height depends on
       // the language and the window's width), measured at the next frame: at once, it
-      // forced a layout of the whole page in the middle of drawing it.
+      // forced a layout of the whole page in the middle of drawing it. Where the header
+      // scrolls away (a phone, a short window: style.css), they stick to the top.
       const controls = this.controls;
       requestAnimationFrame(() => {
         const header = document.querySelector('.topbar');
-        controls.style.top = `${header ? header.offsetHeight : 0}px`;
+        const sticks = header && ['sticky', 'fixed'].includes(getComputedStyle(header).position);
+        controls.style.top = `${sticks ? header.offsetHeight : 0}px`;
       });
     } else {
       // A step: the picture stays, only its marks move (a 120-layer stack is not rebuilt).
