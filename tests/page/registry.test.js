@@ -286,6 +286,12 @@ test('the landing box takes a URL or a reference; a bad one is worded', async ()
     assert.match(page.url(), /\?ref=127\.0\.0\.1%3A\d+%2Fstrata%2Fsample%3A1\.0/);
     assert.equal((await report(page)).images[0].manifest_digest, pushed['strata/sample:1.0'].digest);
   });
+  // A `?url=` link stays a URL, a relative one too (only the box tells the two apart).
+  await withPage('?url=sample.tar', async (page) => {
+    await waitVerified(page, 60000);
+    // (python's http.server, the page's server here, ignores Range: read whole, as a URL.)
+    assert.equal((await remote(page)).mode, 'whole');
+  });
   await withPage('?lang=zh-CN', async (page) => {
     await page.fill('#url-input', 'Not A/Reference!');
     await page.click('#url-form button[type=submit]');

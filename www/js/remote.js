@@ -105,7 +105,7 @@ async function parseRef(raw) {
   }
 }
 
-/** Set by initRemote: opens what the box or a link names (the platform picker uses it). */
+/** Set by initRemote: opens an image reference (the platform picker uses it). */
 let openFromPage = null;
 
 /** Parse what the person typed (or the link gave): an http(s) URL, else null. */
@@ -123,7 +123,8 @@ function parseUrl(raw) {
 const looksLikeUrl = (raw) => /^\s*https?:\/\//i.test(String(raw));
 
 /**
- * `openArchive({url})` opens a remote archive; `showError(render, kind)` / `hideError()`
+ * `openArchive({url} | {ref, platform, name, registry})` opens a remote archive or a
+ * registry image; `showError(render, kind)` / `hideError()`
  * the page's alert; `currentLink()` → {href, file, hasArchive}; `ready` resolves when the
  * catalogs are in.
  */
@@ -147,8 +148,7 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
     else history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
     openArchive({ ref: text, platform: platform || null, name: refName(parsed), registry: parsed.registry });
   };
-  const open = (raw, how, platform = null) => {
-    if (!looksLikeUrl(raw)) return openRef(raw, how, platform);
+  const openUrl = (raw, how) => {
     const url = parseUrl(raw);
     if (!url) {
       showError(() => t('remote.error.bad_url'));
@@ -165,6 +165,9 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
     else history.replaceState(null, '', `${location.pathname}?${params}${location.hash}`);
     openArchive({ url: url.href });
   };
+  // The box: http(s):// is a web address, anything else an image reference. (A `?url=`
+  // link is always a URL, relative ones too.)
+  const open = (raw, how) => (looksLikeUrl(raw) ? openUrl(raw, how) : openRef(raw, how, null));
 
   const form = $('url-form');
   if (form) {
@@ -178,12 +181,12 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
   const copy = $('copy-link-button');
   if (copy) copy.addEventListener('click', () => copyLink(currentLink, showError));
 
-  openFromPage = open;
+  openFromPage = openRef;
   ready.then(() => {
     const params = new URLSearchParams(location.search);
     const wanted = params.get('url');
     if (wanted) {
-      open(wanted, 'replace');
+      openUrl(wanted, 'replace');
       return;
     }
     const ref = params.get('ref');
