@@ -1,23 +1,24 @@
 // Unit tests of the registry client's pure parts and its flow, under node (no browser):
 // references as docker reads them, WWW-Authenticate parsing, the ustar headers of the
 // virtual OCI layout tar (read back by Python's tarfile and GNU tar: real tools), and
-// openRegistry against a small distribution-API server on loopback (manifests, index,
+// openRegistry against a small distribution-API server on loopback (mini_registry.mjs) (manifests, index,
 // blobs with and without Range, the anonymous bearer-token flow), whose composed tar the
 // native `strata` CLI then opens and verifies (a tampered blob shows as a mismatch).
 // The end-to-end page tests against Debian's docker-registry are tests/page/registry.test.js.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
-  parseReference, parseWwwAuthenticate, tarHeader, composeTar, openRegistry, choosePlatform, isLoopback, MEDIA,
+  parseReference, parseWwwAuthenticate, tarHeader, composeTar, openRegistry, choosePlatform, isLoopback,
 } from '../../www/js/registry.js';
 import { PartsFile } from '../../www/js/parts_source.js';
+import { startMiniRegistry } from './mini_registry.mjs';
+
+const startRegistry = (options = {}) => startMiniRegistry({ tmp, ...options });
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const STRATA = [path.join(ROOT, 'target/release/strata'), path.join(ROOT, 'target/debug/strata')].find((p) => fs.existsSync(p));
@@ -165,110 +166,6 @@ test('composeTar: inline and outside parts, padding, end blocks; GNU tar and Pyt
     assert.equal(Buffer.concat(chunks).equals(whole.subarray(a, Math.min(b, size))), true, `stream ${a}-${b}`);
   }
 });
-
-// ---------------------------------------------------------------------------------------
-// A small distribution-API server: one repository, a multi-platform index, blobs.
-
-const sha = (bytes) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
-
-/** A layer tar made by GNU tar from a directory with a file in it. */
-function makeLayer(name, text) {
-  const dir = fs.mkdtempSync(path.join(tmp, 'layer-'));
-  fs.mkdirSync(path.join(dir, 'etc'));
-  fs.writeFileSync(path.join(dir, 'etc', name), text);
-  const out = path.join(tmp, `${name}.tar`);
-  execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '-cf', out, '-C', dir, 'etc']);
-  return fs.readFileSync(out);
-}
-
-function makeImage(arch, layers) {
-  const config = Buffer.from(JSON.stringify({
-    architecture: arch, os: 'linux', created: '2026-01-01T00:00:00Z',
-    config: { Cmd: ['/bin/sh'] },
-    rootfs: { type: 'layers', diff_ids: layers.map(sha) },
-    history: layers.map(() => ({ created: '2026-01-01T00:00:00Z', created_by: 'COPY etc /etc' })),
-  }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MEDIA.ociManifest,
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(l), size: l.length })),
-  }));
-  return { config, manifest };
-}
-
-function startRegistry({ token = false, range = true, tamper = null, hideDigest = false } = {}) {
-  const base = makeLayer('base', 'shared layer\n');
-  const amdLayer = makeLayer('amd', 'amd64 only\n'.repeat(300));
-  const armLayer = makeLayer('arm', 'arm64 only\n');
-  const amd = makeImage('amd64', [base, amdLayer, base]); // (a layer listed twice: one blob)
-  const arm = makeImage('arm64', [base, armLayer]);
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: MEDIA.ociIndex,
-    manifests: [
-      { mediaType: MEDIA.ociManifest, digest: sha(arm.manifest), size: arm.manifest.length, platform: { os: 'linux', architecture: 'arm64' } },
-      { mediaType: MEDIA.ociManifest, digest: sha(amd.manifest), size: amd.manifest.length, platform: { os: 'linux', architecture: 'amd64' } },
-      { mediaType: MEDIA.ociManifest, digest: D('e'), size: 100, platform: { os: 'unknown', architecture: 'unknown' }, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } },
-    ],
-  }));
-  const manifests = new Map([[sha(index), [index, MEDIA.ociIndex]], [sha(amd.manifest), [amd.manifest, MEDIA.ociManifest]], [sha(arm.manifest), [arm.manifest, MEDIA.ociManifest]]]);
-  const tags = new Map([['multi', sha(index)], ['amd', sha(amd.manifest)]]);
-  const blobs = new Map([base, amdLayer, armLayer, amd.config, arm.config].map((b) => [sha(b), b]));
-  if (tamper === 'layer') {
-    const bad = Buffer.from(amdLayer);
-    bad[600] ^= 1; // a byte of the file's data flipped "on the registry's disk"
-    blobs.set(sha(amdLayer), bad);
-  }
-  const requests = [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    requests.push({ method: req.method, path: url.pathname, range: req.headers.range || null, auth: req.headers.authorization || null });
-    if (url.pathname === '/token') {
-      res.setHeader('Content-Type', 'application/json');
-      if (url.searchParams.get('scope') !== 'repository:team/app:pull' || url.searchParams.get('service') !== 'unit') {
-        res.statusCode = 400;
-        return res.end('{}');
-      }
-      return res.end(JSON.stringify({ access_token: 'good-token' }));
-    }
-    if (token && req.headers.authorization !== 'Bearer good-token') {
-      res.statusCode = 401;
-      const repository = (/^\/v2\/(.+)\/(?:manifests|blobs)\//.exec(url.pathname) || [])[1];
-      res.setHeader('WWW-Authenticate', `Bearer realm="http://127.0.0.1:${server.address().port}/token",service="unit",scope="repository:${repository}:pull"`);
-      return res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
-    }
-    let m = /^\/v2\/team\/app\/manifests\/(.+)$/.exec(url.pathname);
-    if (m) {
-      const digest = tags.get(m[1]) || m[1];
-      const found = manifests.get(digest);
-      if (!found) {
-        res.statusCode = 404;
-        return res.end('{"errors":[{"code":"MANIFEST_UNKNOWN"}]}');
-      }
-      res.setHeader('Content-Type', found[1]);
-      if (!hideDigest) res.setHeader('Docker-Content-Digest', digest);
-      return res.end(found[0]);
-    }
-    m = /^\/v2\/team\/app\/blobs\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
-    const blob = m && blobs.get(m[1]);
-    if (!blob) {
-      res.statusCode = 404;
-      return res.end('{"errors":[{"code":"BLOB_UNKNOWN"}]}');
-    }
-    const r = range && /^bytes=(\d+)-(\d+)$/.exec(req.headers.range || '');
-    if (r) {
-      const a = Number(r[1]);
-      const b = Math.min(Number(r[2]), blob.length - 1);
-      res.statusCode = 206;
-      res.setHeader('Content-Range', `bytes ${a}-${b}/${blob.length}`);
-      return res.end(blob.subarray(a, b + 1));
-    }
-    res.setHeader('Content-Length', blob.length);
-    return res.end(blob);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    server, requests, port: server.address().port, digests: { index: sha(index), amd: sha(amd.manifest), arm: sha(arm.manifest), amdLayer: sha(amdLayer), base: sha(base) },
-  })));
-}
 
 /** `strata inspect --json` of a composed source, written to disk. */
 async function inspect(source, name) {
