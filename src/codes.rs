@@ -154,6 +154,8 @@ codes! {
     JunkFile = "junk_file": "{path} is not part of any image: a file a desktop's file browser leaves beside files (such as macOS .DS_Store or ._ files); it is not checked",
     LayerUnreadable = "layer_unreadable": "layer could not be read in full: {problem}",
     /// An old GNU sparse entry (tar type `S`) in the outer archive: read expanded, as GNU
+    /// A sparse map Go's archive/tar refuses, on an entry of the outer archive.
+    OuterSparseMapRefused = "outer_sparse_map_refused": "a sparse file whose map docker load refuses: {detail}",
     /// tar and Python unpack it, but `docker load` does not take the archive.
     OuterOldGnuSparse = "outer_old_gnu_sparse": "{path} is stored as an old GNU sparse file (tar type 'S'): strata reads it expanded, as GNU tar and Python unpack it, but docker load refuses the archive (\"unhandled tar header type 83\"; with the containerd image store the file is skipped and the image is incomplete)",
     HistoryCountMismatch = "history_count_mismatch": "history has {history} entries that made a layer but the image has {layers} layers; mapped {mapped} of them",

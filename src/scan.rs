@@ -137,11 +137,20 @@ pub fn join_relative(dir: &str, target: &str) -> String {
 /// One entry of the outer tar, its name and link read as the runtimes read them (see
 /// [`crate::tar_guard::entry_header`]); `seen` is the walk's guard handle.
 pub(crate) fn outer_entry<R: Read>(entry: &mut tar::Entry<'_, R>, seen: &crate::tar_guard::Extensions) -> Result<OuterEntry, Error> {
-    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| Error::NotTar {
-        detail: Message::new(Code::EntryHeaderRefused)
-            .with("entry", String::from_utf8_lossy(&entry.path_bytes()).into_owned())
-            .with("offset", entry.raw_header_position())
-            .with("detail", why.to_string()),
+    let stated = crate::tar_guard::entry_header(entry, seen).map_err(|why| {
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let at = entry.raw_header_position();
+        // A refusal is worded for a layer's walk, which adds the entry and its offset; here
+        // the outer entry's are given, and a sparse map Go refuses (ErrHeader: docker load
+        // stops there too) is said without "of the uncompressed layer".
+        let detail = match why.message.code {
+            Code::LayerSparseMapRefused => {
+                let problem = why.message.params.get("detail").cloned().unwrap_or_else(|| "".into());
+                Message::new(Code::OuterSparseMapRefused).with("detail", problem)
+            }
+            _ => why.message.with("entry", name.as_str()).with("offset", at),
+        };
+        Error::NotTar { detail: Message::new(Code::EntryHeaderRefused).with("entry", name).with("offset", at).with("detail", detail) }
     })?;
     let header = entry.header();
     let kind = match header.entry_type() {

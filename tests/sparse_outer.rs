@@ -323,3 +323,26 @@ fn library_reads_a_sparse_blob_expanded() {
     assert_eq!(layers(&archive), layers(&plain));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A map Go refuses (here PAX 0.1's `GNU.sparse.numblocks` disagreeing with its map) stops the
+/// outer read at that entry, naming it, as Go's reader returns ErrHeader there: an error,
+/// never a blob of other bytes, never a panic.
+#[test]
+fn a_refused_outer_map_is_an_error_naming_the_entry() {
+    let (_, bytes) = layouts().remove(0);
+    let root = unpacked(&bytes);
+    let dir = root.parent().expect("dir").to_path_buf();
+    let path = dir.join("sparse-0.1.tar");
+    pack(&root, true, &["--format=posix", "--sparse-version=0.1"], &path);
+    let mut tar = std::fs::read(&path).expect("read");
+    let key = b"GNU.sparse.numblocks=";
+    let at = tar.windows(key.len()).position(|w| w == key).expect("a PAX 0.1 map") + key.len();
+    // One more block than the map holds (same number of digits, so the record keeps its length).
+    let digit = tar[at];
+    assert!(digit.is_ascii_digit() && digit < b'9');
+    tar[at] = digit + 1;
+    let error = Archive::open(&mut std::io::Cursor::new(tar), &mut |_| {}).expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains(".tar") && text.contains("numblocks"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
