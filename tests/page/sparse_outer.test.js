@@ -3,10 +3,10 @@
 // same digests and files as the same directory packed plainly. A sparse blob has no span
 // the helper workers could read, so the browsing worker indexes and verifies it itself.
 //   cd tests/page && node --test --test-concurrency=1 sparse_outer.test.js
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, renameSync, readFileSync, readdirSync, statSync, lstatSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, readFileSync, readdirSync, rmSync, statSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pageTestSetup, pickFile, waitVerified, openTab, shot, writeDockerArchive } from './harness.js';
@@ -15,6 +15,7 @@ const MIB = 1 << 20;
 const work = mkdtempSync(path.join(tmpdir(), 'strata-sparse-outer-'));
 const plainTar = path.join(work, 'plain.tar');
 const sparseTar = path.join(work, 'sparse.tar');
+after(() => rmSync(work, { recursive: true, force: true }));
 
 /** 12 MiB, mostly zero: its layer tar is too, so GNU tar --sparse leaves holes out. */
 function bigFile() {
