@@ -9,6 +9,9 @@
 
 #[path = "common/packages.rs"]
 mod packages_common;
+#[path = "../src/wasm/chunk_cache.rs"]
+#[allow(dead_code)]
+mod chunk_cache;
 
 use packages_common::{make_rpm, names_versions, rpm_qa, run, scan_archive, scratch, tool_present, tools};
 use std::collections::BTreeMap;
@@ -882,4 +885,71 @@ fn seeded_garbage_in_piecewise_readers() {
             };
         }
     }
+}
+
+/// What the page's Packages scan reads, measured natively (issue 25's speed): the scan of
+/// `benches/out/debian-real.tar` (`benches/gen_debian.sh`) over the browser's synchronous
+/// reader policy (`src/wasm/chunk_cache.rs`: 64 KiB after a jump, doubling to 8 MiB while
+/// sequential), counting its reads. In Chromium each read is a `FileReaderSync` call of
+/// ~0.7 ms plus ~2.6 ms per MiB (src/wasm/blob_reader.rs). Prints; asserts nothing.
+/// `cargo test --release --test packages -- --ignored --nocapture scan_reads_of_real_debian`
+#[test]
+#[ignore]
+fn scan_reads_of_real_debian() {
+    use chunk_cache::{ChunkCache, ChunkPolicy, FetchRange};
+    use std::io::{Read, Seek, SeekFrom};
+    use strata::merge::source::{image_layers, ArchiveSource};
+    use strata::packages::scan_image;
+    use strata::Archive;
+
+    struct CountedFile {
+        file: std::fs::File,
+        calls: std::rc::Rc<std::cell::Cell<(u64, u64)>>, // (reads, bytes)
+    }
+    impl FetchRange for CountedFile {
+        fn fetch(&mut self, start: u64, len: usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+            let (n, b) = self.calls.get();
+            self.calls.set((n + 1, b + len as u64));
+            out.resize(len, 0);
+            self.file.seek(SeekFrom::Start(start))?;
+            let mut got = 0;
+            while got < len {
+                let k = self.file.read(&mut out[got..])?;
+                if k == 0 {
+                    break;
+                }
+                got += k;
+            }
+            out.truncate(got);
+            Ok(())
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/out/debian-real.tar");
+    if !path.exists() {
+        eprintln!("SKIPPED: {} not written (benches/gen_debian.sh)", path.display());
+        return;
+    }
+    const POLICY: ChunkPolicy = ChunkPolicy { min_chunk: 64 << 10, max_chunk: 8 << 20, near_gap: 256 << 10 };
+    let calls = std::rc::Rc::new(std::cell::Cell::new((0, 0)));
+    let size = std::fs::metadata(&path).unwrap().len();
+    let mut src = ChunkCache::over(CountedFile { file: std::fs::File::open(&path).unwrap(), calls: calls.clone() }, size, POLICY);
+    let mut ar = Archive::open(&mut src, &mut |_| {}).unwrap();
+    ar.index_layers(&mut src, &mut |_| {}).unwrap();
+    let img = ar.report().images[0].clone();
+    let layers = image_layers(&ar, &img);
+    let entries: usize = layers.indexes.iter().map(|l| l.entries.len()).sum();
+    calls.set((0, 0));
+    let started = std::time::Instant::now();
+    let mut source = ArchiveSource::new(&ar, &mut src, layers.blobs.clone());
+    let found = scan_image(&layers.indexes, &mut source, &Limits::default());
+    let took = started.elapsed();
+    let (reads, bytes) = calls.get();
+    eprintln!(
+        "scan of {} layers ({entries} entries): {} packages in {:.1} ms natively; {reads} reads, {:.2} MiB — in Chromium ~{:.0} ms of FileReaderSync calls",
+        layers.indexes.len(),
+        found.packages.len(),
+        took.as_secs_f64() * 1e3,
+        bytes as f64 / (1 << 20) as f64,
+        reads as f64 * 0.7 + bytes as f64 / (1 << 20) as f64 * 2.6
+    );
 }
