@@ -50,6 +50,7 @@ let afterVerified = false; // --after-verified: the Packages tab clicked once ev
 let langSwitch = false; // --lang-switch [FILE]: the language switch on an open 100k-entry tree only (issue 21)
 let wwwBefore = null; // --www-before DIR: the same runs on another copy of the site, interleaved (an A/B)
 let byUrl = false; // --url LARGE.tar: the archive opened by URL (HTTP Range over loopback) against the local file (issue 24)
+let byRef = false; // --ref LARGE.tar: the image pushed to Debian's docker-registry and opened by ?ref= against the same blobs as a local file (issue 24 item 2)
 const files = [];
 const packageFiles = [];
 for (let i = 0; i < args.length; i++) {
@@ -60,11 +61,12 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--lang-switch') langSwitch = true;
   else if (args[i] === '--after-verified') afterVerified = true;
   else if (args[i] === '--url') byUrl = true;
+  else if (args[i] === '--ref') byRef = true;
   else if (args[i] === '--www-before') wwwBefore = path.resolve(args[++i]);
   else files.push(path.resolve(args[i]));
 }
 if (!files.length && !packageFiles.length && !langSwitch) {
-  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
+  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] [--url | --ref] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
   process.exit(64);
 }
 const SETTLE_MS = 1000;
@@ -519,7 +521,7 @@ async function langSwitchMain() {
 // (Range, CORS) on loopback, alternately, each in a fresh page after SETTLE_MS: tags (the
 // metadata), tree browsable, verified; the bytes the server sent before the tree was
 // browsable and in all. Medians of N runs of each.
-async function urlRun(browser, base, file, fileServer) {
+async function urlRun(browser, base, file, fileServer, ref = null) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
@@ -528,7 +530,10 @@ async function urlRun(browser, base, file, fileServer) {
   await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
   await settle();
   const started = Date.now();
-  if (fileServer) {
+  if (ref) {
+    await page.fill('#url-input', ref);
+    await page.click('#url-form button[type=submit]');
+  } else if (fileServer) {
     fileServer.reset();
     await page.fill('#url-input', `${fileServer.base}range/${path.basename(file)}`);
     await page.click('#url-form button[type=submit]');
@@ -595,7 +600,57 @@ async function urlMain() {
   for (const side of ['local', 'url']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
 }
 
+// ---------- open from a registry (issue 24 item 2): `--ref LARGE.tar` ----------
+//
+// The archive pushed by skopeo to Debian's docker-registry (tests/page/registry_server.mjs,
+// CORS on loopback; skopeo gzips the layers on the way), copied back from it as an OCI
+// archive (the very blobs the registry holds), and the two opened alternately: the archive
+// as a local file, the image by `?ref=`. Tags, tree browsable, verified. (Bytes fetched are
+// not counted: the registry keeps no counts here, and with gzip layers the helpers that
+// fetched them are done and gone by the time the tree is browsable.) Medians of N runs.
+async function refMain() {
+  const { startRegistries } = await import(path.join(root, 'tests/page/registry_server.mjs'));
+  const file = files[0];
+  const server = await startServer();
+  const registries = await startRegistries();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
+  const samples = { local: [], ref: [] };
+  const name = 'bench/app:1.0';
+  const ref = `${registries.cors.host}/${name}`;
+  const local = path.join(registries.dir, 'from-registry.oci.tar');
+  try {
+    const t0 = Date.now();
+    await registries.push(`docker-archive:${file}`, name);
+    await registries.copy(['--src-tls-verify=false', `docker://${ref}`, `oci-archive:${local}:${name}`]);
+    process.stderr.write(`   pushed and copied back in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(fs.statSync(local).size / 1e6).toFixed(1)} MB as an OCI archive)\n`);
+    await urlRun(browser, server.base, local, null); // warm the OS cache and the browser (not counted)
+    for (let run = 1; run <= runs; run++) {
+      process.stderr.write(`   by ref, run ${run}/${runs}\n`);
+      samples.local.push(await urlRun(browser, server.base, local, null));
+      samples.ref.push(await urlRun(browser, server.base, local, null, ref));
+    }
+  } finally {
+    await browser.close();
+    server.stop();
+    await registries.stop();
+  }
+  const m = (side, key) => median(samples[side].map((s) => s[key]));
+  const span = (side, key) => {
+    const xs = samples[side].map((s) => s[key]).filter((x) => typeof x === 'number');
+    return `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
+  };
+  const result = { file: path.basename(file), runs, samples };
+  for (const key of ['metadata', 'interactive', 'verified']) result[key] = { local: m('local', key), ref: m('ref', key) };
+  if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
+  for (const key of ['metadata', 'interactive', 'verified']) {
+    console.error(`   ${key.padEnd(11)} local ${Math.round(result[key].local)} ms ${span('local', key)}, by ref ${Math.round(result[key].ref)} ms ${span('ref', key)}`
+      + ` (${(result[key].ref / result[key].local).toFixed(2)}×)`);
+  }
+  for (const side of ['local', 'ref']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
+}
+
 if (langSwitch) await langSwitchMain();
+else if (byRef) await refMain();
 else if (byUrl) await urlMain();
 else if (files.length) await main();
 if (packageFiles.length) await packagesMain();
