@@ -118,7 +118,7 @@ test_wasm_browser() {
   CHROMEDRIVER=/usr/bin/chromedriver \
   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   WASM_BINDGEN_TEST_TIMEOUT=120 \
-    cargo test --release --no-default-features --target wasm32-unknown-unknown --test wasm_browser
+    cargo test --release --no-default-features --target wasm32-unknown-unknown --test wasm_browser --test wasm_parts
 }
 
 test_page() {

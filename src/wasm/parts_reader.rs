@@ -122,6 +122,11 @@ impl PartsReader {
         self.size == 0
     }
 
+    /// The part whose reader (and read-ahead cache) is alive, if any: at most one (tests).
+    pub fn reading_part(&self) -> Option<usize> {
+        self.current.as_ref().map(|(i, _)| *i)
+    }
+
     /// The part holding byte `pos` (< size): the last part starting at or before it (an
     /// empty part starts where the next one does, so it is never the last such part).
     fn part_at(&self, pos: u64) -> usize {
