@@ -367,3 +367,115 @@ test('while a registry image opens: what is fetched from where, and Cancel', asy
     });
   }
 });
+
+test('the header says a registry image came from its registry (not "OCI archive"); the Structure tab says whose layout it is', async () => {
+  const expected = pushed['strata/sample:1.0'];
+  const where = `${registries.cors.host}/strata/sample`;
+  await withPage(refQuery(registries.cors.host, 'strata/sample:1.0'), async (page) => {
+    await waitVerified(page, 60000);
+    const header = await page.textContent('#archive-info');
+    assert.ok(header.includes(`Registry image · ${where}`), `the header: ${header}`);
+    assert.ok(!header.includes('OCI archive'), `the virtual layout's format is not shown as the image's: ${header}`);
+    assert.equal(await page.textContent('#archive-info .registry-media-type'), expected.json.mediaType);
+    assert.equal(await page.getAttribute('#archive-info .registry-where', 'translate'), 'no');
+    await openTab(page, 'structure');
+    await page.waitForSelector('#structure-registry-note');
+    const note = await page.textContent('#structure-registry-note');
+    assert.match(note, /strata's view of the registry's blobs/);
+    assert.ok(note.includes(registries.cors.host), note);
+    await shot(page, 'registry-structure-note');
+  });
+  await withPage(`${refQuery(registries.cors.host, 'strata/sample:1.0')}&lang=zh-CN`, async (page) => {
+    await waitVerified(page, 60000);
+    const header = await page.textContent('#archive-info');
+    assert.ok(header.includes(`来自镜像仓库的镜像 · ${where}`), `the header: ${header}`);
+    assert.ok(!header.includes('镜像归档'), header);
+    await openTab(page, 'structure');
+    assert.match(await page.textContent('#structure-registry-note'), /镜像仓库/);
+    await shot(page, 'registry-structure-note-zh');
+  });
+  // A local archive still says its format.
+  await withPage('', async (page) => {
+    await page.setInputFiles('input[type=file]', SAMPLE);
+    await waitVerified(page, 60000);
+    assert.doesNotMatch(await page.textContent('#archive-info'), /Registry image/);
+    await openTab(page, 'structure');
+    assert.equal(await page.locator('#structure-registry-note').count(), 0);
+  });
+});
+
+test('the platform picker keeps keyboard focus while verdicts redraw the header', async () => {
+  // The slow registry (every answer 1.5 s late): the picker is on screen long before the
+  // blobs are verified, and the header redraws with each verdict meanwhile.
+  await withPage(refQuery(registries.slow.host, 'strata/platforms:v1'), async (page) => {
+    await page.waitForSelector('#platform-select', { timeout: 60000 });
+    await page.focus('#platform-select');
+    await page.evaluate(() => { window.focusedPicker = document.getElementById('platform-select'); });
+    const redraws = await page.evaluate(() => new Promise((resolve) => {
+      // Count the header's redraws until the image is verified.
+      let count = 0;
+      const observer = new MutationObserver(() => { count += 1; });
+      observer.observe(document.getElementById('archive-info'), { childList: true });
+      const poll = setInterval(() => {
+        if (document.body.dataset.stage !== 'verified') return;
+        clearInterval(poll);
+        observer.disconnect();
+        resolve(count);
+      }, 50);
+    }));
+    assert.ok(redraws >= 1, `the header redrew (${redraws} times) while the picker had focus`);
+    assert.ok(await page.evaluate(() => window.focusedPicker === document.getElementById('platform-select')), 'the same select element');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'platform-select', 'focus stayed on the picker');
+    // The keyboard still works on it: ArrowDown picks the next platform, which opens.
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => window.strata.state.report?.images[0]?.architecture === 'arm64' && document.body.dataset.stage === 'verified', null, { timeout: 60000 });
+    assert.match(page.url(), /[?&]platform=linux%2Farm64%2Fv8/);
+  });
+});
+
+test('Back and Forward between ?ref= and ?url= entries reopen what the address names; hash-only steps do not', async () => {
+  const arch = (page) => page.evaluate(() => window.strata.state.report?.images[0]?.architecture);
+  const opened = (page, check) => page.waitForFunction(check, null, { timeout: 60000 }).then(() => waitVerified(page, 60000));
+  await withPage(refQuery(registries.cors.host, 'strata/platforms:v1'), async (page) => {
+    await waitVerified(page, 60000);
+    assert.equal(await arch(page), 'amd64');
+    await page.locator('#platform-select').selectOption('linux/arm64/v8');
+    await opened(page, () => window.strata.state.report?.images[0]?.architecture === 'arm64');
+    // A hash-only step (a tab) on top: Back over it only changes the view.
+    await page.evaluate(() => { window.strata.state.browse.mark = 'arm64 open'; });
+    await openTab(page, 'history');
+    await page.goBack();
+    await page.waitForFunction(() => !location.hash.includes('tab=history'));
+    assert.equal(await page.evaluate(() => window.strata.state.browse?.mark), 'arm64 open', 'not reopened for a hash step');
+    // Back to the entry before the platform switch: the first platform opens again.
+    await page.goBack();
+    assert.doesNotMatch(page.url(), /platform=/);
+    await opened(page, () => window.strata.state.report?.images[0]?.architecture === 'amd64');
+    assert.equal(await page.locator('#platform-select').inputValue(), 'linux/amd64');
+    await page.goForward();
+    assert.match(page.url(), /platform=linux%2Farm64%2Fv8/);
+    await opened(page, () => window.strata.state.report?.images[0]?.architecture === 'arm64');
+  });
+  // `?url=` entries too. (The landing box, where a URL is typed, is on screen before the
+  // first archive opens and again after an open failed: an image not in the registry.)
+  await withPage('', async (page) => {
+    await page.fill('#url-input', `${registries.cors.host}/strata/missing:1`);
+    await page.click('#url-form button[type=submit]');
+    await page.waitForFunction(() => document.body.dataset.stage === 'failed', null, { timeout: 60000 });
+    await page.fill('#url-input', `${server.base}sample.tar`);
+    await page.click('#url-form button[type=submit]');
+    await opened(page, () => window.strata.state.timings.remote?.mode === 'whole');
+    assert.match(page.url(), /\?url=/);
+    // Back: the reference is opened again (and fails again, worded).
+    await page.goBack();
+    assert.match(page.url(), /\?ref=/);
+    await page.waitForFunction(() => document.body.dataset.stage === 'failed', null, { timeout: 60000 });
+    assert.match(await alertText(page), /strata\/missing/);
+    // Forward: the archive by URL opens again.
+    await page.goForward();
+    assert.match(page.url(), /\?url=/);
+    await opened(page, () => window.strata.state.timings.remote?.mode === 'whole');
+    assert.ok((await report(page)).images[0].repo_tags.length > 0);
+    await shot(page, 'registry-back-forward');
+  }, { networkErrors: true });
+});

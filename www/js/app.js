@@ -15,7 +15,7 @@ import { lessonView } from './views/lesson.js';
 import { packagesView } from './views/packages.js';
 import { structureView } from './views/structure.js';
 import { initHosting } from './hosting.js';
-import { initRemote, remoteName, forgetUrl, remoteInfo } from './remote.js';
+import { initRemote, remoteName, forgetUrl, remoteInfo, registryFormat, sourceKey, addressNamesOther } from './remote.js';
 
 // [id, label]: the label is a catalog key (or, for a tab that has none yet, its text).
 const TABS = [
@@ -139,6 +139,8 @@ async function openArchive(file) {
   const run = { file, cancelled: false };
   state.run = run;
   state.file = file;
+  // What the address names for it (Back/Forward to another source reopens: remote.js).
+  state.openKey = sourceKey(file);
   state.report = null;
   state.stage = 'opening';
   document.body.dataset.stage = 'opening';
@@ -621,19 +623,43 @@ function showWorkspace() {
 }
 
 function renderArchiveInfo() {
-  const box = clear($('archive-info'));
-  if (!state.file) return;
+  const box = $('archive-info');
+  if (!state.file) {
+    clear(box);
+    return;
+  }
   // The page's one heading while an archive is open (for screen readers: the name is text).
   $('workspace-title').replaceChildren(tNode('workspace.title', { name: state.file.name }));
-  box.append(data(state.file.name, { class: 'file-name', title: state.file.url || state.file.name }));
-  if (state.file.url || state.file.ref) box.append(...[remoteInfo(state.file, state.timings.remote)].flat());
+  const nodes = [data(state.file.name, { class: 'file-name', title: state.file.url || state.file.name })];
+  if (state.file.url || state.file.ref) nodes.push(...[remoteInfo(state.file, state.timings.remote)].flat());
   const report = state.report;
   if (report) {
     const a = report.archive;
-    const bits = [formatSize(a.size), ' · ', formatName(a.format)];
-    if (a.compression && a.compression !== 'none') bits.push(' · ', tNode('archive.compressed', { compression: a.compression }));
-    box.append(h('span', { class: 'muted' }, bits));
-    box.append(overallBadge(report));
+    const remote = state.timings.remote;
+    if (remote?.mode === 'registry') {
+      // The core read a virtual OCI layout tar of the registry's blobs: its size and
+      // "OCI archive" are strata's view, not the image's.
+      nodes.push(h('span', { class: 'muted registry-format' }, registryFormat(remote)));
+    } else {
+      const bits = [formatSize(a.size), ' · ', formatName(a.format)];
+      if (a.compression && a.compression !== 'none') bits.push(' · ', tNode('archive.compressed', { compression: a.compression }));
+      nodes.push(h('span', { class: 'muted' }, bits));
+    }
+    nodes.push(overallBadge(report));
+  }
+  replaceKeeping(box, nodes);
+}
+
+/** Make `nodes` the children of `box`, leaving where it is any node already in it (the
+ * platform picker, which remote.js hands back each time: taken out and put back, it would
+ * lose keyboard focus and close its open dropdown). */
+function replaceKeeping(box, nodes) {
+  const kept = new Set(nodes.filter((node) => node.parentNode === box));
+  for (const child of [...box.childNodes]) if (!kept.has(child)) child.remove();
+  let before = box.firstChild; // (now the first kept node, or none)
+  for (const node of nodes) {
+    if (kept.has(node)) before = node.nextSibling;
+    else box.insertBefore(node, before);
   }
 }
 
@@ -940,6 +966,9 @@ function restoreFromHash() {
 // (restoreFromHash only replaces, so this never adds an entry).
 window.addEventListener('hashchange', () => {
   if (!state.report) return;
+  // Back/Forward to an entry naming another archive or image: remote.js reopens it, and its
+  // view is restored from this hash then (not applied to the one still on screen).
+  if (addressNamesOther(state.openKey)) return;
   const wanted = parseHash();
   if (!wanted) return;
   const image = state.image;
@@ -1043,7 +1072,7 @@ warmPool();
 // The service worker (offline shell, streamed downloads), files the OS opens in the
 // installed app, and a host's library.json on the landing page (www/js/hosting.js).
 initHosting({ openArchive, ready: i18nReady });
-initRemote({ openArchive, showError, hideError, currentLink, ready: i18nReady });
+initRemote({ openArchive, showError, hideError, currentLink, openKey: () => state.openKey, ready: i18nReady });
 $('sample-button').addEventListener('click', openSample);
 $('sample-button-2').addEventListener('click', openSample);
 $('cancel-button').addEventListener('click', cancel);

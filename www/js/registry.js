@@ -552,8 +552,8 @@ function platformList(index) {
 /**
  * Open `{ref, platform}`: fetch the top manifest (or index, then the chosen platform's
  * manifest), the config, and probe every layer; answer {source: {parts, size, ref},
- * remote: {mode: 'registry', ref, registry, repository, reference, digest, platform,
- * platforms, digestComputed, bytes}, baseUrl}.
+ * remote: {mode: 'registry', ref, registry, repository, reference, digest, mediaType,
+ * manifestMediaType, platform, platforms, digestComputed, bytes}, baseUrl}.
  */
 export async function openRegistry({ ref: text, platform = null }, options = {}) {
   const ref = parseReference(text);
@@ -643,6 +643,9 @@ export async function openRegistry({ ref: text, platform = null }, options = {})
       repository: ref.repository,
       reference: ref.reference,
       digest: top.digest,
+      // What the reference named (an index or a manifest) and the image's own manifest.
+      mediaType: top.mediaType,
+      manifestMediaType: image.mediaType,
       digestComputed: top.digestComputed,
       platform: chosen,
       platforms,

@@ -34,8 +34,10 @@ export function remoteInfo(file, remote = null) {
     const registry = remote?.registry || file.registry || '';
     const from = h('span', { class: 'muted remote-from' }, tNode('remote.from_registry', { registry: data(registry, { title: remote?.ref || file.ref }) }));
     const platforms = remote?.platforms;
+    // While another platform of the same image opens, its picker stays (and keeps focus).
+    if (!remote && picker?.forRef === file.ref && picker.element.isConnected) return [from, picker.element];
     if (!platforms || platforms.length < 2) return from;
-    return [from, platformPicker(remote)];
+    return [from, platformPicker(remote, file.ref)];
   }
   let host = file.url;
   try {
@@ -48,20 +50,65 @@ export function remoteInfo(file, remote = null) {
 
 const platformText = (p) => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 
+/** The platform picker on screen: one element for the open image, updated in place when
+ * the header redraws (verdicts redraw it often), so keyboard focus and an open dropdown
+ * stay on it. The header (app.js) leaves a node it gets back again where it is. */
+let picker = null;
+
 /** A native select of the index's platforms (values are archive data: translate="no");
  * choosing one reopens the image for it, `?ref=…&platform=…` in the address. */
-function platformPicker(remote) {
-  const select = h('select', { id: 'platform-select', translate: 'no' },
-    remote.platforms.map((p) => {
-      const value = platformText(p);
-      return h('option', { value, selected: value === remote.platform }, value);
-    }));
-  select.value = remote.platform || platformText(remote.platforms[0]);
-  select.addEventListener('change', () => {
-    if (openFromPage) openFromPage(currentRef() || remote.ref, 'push', select.value);
-  });
-  return h('span', { class: 'platform-picker' },
-    h('label', { for: 'platform-select' }, t('remote.platform')), ' ', select);
+function platformPicker(remote, forRef) {
+  const values = remote.platforms.map(platformText);
+  const chosen = remote.platform || values[0];
+  if (!picker) {
+    const select = h('select', { id: 'platform-select', translate: 'no' });
+    select.addEventListener('change', () => {
+      if (openFromPage) openFromPage(currentRef() || picker.remote.ref, 'push', select.value);
+    });
+    const label = h('label', { for: 'platform-select' });
+    picker = { element: h('span', { class: 'platform-picker' }, label, ' ', select), select, label, values: null, remote };
+  }
+  picker.remote = remote;
+  picker.forRef = forRef;
+  picker.label.textContent = t('remote.platform');
+  if (String(picker.values) !== String(values)) {
+    picker.select.replaceChildren(...values.map((value) => h('option', { value }, value)));
+    picker.values = values;
+  }
+  if (picker.select.value !== chosen) picker.select.value = chosen;
+  return picker.element;
+}
+
+/** "Registry image · <registry>/<repository>" and the media type the reference named: the
+ * header's format line for a registry image (the core sees the virtual OCI layout tar, an
+ * "OCI archive"; that is strata's view, not what the image is). */
+export function registryFormat(remote) {
+  const where = data(`${remote.registry}/${remote.repository}`, { class: 'registry-where', title: remote.ref });
+  const parts = [tNode('remote.registry_image', { where })];
+  if (remote.mediaType) parts.push(' · ', h('code', { class: 'registry-media-type', translate: 'no', title: t('remote.media_type') }, remote.mediaType));
+  return parts;
+}
+
+/** What an open names, to tell whether the address (Back/Forward) names something else:
+ * `{url}` or `{ref, platform}` as given to the page; null for a local file. */
+export function sourceKey(file) {
+  if (file?.ref) return `ref ${String(file.ref).trim()} ${file.platform || ''}`;
+  if (file?.url) return `url ${file.url}`;
+  return null;
+}
+
+/** The source the address's query names (`?url=` or `?ref=` + `&platform=`), or null. */
+function queryKey() {
+  const params = new URLSearchParams(location.search);
+  if (params.get('url')) return sourceKey({ url: parseUrl(params.get('url'))?.href || params.get('url') });
+  if (params.get('ref')) return sourceKey({ ref: params.get('ref'), platform: params.get('platform') });
+  return null;
+}
+
+/** Whether the address names a source other than `openKey` (what is open). */
+export function addressNamesOther(openKey) {
+  const wanted = queryKey();
+  return wanted !== null && wanted !== openKey;
 }
 
 /** The reference in the address (`?ref=`), as the link gave it. */
@@ -125,10 +172,10 @@ const looksLikeUrl = (raw) => /^\s*https?:\/\//i.test(String(raw));
 /**
  * `openArchive({url} | {ref, platform, name, registry})` opens a remote archive or a
  * registry image; `showError(render, kind)` / `hideError()`
- * the page's alert; `currentLink()` → {href, file, hasArchive}; `ready` resolves when the
- * catalogs are in.
+ * the page's alert; `currentLink()` → {href, file, hasArchive}; `openKey()` → the
+ * sourceKey of what is open (or opening); `ready` resolves when the catalogs are in.
  */
-export function initRemote({ openArchive, showError, hideError, currentLink, ready }) {
+export function initRemote({ openArchive, showError, hideError, currentLink, openKey, ready }) {
   const openRef = async (raw, how, platform) => {
     const text = String(raw).trim();
     const parsed = await parseRef(text).catch(() => null);
@@ -182,6 +229,15 @@ export function initRemote({ openArchive, showError, hideError, currentLink, rea
   if (copy) copy.addEventListener('click', () => copyLink(currentLink, showError));
 
   openFromPage = openRef;
+  // Back/Forward to an entry whose query names another archive or image (or platform) than
+  // the one open: open it, the entry's hash restoring its view. (Entries that differ only
+  // in the hash are app.js's hashchange.)
+  window.addEventListener('popstate', () => {
+    if (!addressNamesOther(openKey())) return;
+    const params = new URLSearchParams(location.search);
+    if (params.get('url')) openUrl(params.get('url'), 'replace');
+    else openRef(params.get('ref'), 'replace', params.get('platform'));
+  });
   ready.then(() => {
     const params = new URLSearchParams(location.search);
     const wanted = params.get('url');

@@ -172,6 +172,7 @@ class StructureView {
     clear(this.element).append(
       h('h2', { id: 'structure-title' }, t('structure.title')),
       h('p', { class: 'muted' }, tNode('structure.intro')),
+      ...this.registryNote(),
       h('div', { class: 'structure-roots', role: 'group', 'aria-label': t('structure.roots') },
         h('span', { class: 'muted' }, t('structure.roots')), ' ',
         roots.map((name) => h('button', {
@@ -181,6 +182,15 @@ class StructureView {
         }, name))),
       // (Element.append would write a null as the text "null".)
       ...[this.renderTrail(), current ? this.renderDocument(current) : h('p', null, tNode('structure.none'))].filter(Boolean));
+  }
+
+  /** An image from a registry is read as a virtual OCI layout tar of its blobs
+   * (www/js/registry.js): this says the layout is strata's, the blobs the registry's. */
+  registryNote() {
+    const remote = this.ctx.state.timings?.remote;
+    if (remote?.mode !== 'registry') return [];
+    return [h('p', { id: 'structure-registry-note' },
+      tNode('structure.registry_note', { registry: h('code', { translate: 'no' }, remote.registry) }))];
   }
 
   renderTrail() {
