@@ -160,13 +160,17 @@ export const remoteFetched = { bytes: 0 };
  * file of a few MiB). Without them those bytes came twice, or the walk waited for a new
  * request. At most KEPT_MAX bytes, the oldest dropped first. */
 const KEPT_MAX = 32 << 20;
-const kept = []; // {url, start, end, got: Promise<ArrayBuffer>}
+const kept = []; // {key, start, end, got: Promise<ArrayBuffer>}
 let keptBytes = 0;
 /** Reads answered from kept pieces (for the benchmark). */
 export const keptHits = { reads: 0, bytes: 0 };
 
-function keep(url, start, end, got) {
-  const entry = { url, start, end, got };
+/** Whose bytes a kept piece holds: the URL and the file the probe saw there (its size and
+ * ETag), so a file replaced under the same URL never answers from the old one's pieces. */
+const keyOf = (file) => `${file.url}\n${file.size}\n${file.etag}`;
+
+function keep(key, start, end, got) {
+  const entry = { key, start, end, got };
   kept.push(entry);
   keptBytes += end - start;
   got.catch(() => forget(entry)); // (a failed piece answers nothing)
@@ -180,11 +184,11 @@ function forget(entry) {
   keptBytes -= entry.end - entry.start;
 }
 
-/** [from, to) of `url` from a kept piece (a copy), or null. */
-function fromKept(url, from, to) {
+/** [from, to) of the file `key` names from a kept piece (a copy), or null. */
+function fromKept(key, from, to) {
   for (let k = kept.length - 1; k >= 0; k--) {
     const e = kept[k];
-    if (e.url === url && e.start <= from && to <= e.end) {
+    if (e.key === key && e.start <= from && to <= e.end) {
       keptHits.reads += 1;
       keptHits.bytes += to - from;
       return e.got.then((buffer) => buffer.slice(from - e.start, to - e.start));
@@ -228,7 +232,7 @@ export class RemoteFile {
    * aborts it (the server stops sending). */
   async bytes(from, to, signal) {
     if (to === from) return new ArrayBuffer(0);
-    const known = fromKept(this.url, from, to);
+    const known = fromKept(keyOf(this), from, to);
     if (known) return known;
     const response = await this.open(from, to, signal);
     const buffer = await response.arrayBuffer().catch(async (error) => {
@@ -264,7 +268,7 @@ export class RemoteFile {
           piece = Math.min(piece * 2, maxPiece);
           const got = file.bytes(next, end);
           got.catch(() => {}); // (a piece fetched ahead and never read fails quietly)
-          keep(file.url, next, end, got);
+          keep(keyOf(file), next, end, got);
           next = end;
           return got;
         };
