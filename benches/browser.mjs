@@ -50,7 +50,8 @@ let afterVerified = false; // --after-verified: the Packages tab clicked once ev
 let langSwitch = false; // --lang-switch [FILE]: the language switch on an open 100k-entry tree only (issue 21)
 let wwwBefore = null; // --www-before DIR: the same runs on another copy of the site, interleaved (an A/B)
 let byUrl = false; // --url LARGE.tar: the archive opened by URL (HTTP Range over loopback) against the local file (issue 24)
-let byRef = false; // --ref LARGE.tar: the image pushed to Debian's docker-registry and opened by ?ref= against the same blobs as a local file (issue 24 item 2)
+let byRef = false; // --ref LARGE.tar [TAG]: the image pushed to Debian's docker-registry and opened by ?ref= against the same blobs as a local file (issue 24 item 2)
+let refTag = ''; // --ref's TAG: which image of a multi-image archive is pushed
 const files = [];
 const packageFiles = [];
 for (let i = 0; i < args.length; i++) {
@@ -62,11 +63,12 @@ for (let i = 0; i < args.length; i++) {
   else if (args[i] === '--after-verified') afterVerified = true;
   else if (args[i] === '--url') byUrl = true;
   else if (args[i] === '--ref') byRef = true;
+  else if (byRef && files.length === 1 && !args[i].startsWith('--') && !fs.existsSync(args[i])) refTag = args[i];
   else if (args[i] === '--www-before') wwwBefore = path.resolve(args[++i]);
   else files.push(path.resolve(args[i]));
 }
 if (!files.length && !packageFiles.length && !langSwitch) {
-  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] [--url | --ref] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]]');
+  console.error('usage: node benches/browser.mjs [--runs N] [--out FILE.json] [--url | --ref] LARGE.tar [LARGE.tar.gz [LARGE-OCI.tar]] (--ref LARGE.tar [TAG])');
   process.exit(64);
 }
 const SETTLE_MS = 1000;
@@ -521,10 +523,20 @@ async function langSwitchMain() {
 // (Range, CORS) on loopback, alternately, each in a fresh page after SETTLE_MS: tags (the
 // metadata), tree browsable, verified; the bytes the server sent before the tree was
 // browsable and in all. Medians of N runs of each.
-async function urlRun(browser, base, file, fileServer, ref = null) {
+async function urlRun(browser, base, file, fileServer, ref = null, registryBase = null) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
+  // By ref: every answer the registry gave the page and its workers (Content-Length: the
+  // bytes it sent, a range's when ranged), counted as the browser sees them.
+  const answered = { requests: 0, bytes: 0 };
+  if (registryBase) {
+    context.on('response', (r) => {
+      if (!r.url().startsWith(registryBase)) return;
+      answered.requests += 1;
+      answered.bytes += Number(r.headers()['content-length'] || 0);
+    });
+  }
   watchErrors(page, errors);
   await page.goto(`${base}/www/index.html`);
   await page.waitForFunction(() => window.strata && window.strata.timings, null, { timeout: 30_000 });
@@ -542,7 +554,7 @@ async function urlRun(browser, base, file, fileServer, ref = null) {
   }
   await page.waitForFunction(() => window.strata.timings.interactive !== undefined || document.querySelector('#error:not([hidden])'),
     null, { timeout: TIMEOUT, polling: 5 });
-  const fetchedBrowsable = fileServer ? fileServer.stats.bytes.range || 0 : null;
+  const fetchedBrowsable = fileServer ? fileServer.stats.bytes.range || 0 : registryBase ? answered.bytes : null;
   // What the helpers' index walks read (from the File or over HTTP): the index pass's need.
   const indexRead = await page.evaluate(() => Promise.all((window.strata.state.helpers || []).map((w) => w.request('fetched').catch(() => null))))
     .then((all) => all.reduce((sum, f) => sum + (f ? f.index : 0), 0));
@@ -551,8 +563,11 @@ async function urlRun(browser, base, file, fileServer, ref = null) {
   const t = await page.evaluate(() => ({ ...window.strata.timings, ok: window.strata.state.report?.images.every((i) => i.verified) }));
   const out = {
     metadata: t.metadata, interactive: t.interactive, verified: t.verified, all_verified: t.ok, wall: Date.now() - started,
-    fetched_browsable: fetchedBrowsable, index_read: indexRead, fetched: fileServer ? fileServer.stats.bytes.range || 0 : null,
-    requests: fileServer ? fileServer.stats.requests.range || 0 : null, errors,
+    fetched_browsable: fetchedBrowsable, index_read: indexRead,
+    fetched: fileServer ? fileServer.stats.bytes.range || 0 : registryBase ? answered.bytes : null,
+    requests: fileServer ? fileServer.stats.requests.range || 0 : registryBase ? answered.requests : null,
+    // What the page's registry client says it fetched itself (manifests, config, probes).
+    opened_fetched: t.remote?.bytes ?? null, errors,
   };
   if (t.verified === undefined) out.errors.push(`error: ${await page.textContent('#error')}`);
   await context.close();
@@ -600,17 +615,21 @@ async function urlMain() {
   for (const side of ['local', 'url']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
 }
 
-// ---------- open from a registry (issue 24 item 2): `--ref LARGE.tar` ----------
+// ---------- open from a registry (issue 24 item 2): `--ref LARGE.tar [TAG]` ----------
 //
 // The archive pushed by skopeo to Debian's docker-registry (tests/page/registry_server.mjs,
-// CORS on loopback; skopeo gzips the layers on the way), copied back from it as an OCI
-// archive (the very blobs the registry holds), and the two opened alternately: the archive
-// as a local file, the image by `?ref=`. Tags, tree browsable, verified. (Bytes fetched are
-// not counted: the registry keeps no counts here, and with gzip layers the helpers that
-// fetched them are done and gone by the time the tree is browsable.) Medians of N runs.
+// CORS on loopback; skopeo gzips the layers on the way, as `docker push` does), copied back
+// from it as an OCI archive (the very blobs the registry holds), and the two opened
+// alternately, each in a fresh page: the archive as a local file, the image by `?ref=`.
+// Tags, tree browsable, verified; for the registry, the requests the page and its workers
+// sent and the bytes of the answers (Content-Length), before the tree was browsable and in
+// all, against the blobs' bytes. TAG picks an image of a multi-image archive. Medians of N
+// runs. (This replaced benches/registry.mjs, which measured the same against the original
+// `docker save` tar: plain layers read by Range, not the registry's gzip blobs.)
 async function refMain() {
   const { startRegistries } = await import(path.join(root, 'tests/page/registry_server.mjs'));
   const file = files[0];
+  const tag = refTag;
   const server = await startServer();
   const registries = await startRegistries();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: launchArgs });
@@ -618,16 +637,22 @@ async function refMain() {
   const name = 'bench/app:1.0';
   const ref = `${registries.cors.host}/${name}`;
   const local = path.join(registries.dir, 'from-registry.oci.tar');
+  let blobBytes = 0;
+  let layers = 0;
   try {
     const t0 = Date.now();
-    await registries.push(`docker-archive:${file}`, name);
+    await registries.push(`docker-archive:${file}${tag ? `:${tag}` : ''}`, name);
     await registries.copy(['--src-tls-verify=false', `docker://${ref}`, `oci-archive:${local}:${name}`]);
-    process.stderr.write(`   pushed and copied back in ${((Date.now() - t0) / 1000).toFixed(1)} s (${(fs.statSync(local).size / 1e6).toFixed(1)} MB as an OCI archive)\n`);
+    const manifest = JSON.parse(await registries.inspect(name));
+    layers = manifest.layers.length;
+    blobBytes = manifest.layers.reduce((sum, l) => sum + l.size, manifest.config.size);
+    process.stderr.write(`   pushed and copied back in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${layers} layers, ${(blobBytes / 1e6).toFixed(1)} MB of blobs `
+      + `(${(fs.statSync(local).size / 1e6).toFixed(1)} MB as an OCI archive)\n`);
     await urlRun(browser, server.base, local, null); // warm the OS cache and the browser (not counted)
     for (let run = 1; run <= runs; run++) {
       process.stderr.write(`   by ref, run ${run}/${runs}\n`);
       samples.local.push(await urlRun(browser, server.base, local, null));
-      samples.ref.push(await urlRun(browser, server.base, local, null, ref));
+      samples.ref.push(await urlRun(browser, server.base, local, null, ref, registries.cors.base));
     }
   } finally {
     await browser.close();
@@ -639,13 +664,17 @@ async function refMain() {
     const xs = samples[side].map((s) => s[key]).filter((x) => typeof x === 'number');
     return `[${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}]`;
   };
-  const result = { file: path.basename(file), runs, samples };
+  const result = { file: path.basename(file), tag, layers, blob_bytes: blobBytes, runs, samples };
   for (const key of ['metadata', 'interactive', 'verified']) result[key] = { local: m('local', key), ref: m('ref', key) };
+  for (const key of ['requests', 'fetched_browsable', 'fetched', 'opened_fetched']) result[key] = m('ref', key);
   if (outFile) fs.writeFileSync(outFile, JSON.stringify(result, null, 1));
   for (const key of ['metadata', 'interactive', 'verified']) {
     console.error(`   ${key.padEnd(11)} local ${Math.round(result[key].local)} ms ${span('local', key)}, by ref ${Math.round(result[key].ref)} ms ${span('ref', key)}`
       + ` (${(result[key].ref / result[key].local).toFixed(2)}×)`);
   }
+  const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+  console.error(`   registry answered ${result.requests} requests: ${mb(result.fetched_browsable)} before browsable, ${mb(result.fetched)} in all `
+    + `(${(result.fetched / blobBytes).toFixed(2)}× the ${mb(blobBytes)} of blobs); the open itself (manifests, config, probes) ${result.opened_fetched} B`);
   for (const side of ['local', 'ref']) for (const s of samples[side]) for (const e of s.errors) console.error(`   note: ${side}: ${e}`);
 }
 
