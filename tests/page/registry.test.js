@@ -479,3 +479,29 @@ test('Back and Forward between ?ref= and ?url= entries reopen what the address n
     await shot(page, 'registry-back-forward');
   }, { networkErrors: true });
 });
+
+test('a big gzip layer is fetched once: no tar walk (nor its second half) streams through compressed bytes first', async () => {
+  // 40 MiB of random bytes: skopeo's gzip cannot shrink them, so the layer blob is big
+  // enough for the page to walk it in two halves at once (app.js SPLIT_MIN), each a stream
+  // of range requests (256 KiB, 512 KiB, 1 MiB, … ahead) that finds no tar headers.
+  const chunks = [];
+  for (let i = 0; chunks.length * 32 < 40 << 20; i++) chunks.push(createHash('sha256').update(String(i)).digest());
+  const noise = Buffer.concat(chunks);
+  const archive = writeDockerArchive(path.join(work, 'big-layer.tar'), { tag: 'big:v1', layers: [[{ name: 'noise.bin', data: noise }]] });
+  await registries.push(`docker-archive:${archive}`, 'strata/big-layer:v1');
+  const manifest = (await inspected('strata/big-layer:v1')).json;
+  const layer = manifest.layers[0];
+  assert.ok(layer.size > 32 << 20, `the gzip'd layer is ${layer.size} B`);
+  await withPage('', async (page, context) => {
+    let layerBytes = 0;
+    context.on('response', (r) => {
+      if (r.url().startsWith(registries.cors.base) && r.url().endsWith(layer.digest)) layerBytes += Number(r.headers()['content-length'] || 0);
+    });
+    await page.goto(server.base + refQuery(registries.cors.host, 'strata/big-layer:v1'));
+    await waitVerified(page, 60000);
+    assert.ok((await report(page)).images[0].verified);
+    console.log(`gzip layer of ${layer.size} B: the registry answered ${layerBytes} B for it`);
+    // The blob once, plus the 1-byte probe, a 6-byte look at its start and the core's first 64 KiB.
+    assert.ok(layerBytes <= layer.size + (128 << 10), `${layerBytes} B answered for a ${layer.size} B blob`);
+  });
+});
