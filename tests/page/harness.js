@@ -23,6 +23,9 @@ export const FIXTURES = path.join(ROOT, 'tests/out/page-fixtures');
 export const AXE = path.join(HERE, 'node_modules/axe-core/axe.min.js');
 mkdirSync(ARTIFACTS, { recursive: true });
 
+/** The native CLI, built by `cargo build --release`: what the page says must agree with it. */
+export const CLI = path.join(ROOT, 'target/release/strata');
+
 /** A fixture written by `cargo test --release --test page` (tests/page/run.sh). */
 export const fx = (name) => path.join(FIXTURES, name);
 
@@ -116,13 +119,14 @@ export function watchProblems(page, context, base) {
 }
 
 /** No page error and no console error so far; with `foreign`, no request to another origin
- * either. `ignoreConsole`: console lines a test causes on purpose (e.g. the browser's own
- * line for a request the test makes fail). */
-export function assertClean(problems, { foreign = false, ignoreConsole = null } = {}) {
+ * either; with `dialogs`, no alert/confirm/prompt opened. `ignoreConsole`: console lines a
+ * test causes on purpose (e.g. the browser's own line for a request the test makes fail). */
+export function assertClean(problems, { foreign = false, dialogs = false, ignoreConsole = null } = {}) {
   assert.deepEqual(problems.page, [], 'page errors');
   const console = ignoreConsole ? problems.console.filter((m) => !ignoreConsole.test(m)) : problems.console;
   assert.deepEqual(console, [], 'console errors');
   if (foreign) assert.deepEqual(problems.foreign, [], 'requests to other origins');
+  if (dialogs) assert.deepEqual(problems.dialogs, [], 'dialogs opened');
 }
 
 /** One static server for www/ and one Chromium for a test file's tests: started before
@@ -135,11 +139,11 @@ export function pageTestSetup({ needs = [], prepare } = {}) {
     browser: null,
     /** A fresh page (openPage's options) for `body(page, context, problems)`, which must
      * leave no page or console error behind (assertClean's options); closed either way. */
-    async withPage(body, { foreign, ignoreConsole, ...options } = {}) {
+    async withPage(body, { foreign, dialogs, ignoreConsole, ...options } = {}) {
       const { page, context, problems } = await openPage(setup.browser, setup.server.base, options);
       try {
         await body(page, context, problems);
-        assertClean(problems, { foreign, ignoreConsole });
+        assertClean(problems, { foreign, dialogs, ignoreConsole });
       } finally {
         await context.close();
       }
@@ -163,6 +167,21 @@ export async function openTab(page, tab) {
   await page.click(`#tab-${tab}`);
   await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
 }
+
+/** In the Files view, open a path by walking the tree with clicks, folder by folder. */
+export async function openPath(page, filePath) {
+  const parts = filePath.split('/').filter(Boolean);
+  let acc = '';
+  for (const part of parts) {
+    acc += `/${part}`;
+    const row = page.locator(`.tree .row[data-path="${acc}"]`);
+    await row.waitFor();
+    await row.click();
+  }
+}
+
+/** The trimmed text of every element `selector` matches, in document order. */
+export const texts = (page, selector) => page.$$eval(selector, (nodes) => nodes.map((n) => n.textContent.trim()));
 
 /** axe-core's violations on the page as it is now, one line each, headed by `label`. It is
  * evaluated through the DevTools protocol, so the page's Content-Security-Policy stays on.

@@ -1,62 +1,25 @@
 // Page tests for issue 21 (the page in English and 简体中文) and issue 20 item 3 (control,
 // bidi and zero-width characters from an archive drawn visibly). Run with
 // `bash tests/page/run.sh`, or alone: `cd tests/page && node --test --test-concurrency=1 i18n.test.js`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { existsSync, readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { startServer, launch, openPage, pickFile, waitVerified, waitTexts, shot, writeDockerArchive, FIXTURES, WWW } from './harness.js';
+import {
+  pageTestSetup, pickFile, waitVerified, waitTexts, shot, writeDockerArchive, fx, WWW, openTab, openPath, axeViolations,
+} from './harness.js';
 
-let server;
-let browser;
-const fx = (name) => path.join(FIXTURES, name);
 const LANGS = ['en', 'zh-CN'];
 const PARTS = ['app', 'core', 'lesson'];
 
-before(async () => {
-  assert.ok(existsSync(fx('sample.tar')), 'fixtures missing: run tests/page/run.sh');
-  server = await startServer();
-  browser = await launch();
-});
+const setup = pageTestSetup({ needs: [[fx('sample.tar'), 'fixtures missing: run tests/page/run.sh']] });
 
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-/** Open a page (options: locale, query, colorScheme), run `body`, then insist on a clean
- * console and no foreign requests. */
-async function withPage(body, options) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
-    await body(page, problems, context);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-    assert.deepEqual(problems.foreign, [], 'requests to other origins');
-    assert.deepEqual(problems.dialogs, [], 'dialogs opened');
-  } finally {
-    await context.close();
-  }
-}
+/** A page (openPage's options: locale, query, colorScheme) for `body(page, context, problems)`;
+ * it must end with a clean console, no foreign requests and no dialog opened. */
+const withPage = (body, options = {}) => setup.withPage(body, { ...options, foreign: true, dialogs: true });
 
 const zh = { query: '?lang=zh-CN' };
-
-async function openTab(page, tab) {
-  await page.click(`#tab-${tab}`);
-  await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
-}
-
-async function openPath(page, filePath) {
-  const parts = filePath.split('/').filter(Boolean);
-  let acc = '';
-  for (const part of parts) {
-    acc += `/${part}`;
-    const row = page.locator(`.tree .row[data-path="${acc}"]`);
-    await row.waitFor();
-    await row.click();
-  }
-}
 
 async function openSample(page) {
   await page.click('#sample-button-2');
@@ -172,10 +135,10 @@ test('language: the switcher is remembered across reloads, and ?lang= still wins
     await waitTexts(page);
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
     assert.equal(await page.textContent('#landing h1'), '看看容器镜像里有什么');
-    await page.goto(`${server.base}?lang=en`);
+    await page.goto(`${setup.server.base}?lang=en`);
     await waitTexts(page);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
-    await page.goto(server.base);
+    await page.goto(setup.server.base);
     await waitTexts(page);
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN', 'the switcher\'s choice is still remembered');
   }, { locale: 'en-US' });
@@ -480,14 +443,6 @@ test('zh-CN: a damaged archive\'s verdicts, and the finding list', async () => {
 });
 
 // ---------- accessibility in both languages ----------
-
-const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
-
-async function axeViolations(page, label) {
-  if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 for (const lang of LANGS) {
   test(`accessibility (axe-core) in ${lang}: every view, the viewer, an error`, async () => {

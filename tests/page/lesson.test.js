@@ -2,45 +2,22 @@
 // the tools ran) against the CLI, the URL hash, the keyboard, a path's story, docker's
 // output against the CLI, projector mode, both languages, axe-core, screenshots.
 // Run: cd tests/page && node --test --test-concurrency=1 lesson.test.js (after ./build.sh build).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { existsSync, readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, readdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { startServer, launch, openPage, pickFile, waitVerified, shot, ARTIFACTS, ROOT, WWW, FIXTURES } from './harness.js';
+import { pageTestSetup, pickFile, waitVerified, shot, axeViolations, WWW, FIXTURES, CLI } from './harness.js';
 
-const CLI = path.join(ROOT, 'target/release/strata');
 const WEB = path.join(WWW, 'lessons/web.tar.gz');
 const UNIONFS = path.join(WWW, 'lessons/unionfs.tar');
-const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
 
-let server;
-let browser;
+const setup = pageTestSetup({ needs: [[WEB, 'www/lessons/ missing: run ./build.sh build'], [UNIONFS, 'www/lessons/ missing: run ./build.sh build']] });
 
-before(async () => {
-  assert.ok(existsSync(WEB) && existsSync(UNIONFS), 'www/lessons/ missing: run ./build.sh build');
-  server = await startServer();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
-async function withPage(body, { url = '', ...options } = {}) {
-  const { page, context, problems } = await openPage(browser, server.base, options);
-  try {
-    if (url) await page.goto(server.base + url);
-    await body(page, problems);
-    assert.deepEqual(problems.page, [], 'page errors');
-    assert.deepEqual(problems.console, [], 'console errors');
-    assert.deepEqual(problems.foreign, [], 'requests to other origins');
-  } finally {
-    await context.close();
-  }
-}
+/** A page (openPage's options; `query` is a '?…' or '#…' for its URL) for `body(page)`; it
+ * must end with a clean console, no foreign requests and no dialog opened. */
+const withPage = (body, options = {}) => setup.withPage(body, { ...options, foreign: true, dialogs: true });
 
 const cli = (...args) => execFileSync(CLI, args, { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
 const cliJson = (...args) => JSON.parse(cli(...args));
@@ -180,7 +157,7 @@ test('the URL hash holds the step: open with step=K, step, reload', async () => 
     // A step past the end is the last stop.
     await page.evaluate((hash) => { location.hash = hash; }, `image=${id}&tab=lesson&step=99`);
     await stepReady(page, 7);
-  }, { url: `#image=${id}&tab=lesson&step=3` });
+  }, { query: `#image=${id}&tab=lesson&step=3` });
 });
 
 test('keyboard: ← → Home End Space step while focus is in the lesson; the tab strip keeps its arrows', async () => {
@@ -320,7 +297,7 @@ for (const lang of ['en', 'zh-CN']) {
       assert.ok(!(await page.evaluate(() => document.body.classList.contains('projector'))));
       await page.click('#projector-toggle');
       assert.equal(await page.getAttribute('#projector-toggle', 'aria-pressed'), 'true');
-    }, { url: `?projector=1&lang=${lang}`, viewport: { width: 1280, height: 720 } });
+    }, { query: `?projector=1&lang=${lang}`, viewport: { width: 1280, height: 720 } });
   });
 }
 
@@ -343,17 +320,13 @@ test('both languages: the lesson in Chinese, unionfs step 2 shows its whiteouts'
     await stepReady(page, 2);
     assert.match(await page.textContent('#lesson-step'), /whiteout: deletes \/demo\/b\.txt/);
     assert.equal((await hashParams(page)).step, '2');
-  }, { url: '?lang=zh-CN', viewport: { width: 1280, height: 720 } });
+  }, { query: '?lang=zh-CN', viewport: { width: 1280, height: 720 } });
 });
 
 for (const colorScheme of ['light', 'dark']) {
   test(`accessibility (axe-core), ${colorScheme}: the lesson view, plain and in projector mode`, async () => {
     const found = [];
-    const axe = async (page, label) => {
-      if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(readFileSync(AXE, 'utf8'));
-      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-      found.push(...result.violations.map((v) => `${label}: ${v.impact} ${v.id} (${v.help}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
-    };
+    const axe = async (page, label) => { found.push(...await axeViolations(page, label)); };
     await withPage(async (page) => {
       await axe(page, 'landing');
       await openLesson(page, UNIONFS);
