@@ -4,7 +4,11 @@
 // an attestation entry), tag `amd` the amd64 manifest; layers made by GNU tar. Options: a
 // bearer-token flow, blobs without Range (200 to a range request), a tampered layer (one byte
 // flipped, same length), Docker-Content-Digest hidden, CORS headers for a page of another
-// origin. `requests` records what was asked.
+// origin, tokens that expire after `tokenUses` authorized requests each (numbered tok-1,
+// tok-2, …: a read outliving its token gets 401 and must fetch another). Tag `nested`: an
+// index whose one entry is the `multi` index; tag `deep`: 9 indexes each pointing to the
+// next, the last to `multi` (past the core's MAX_INDEX_DEPTH of 8). `requests` records what
+// was asked.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -50,7 +54,7 @@ function makeImage(arch, layers) {
 }
 
 /** Start it: {server, requests, port, digests, stop()}. `tmp`: a directory for the layers. */
-export function startMiniRegistry({ tmp, token = false, range = true, tamper = null, hideDigest = false, cors = false }) {
+export function startMiniRegistry({ tmp, token = false, tokenUses = 0, range = true, tamper = null, hideDigest = false, cors = false }) {
   const base = makeLayer(tmp, 'base', 'shared layer\n');
   const amdLayer = makeLayer(tmp, 'amd', 'amd64 only\n'.repeat(300));
   const armLayer = makeLayer(tmp, 'arm', 'arm64 only\n');
@@ -66,6 +70,29 @@ export function startMiniRegistry({ tmp, token = false, range = true, tamper = n
   }));
   const manifests = new Map([[sha(index), [index, MEDIA.ociIndex]], [sha(amd.manifest), [amd.manifest, MEDIA.ociManifest]], [sha(arm.manifest), [arm.manifest, MEDIA.ociManifest]]]);
   const tags = new Map([['multi', sha(index)], ['amd', sha(amd.manifest)]]);
+  // Indexes of indexes: `nested` one level above `multi`, `deep` nine.
+  const wrap = (inner) => Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MEDIA.ociIndex,
+    manifests: [{ mediaType: MEDIA.ociIndex, digest: sha(inner), size: inner.length }],
+  }));
+  let wrapped = index;
+  for (let level = 1; level <= 9; level++) {
+    wrapped = wrap(wrapped);
+    manifests.set(sha(wrapped), [wrapped, MEDIA.ociIndex]);
+    if (level === 1) tags.set('nested', sha(wrapped));
+  }
+  tags.set('deep', sha(wrapped));
+  // tokenUses: token → authorized requests it has left.
+  const tokensLeft = new Map();
+  let tokensIssued = 0;
+  const authorized = (header) => {
+    if (!tokenUses) return header === 'Bearer good-token';
+    const name = (header || '').replace(/^Bearer /, '');
+    const left = tokensLeft.get(name) || 0;
+    if (left <= 0) return false;
+    tokensLeft.set(name, left - 1);
+    return true;
+  };
   const blobs = new Map([base, amdLayer, armLayer, amd.config, arm.config].map((b) => [sha(b), b]));
   if (tamper === 'layer') {
     const bad = Buffer.from(amdLayer);
@@ -87,9 +114,12 @@ export function startMiniRegistry({ tmp, token = false, range = true, tamper = n
         res.statusCode = 400;
         return res.end('{}');
       }
-      return res.end(JSON.stringify({ access_token: 'good-token' }));
+      if (!tokenUses) return res.end(JSON.stringify({ access_token: 'good-token' }));
+      const issued = `tok-${++tokensIssued}`;
+      tokensLeft.set(issued, tokenUses);
+      return res.end(JSON.stringify({ token: issued, expires_in: 300 }));
     }
-    if (token && req.headers.authorization !== 'Bearer good-token') {
+    if (token && !authorized(req.headers.authorization)) {
       res.statusCode = 401;
       const repository = (/^\/v2\/(.+)\/(?:manifests|blobs)\//.exec(url.pathname) || [])[1];
       res.setHeader('WWW-Authenticate', `Bearer realm="http://127.0.0.1:${server.address().port}/token",service="unit",scope="repository:${repository}:pull"`);
@@ -125,6 +155,6 @@ export function startMiniRegistry({ tmp, token = false, range = true, tamper = n
     return res.end(blob);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
-    server, requests, stop: () => new Promise((done) => { server.closeAllConnections?.(); server.close(() => done()); }), port: server.address().port, digests: { index: sha(index), amd: sha(amd.manifest), arm: sha(arm.manifest), amdLayer: sha(amdLayer), base: sha(base) },
+    server, requests, stop: () => new Promise((done) => { server.closeAllConnections?.(); server.close(() => done()); }), port: server.address().port, digests: { nested: tags.get('nested'), index: sha(index), amd: sha(amd.manifest), arm: sha(arm.manifest), amdLayer: sha(amdLayer), base: sha(base) },
   })));
 }

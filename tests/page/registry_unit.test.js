@@ -258,3 +258,77 @@ test('openRegistry names blobs by the digest the registry claims: a tampered lay
     reg.server.close();
   }
 });
+
+test('openRegistry: tokens that expire mid-way are renewed — by the open, and by the parts\' readers once for all parts', { skip: !STRATA && 'no strata binary' }, async () => {
+  // Each token serves 4 requests: the open itself outlives its first tokens.
+  const reg = await startRegistry({ token: true, tokenUses: 4 });
+  try {
+    const { source } = await openRegistry({ ref: `127.0.0.1:${reg.port}/team/app:multi` });
+    assert.equal(source.token.url, `http://127.0.0.1:${reg.port}/token?service=unit&scope=repository%3Ateam%2Fapp%3Apull`);
+    assert.deepEqual([source.token.realm, source.token.service, source.token.scope], [`http://127.0.0.1:${reg.port}/token`, 'unit', 'repository:team/app:pull']);
+    assert.ok(!JSON.stringify(source.token).includes('tok-'), 'the endpoint carries no token');
+    const urlParts = source.parts.filter((p) => p.url);
+    assert.equal(urlParts.length, 2);
+    // Every byte of the archive through PartsFile in small ranges, 3 at once (the 3 that
+    // meet an expired token share one renewal, whose token serves their 3 retries): far
+    // more reads than a token serves.
+    const tokensBefore = reg.requests.filter((r) => r.path === '/token').length;
+    const pf = new PartsFile(source);
+    const buffers = [];
+    for (let at = 0; at < pf.size; at += 3 * 1024) {
+      const batch = [0, 1, 2].map((k) => at + k * 1024).filter((a) => a < pf.size);
+      buffers.push(...await Promise.all(batch.map((a) => pf.slice(a, Math.min(pf.size, a + 1024)).arrayBuffer())));
+    }
+    const bytes = Buffer.concat(buffers.map((b) => Buffer.from(b)));
+    assert.equal(bytes.length, pf.size);
+    const refusedReads = reg.requests.filter((r) => r.path.includes('/blobs/') && r.auth && r.auth !== 'Bearer good-token');
+    assert.ok(refusedReads.length > 6);
+    const renewals = reg.requests.filter((r) => r.path === '/token').length - tokensBefore;
+    // Parallel reads hitting the expiry share one renewal: far fewer tokens than reads.
+    const blobReads = reg.requests.filter((r) => r.path.includes('/blobs/')).length;
+    assert.ok(renewals >= 2 && renewals * 2 < blobReads, `${renewals} renewals for ${blobReads} blob reads`);
+    // The archive read through expired tokens opens and verifies in strata.
+    const file = path.join(tmp, 'expiring.tar');
+    fs.writeFileSync(file, bytes);
+    const check = spawnSync(STRATA, ['check', file], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+  } finally {
+    reg.server.close();
+  }
+});
+
+test('openRegistry: a second 401 after a renewal is the reader\'s error', async () => {
+  const reg = await startRegistry({ token: true, tokenUses: 1 });
+  try {
+    const { source } = await openRegistry({ ref: `127.0.0.1:${reg.port}/team/app:amd` });
+    // An endpoint that gives no token: the read is sent once more and its 401 fails it.
+    const pf = new PartsFile({ ...source, token: { ...source.token, url: `http://127.0.0.1:${reg.port}/token?service=wrong` } });
+    const part = source.parts.findIndex((p) => p.url);
+    await assert.rejects(pf.reader(part).slice(0, 10).arrayBuffer(), (e) => /401/.test(e.message) || e.params?.status === '401');
+  } finally {
+    reg.server.close();
+  }
+});
+
+test('openRegistry: an index of indexes is followed; its chain is in the layout, platforms from the innermost manifests', { skip: !STRATA && 'no strata binary' }, async () => {
+  const reg = await startRegistry();
+  try {
+    const { remote, source } = await openRegistry({ ref: `127.0.0.1:${reg.port}/team/app:nested`, platform: 'linux/arm64' });
+    assert.equal(remote.digest, reg.digests.nested);
+    assert.equal(remote.platform, 'linux/arm64');
+    assert.deepEqual(remote.platforms.map((p) => `${p.os}/${p.architecture}`), ['linux/arm64', 'linux/amd64']);
+    const { tarNames, run, json } = await inspect(source, 'nested');
+    for (const digest of [reg.digests.nested, reg.digests.index, reg.digests.arm]) assert.ok(tarNames.includes(`blobs/sha256/${digest.slice(7)}`), digest);
+    assert.equal(tarNames.length, 4 + 6); // two indexes, arm64 manifest, config, two layers
+    assert.equal(run.status, 0, run.stderr);
+    const text = JSON.stringify(json);
+    assert.doesNotMatch(text, /mismatch|IndexTooDeep|index_too_deep/i);
+    assert.match(text, /arm64/);
+    const check = spawnSync(STRATA, ['check', path.join(tmp, 'nested.tar')], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout);
+    // Past the core's depth (9 indexes above `multi`): said, not walked.
+    await assert.rejects(openRegistry({ ref: `127.0.0.1:${reg.port}/team/app:deep` }), (e) => e.key === 'registry.error.index_too_deep' && e.params.max === '8');
+  } finally {
+    reg.server.close();
+  }
+});

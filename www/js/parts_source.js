@@ -5,7 +5,7 @@
 // ignores Range). The browsing worker's synchronous reads of the same description are the
 // core's own: src/wasm/parts_reader.rs.
 
-import { RemoteFile } from './remote_source.js';
+import { RemoteFile, registryAuth } from './remote_source.js';
 
 const partSize = (part) => (part.bytes ? part.bytes.byteLength : part.blob ? part.blob.size : part.size);
 
@@ -23,6 +23,9 @@ export class PartsFile {
     this.ref = source.ref;
     this.remote = true; // (readahead.js: no BYOB readers over these streams)
     this.remotes = new Map(); // part index → RemoteFile
+    // The registry's token, one for all the url parts: renewed once when it expires.
+    const authorization = this.parts.find((p) => p.headers?.Authorization)?.headers.Authorization;
+    this.auth = source.token ? registryAuth(source.token, authorization) : null;
   }
 
   /** The Blob-like reader of part `i` (a RemoteFile for a url part). */
@@ -32,7 +35,7 @@ export class PartsFile {
     if (part.blob) return part.blob;
     let file = this.remotes.get(i);
     if (!file) {
-      file = new RemoteFile({ url: part.url, size: part.size, headers: part.headers });
+      file = new RemoteFile({ url: part.url, size: part.size, headers: part.headers, auth: this.auth });
       this.remotes.set(i, file);
     }
     return file;

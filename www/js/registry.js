@@ -326,11 +326,15 @@ export class RegistryClient {
     return corsError(this.origin);
   }
 
-  /** GET `url` with `headers`; a 401 goes through the bearer-token flow once. */
+  /** GET `url` with `headers`; a 401 goes through the bearer-token flow once (a first
+   * token, or a new one for an expired token: an open can outlive one). When another
+   * request got a new token meanwhile, that one is used, not a third. */
   async get(url, headers = {}) {
+    const tokenSent = this.token;
     let response = await this.send(url, headers);
-    if (response.status === 401 && !this.token) {
-      await this.authenticate(response);
+    if (response.status === 401) {
+      if (this.token === tokenSent) await this.authenticate(response);
+      else response.body?.cancel().catch(() => {});
       response = await this.send(url, headers);
     }
     if (response.status === 401 || response.status === 403) {
@@ -394,6 +398,9 @@ export class RegistryClient {
       throw remoteError('registry.error.token_missing', { origin: tokenUrl.origin }, `the token service at ${tokenUrl.origin} gave no token`);
     }
     this.token = token;
+    // Where the readers of the parts ask for a new token when this one expires (anonymous:
+    // no credentials in it, only the endpoint).
+    this.tokenEndpoint = { realm, service: service || null, scope: scope || null, url: tokenUrl.href };
   }
 
   /** A whole answer, at most `max` bytes. */
@@ -544,6 +551,34 @@ export class RegistryClient {
   }
 }
 
+/** Indexes followed at most, the top one counted: the core's MAX_INDEX_DEPTH
+ * (src/resolve.rs), so the page never composes a chain the core refuses to walk. */
+export const MAX_INDEX_DEPTH = 8;
+
+const isIndexMedia = (mediaType) => mediaType === MEDIA.ociIndex || mediaType === MEDIA.dockerList;
+
+/**
+ * The image entries of `index` and of every index it points to (an index of indexes),
+ * depth first: [{entry, chain}] where `chain` is the nested indexes fetched on the way to
+ * the entry ([{digest, bytes}], outermost first; empty for the top index's own entries).
+ * Throws `registry.error.index_too_deep` past MAX_INDEX_DEPTH.
+ */
+async function nestedEntries(client, index, depth = 1, chain = [], seen = new Set()) {
+  const found = imageEntries(index).filter((m) => !isIndexMedia(m.mediaType)).map((entry) => ({ entry, chain }));
+  for (const m of index.manifests || []) {
+    if (!m || !isIndexMedia(m.mediaType) || !DIGEST_RE.test(m.digest || '') || seen.has(m.digest)) continue;
+    if (m.annotations && m.annotations['vnd.docker.reference.type']) continue;
+    seen.add(m.digest);
+    if (depth >= MAX_INDEX_DEPTH) {
+      throw remoteError('registry.error.index_too_deep', { max: String(MAX_INDEX_DEPTH) }, `the index points to indexes more than ${MAX_INDEX_DEPTH} deep`);
+    }
+    const inner = await client.manifest(m.digest, m.digest);
+    const path = [...chain, { digest: m.digest, bytes: inner.bytes }];
+    if (inner.isIndex) found.push(...await nestedEntries(client, inner.json, depth + 1, path, seen));
+  }
+  return found;
+}
+
 /** The parts of a multi-platform index entry: {os, architecture, variant, digest}. */
 function platformList(index) {
   return imageEntries(index).map((m) => ({ os: m.platform.os, architecture: m.platform.architecture, variant: m.platform.variant || null, digest: m.digest }));
@@ -571,12 +606,18 @@ export async function openRegistry({ ref: text, platform = null }, options = {})
   let platforms = null;
   let chosen = null;
   if (top.isIndex) {
-    platforms = platformList(top.json);
-    const entry = choosePlatform(top.json, platform);
+    // Platforms are the innermost manifests, through any indexes of indexes.
+    const leaves = await nestedEntries(client, top.json);
+    const flat = { manifests: leaves.map((l) => l.entry) };
+    platforms = platformList(flat);
+    const entry = choosePlatform(flat, platform);
     chosen = platformName(entry.platform);
     if (!DIGEST_RE.test(entry.digest || '')) throw remoteError('registry.error.media_type', { mediaType: String(entry.digest) }, `the index names ${entry.digest}, not a sha256 digest`);
+    // The indexes on the way to the chosen manifest are blobs of the layout too: the core
+    // walks the same chain (the other platforms' manifests are absent, as in a docker save).
+    for (const nested of leaves.find((l) => l.entry === entry).chain) addBlob(nested);
     image = await client.manifest(entry.digest, entry.digest);
-    if (image.isIndex) throw remoteError('registry.error.media_type', { mediaType: image.mediaType }, 'the index points to another index for that platform, which this page does not follow');
+    if (image.isIndex) throw remoteError('registry.error.media_type', { mediaType: image.mediaType }, 'the index entry for that platform is labelled a manifest but is another index');
     addBlob({ digest: entry.digest, bytes: image.bytes });
   }
   const manifest = image.json;
@@ -635,7 +676,8 @@ export async function openRegistry({ ref: text, platform = null }, options = {})
   ];
   const { parts, size } = composeTar(entries);
   return {
-    source: { parts, size, ref: ref.name },
+    // `token`: where the readers of the url parts get a new token when theirs expires.
+    source: { parts, size, ref: ref.name, ...(client.tokenEndpoint ? { token: client.tokenEndpoint } : {}) },
     remote: {
       mode: 'registry',
       ref: ref.name,

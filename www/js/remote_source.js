@@ -198,22 +198,60 @@ function fromKept(key, from, to) {
 }
 
 /**
+ * A registry image's token, shared by the readers of its parts: `{endpoint: {url, realm,
+ * service, scope}, authorization}` (`endpoint` as js/registry.js found it; anonymous).
+ */
+export function registryAuth(endpoint, authorization) {
+  return { endpoint, authorization: authorization || null, renewing: null };
+}
+
+/** A new token from `auth.endpoint`, unless another reader got one since `sentWith` was
+ * sent (then that one serves): one token request however many reads hit the expiry. */
+async function renewToken(auth, sentWith, signal) {
+  if (auth.authorization && auth.authorization !== sentWith) return;
+  if (!auth.renewing) {
+    auth.renewing = (async () => {
+      const answer = await fetch(auth.endpoint.url, { cache: 'no-store', signal }).catch(() => null);
+      const json = answer && answer.ok ? await answer.json().catch(() => null) : null;
+      const token = json && (json.token || json.access_token);
+      // No token: the read is sent again with the old one, and its 401 is the error.
+      if (typeof token === 'string' && token) auth.authorization = `Bearer ${token}`;
+    })().finally(() => {
+      auth.renewing = null;
+    });
+  }
+  await auth.renewing;
+}
+
+/**
  * A file on a web server as the helpers' readers use a Blob: `size`, and `slice(a, b)`
  * with `arrayBuffer()` and `stream()` — each one range request, its answer checked against
  * the size (and ETag) the probe saw.
  */
 export class RemoteFile {
-  constructor({ url, size, etag, headers }) {
+  /** `auth`: a registry's token, shared by every RemoteFile of one image (see
+   * `registryAuth`): an expired one is renewed once for all of them. */
+  constructor({ url, size, etag, headers, auth }) {
     this.url = url;
     this.size = size;
     this.etag = etag || '';
     this.headers = headers || undefined; // (a registry's token: see js/registry.js)
+    this.auth = auth || null;
     this.remote = true; // (readahead.js: no BYOB readers over these streams)
   }
 
-  /** The answer to a range request for [start, end), checked. */
+  /** The answer to a range request for [start, end), checked. A 401 with a token endpoint
+   * known: a new token (one for all the files sharing `auth`), then the read once more. */
   async open(start, end, signal) {
-    const response = await rangeFetch(this.url, start, end, signal, this.headers);
+    const withToken = () => (this.auth?.authorization ? { ...this.headers, Authorization: this.auth.authorization } : this.headers);
+    let sent = withToken();
+    let response = await rangeFetch(this.url, start, end, signal, sent);
+    if (response.status === 401 && this.auth) {
+      response.body?.cancel().catch(() => {});
+      await renewToken(this.auth, sent?.Authorization, signal);
+      sent = withToken();
+      response = await rangeFetch(this.url, start, end, signal, sent);
+    }
     if (response.status !== 206) {
       response.body?.cancel().catch(() => {});
       if (response.status === 200) throw changedError('the server stopped answering range requests');
