@@ -16,6 +16,7 @@ use crate::Error;
 use js_sys::Uint8Array;
 use serde::Serialize;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::io::{self, Read, Seek, SeekFrom};
 use wasm_bindgen::prelude::*;
 use web_sys::{XmlHttpRequest, XmlHttpRequestResponseType};
@@ -87,16 +88,70 @@ pub struct HttpFile {
     /// forces a preflight, answered by a registry configured for CORS). None for a plain
     /// web server.
     headers: Vec<(String, String)>,
+    /// A registry's token and where to renew it, shared by the readers of one image's
+    /// parts (an open can outlive a token: 5 minutes on Docker Hub).
+    token: Option<SharedToken>,
+}
+
+/// A registry's bearer token and its endpoint (`realm?service&scope`, anonymous: no
+/// credentials), shared by every HTTP reader of one image: an expired token is renewed
+/// once, not once per layer.
+pub struct RegistryToken {
+    endpoint: String,
+    /// `Bearer …`: replaces the `Authorization` of a reader's own headers once renewed.
+    authorization: Option<String>,
+    /// Tokens fetched by this reader set (tests, the benchmark).
+    pub renewals: u32,
+}
+
+pub type SharedToken = Rc<RefCell<RegistryToken>>;
+
+impl RegistryToken {
+    pub fn shared(endpoint: String) -> SharedToken {
+        Rc::new(RefCell::new(RegistryToken { endpoint, authorization: None, renewals: 0 }))
+    }
+
+    /// A new token after a 401 to a request sent with `sent`, unless another reader renewed
+    /// it since (then that one serves). False when no token could be had.
+    fn renew(&mut self, sent: Option<&str>) -> bool {
+        if self.authorization.is_some() && self.authorization.as_deref() != sent {
+            return true;
+        }
+        let Some(token) = fetch_token(&self.endpoint) else { return false };
+        self.authorization = Some(format!("Bearer {token}"));
+        self.renewals += 1;
+        true
+    }
+}
+
+/// `{token}` or `{access_token}` from a token endpoint, by one synchronous GET.
+fn fetch_token(endpoint: &str) -> Option<String> {
+    STATS.with(|s| s.borrow_mut().requests += 1);
+    let xhr = XmlHttpRequest::new().ok()?;
+    xhr.open_with_async("GET", endpoint, false).ok()?;
+    xhr.send().ok()?;
+    if xhr.status().ok()? != 200 {
+        return None;
+    }
+    let json = js_sys::JSON::parse(&xhr.response_text().ok()??).ok()?;
+    let field = |name: &str| js_sys::Reflect::get(&json, &JsValue::from_str(name)).ok()?.as_string().filter(|t| !t.is_empty());
+    field("token").or_else(|| field("access_token"))
 }
 
 impl ChunkCache<HttpFile> {
     pub fn new(url: String, size: u64, etag: Option<String>) -> HttpReader {
-        ChunkCache::over(HttpFile { url, size, etag, headers: Vec::new() }, size, HTTP_POLICY)
+        ChunkCache::over(HttpFile { url, size, etag, headers: Vec::new(), token: None }, size, HTTP_POLICY)
     }
 
     /// The same reader sending `headers` with every request.
     pub fn with_headers(mut self, headers: Vec<(String, String)>) -> HttpReader {
         self.source.headers = headers;
+        self
+    }
+
+    /// The same reader renewing the shared `token` on a 401 (and retrying the read once).
+    pub fn with_token(mut self, token: SharedToken) -> HttpReader {
+        self.source.token = Some(token);
         self
     }
 
@@ -129,11 +184,24 @@ impl FetchRange for HttpFile {
             return Ok(());
         }
         let mut attempt = 0;
+        let mut renewed = false;
         loop {
             attempt += 1;
-            match self.request(start, end, out) {
+            let authorization = self.authorization();
+            match self.request(start, end, out, authorization.as_deref()) {
                 Ok(()) => return Ok(()),
                 Err(failure) => {
+                    // An expired token: a new one (shared), then this read once more; a
+                    // second 401 is the error.
+                    if matches!(failure, HttpFailure::Status { status: 401 }) && !renewed {
+                        if let Some(token) = &self.token {
+                            renewed = true;
+                            if token.borrow_mut().renew(authorization.as_deref()) {
+                                attempt -= 1;
+                                continue;
+                            }
+                        }
+                    }
                     let retry = matches!(failure, HttpFailure::Network | HttpFailure::Status { status: 500..=599 });
                     if retry && attempt < ATTEMPTS {
                         continue;
@@ -156,8 +224,14 @@ impl FetchRange for HttpFile {
 }
 
 impl HttpFile {
-    /// One range request for `[start, end)`.
-    fn request(&self, start: u64, end: u64, out: &mut Vec<u8>) -> Result<(), HttpFailure> {
+    /// The `Authorization` to send: the shared token once renewed, else the reader's own.
+    fn authorization(&self) -> Option<String> {
+        let renewed = self.token.as_ref().and_then(|t| t.borrow().authorization.clone());
+        renewed.or_else(|| self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("authorization")).map(|(_, v)| v.clone()))
+    }
+
+    /// One range request for `[start, end)`, with `authorization` for the reader's own.
+    fn request(&self, start: u64, end: u64, out: &mut Vec<u8>, authorization: Option<&str>) -> Result<(), HttpFailure> {
         STATS.with(|s| s.borrow_mut().requests += 1);
         let xhr = XmlHttpRequest::new().map_err(|_| HttpFailure::Network)?;
         xhr.open_with_async("GET", &self.url, false).map_err(|_| HttpFailure::Network)?;
@@ -165,7 +239,12 @@ impl HttpFile {
         // The one header: `bytes=a-b` is CORS-safelisted (no preflight).
         xhr.set_request_header("Range", &format!("bytes={start}-{}", end - 1)).map_err(|_| HttpFailure::Network)?;
         for (name, value) in &self.headers {
-            xhr.set_request_header(name, value).map_err(|_| HttpFailure::Network)?;
+            if !name.eq_ignore_ascii_case("authorization") {
+                xhr.set_request_header(name, value).map_err(|_| HttpFailure::Network)?;
+            }
+        }
+        if let Some(value) = authorization {
+            xhr.set_request_header("Authorization", value).map_err(|_| HttpFailure::Network)?;
         }
         // A sync request throws NetworkError when it fails (refused by CORS included).
         xhr.send().map_err(|_| HttpFailure::Network)?;

@@ -8,7 +8,7 @@
 //! another part, the previous part's reader (and its multi-MiB cache) is dropped: an image
 //! of 50 layers never holds 50 caches.
 
-use super::{BlobReader, HttpReader};
+use super::{BlobReader, HttpReader, RegistryToken, SharedToken};
 use crate::Error;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -50,6 +50,9 @@ pub struct PartsReader {
     /// Largest single read of a Blob part (as `Source::from_js` asks).
     max_chunk: usize,
     current: Option<(usize, Current)>,
+    /// The registry's token endpoint (`token: {url, …}` of the description): one token
+    /// shared by the readers of every url part, renewed once when it expires.
+    token: Option<SharedToken>,
 }
 
 fn bad(what: &str) -> Error {
@@ -111,7 +114,8 @@ impl PartsReader {
         if !stated.is_undefined() && whole_number(&stated) != Some(size) {
             return Err(bad(&format!("its parts make {size} bytes, not the size it states")));
         }
-        Ok(PartsReader { parts, starts, size, pos: 0, max_chunk, current: None })
+        let token = get(&get(source, "token"), "url").as_string().filter(|u| !u.is_empty()).map(RegistryToken::shared);
+        Ok(PartsReader { parts, starts, size, pos: 0, max_chunk, current: None, token })
     }
 
     pub fn len(&self) -> u64 {
@@ -120,6 +124,11 @@ impl PartsReader {
 
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+
+    /// Tokens this reader fetched because one expired (tests).
+    pub fn token_renewals(&self) -> u32 {
+        self.token.as_ref().map_or(0, |t| t.borrow().renewals)
     }
 
     /// The part whose reader (and read-ahead cache) is alive, if any: at most one (tests).
@@ -139,7 +148,13 @@ impl PartsReader {
         if self.current.as_ref().map(|(i, _)| *i) != Some(index) {
             self.current = None;
             let reader = match &self.parts[index] {
-                Part::Url { url, size, headers } => Current::Http(HttpReader::new(url.clone(), *size, None).with_headers(headers.clone())),
+                Part::Url { url, size, headers } => {
+                    let reader = HttpReader::new(url.clone(), *size, None).with_headers(headers.clone());
+                    Current::Http(match &self.token {
+                        Some(token) => reader.with_token(token.clone()),
+                        None => reader,
+                    })
+                }
                 Part::Blob(blob) => Current::Blob(
                     BlobReader::with_max_chunk(blob.clone(), self.max_chunk).map_err(|e| io::Error::other(e.to_string()))?,
                 ),
