@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::run;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Cursor;
@@ -33,17 +34,7 @@ const FORMATS: [(&str, &[&str]); 4] = [
 ];
 
 fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("strata-sparse-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).expect("tempdir");
-    dir
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+    common::tempdir("sparse")
 }
 
 /// `truncate -s size`, then each (offset, bytes) written in place with `dd conv=notrunc`:

@@ -15,6 +15,9 @@
 //! Old GNU (type `S`): Go keeps the type and `docker load` refuses the archive ("unhandled
 //! tar header type 83"): strata reads it expanded, as GNU tar does, with an error finding.
 
+mod common;
+
+use common::run;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,17 +35,7 @@ const FORMATS: [(&str, &[&str]); 4] = [
 ];
 
 fn tempdir() -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("strata-sparse-outer-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-    std::fs::create_dir_all(&dir).expect("tempdir");
-    dir
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+    common::tempdir("sparse-outer")
 }
 
 fn strata(args: &[&str]) -> Vec<u8> {

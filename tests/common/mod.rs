@@ -175,6 +175,22 @@ pub fn sample_fixture() -> Fixture {
     fixture::docker_oci(&fixture::sample_specs(), &Options { dir_entries: true, ..Default::default() })
 }
 
+/// A fresh directory under the system's temp dir, `strata-<prefix>-<pid>-<n>`.
+pub fn tempdir(prefix: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!("strata-{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::create_dir_all(&dir).expect("tempdir");
+    dir
+}
+
+/// Run a command that must succeed; its stdout.
+pub fn run(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
 pub fn has_binary(name: &str) -> bool {
     std::process::Command::new(name).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
 }

@@ -41,6 +41,15 @@ export async function freePort() {
   });
 }
 
+/** A file of image `image` as the browsing worker reads it (`readFile`, whole), as a Buffer. */
+export function readWorkerFile(page, filePath, image = 0) {
+  return page.evaluate(async ({ filePath, image }) => {
+    const { state } = window.strata;
+    const bytes = await state.browse.worker.request('readFile', { handle: state.browse.handle, image, path: filePath, offset: 0, length: -1 });
+    return Array.from(bytes);
+  }, { filePath, image }).then((a) => Buffer.from(a));
+}
+
 /** A static server for `directory` (the page, www/, unless a test serves another site). */
 export async function startServer(directory = WWW) {
   const port = await freePort();

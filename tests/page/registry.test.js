@@ -12,7 +12,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { startServer, launch, openPage, waitVerified, shot, axeViolations, FIXTURES, writeDockerArchive } from './harness.js';
+import { startServer, launch, openPage, waitVerified, shot, axeViolations, FIXTURES, writeDockerArchive, readWorkerFile } from './harness.js';
 import { startRegistries } from './registry_server.mjs';
 
 const fx = (name) => path.join(FIXTURES, name);
@@ -101,15 +101,6 @@ async function openTab(page, tab) {
   await page.waitForSelector(`#tab-${tab}[aria-selected="true"]`);
 }
 
-/** A file of image `image` as the browsing worker reads it (through the registry's blobs). */
-function readFile(page, filePath, image = 0) {
-  return page.evaluate(async ({ filePath, image }) => {
-    const { state } = window.strata;
-    const bytes = await state.browse.worker.request('readFile', { handle: state.browse.handle, image, path: filePath, offset: 0, length: -1 });
-    return Array.from(bytes);
-  }, { filePath, image }).then((a) => Buffer.from(a));
-}
-
 /** The file's bytes as the fixture holds them: from the last layer of `tag` in a `docker
  * save` archive that has it (read with tar, not with strata). */
 function fixtureFile(archive, tag, filePath) {
@@ -156,7 +147,7 @@ test('a docker-archive image from the registry: tags, layers and config as skope
     assert.equal(info.digest, expected.digest);
     // A file's bytes, read through the registry's blobs, equal the fixture's.
     for (const file of ['/app/config.json', '/app/logo.png']) {
-      assert.deepEqual(await readFile(page, file), fixtureFile(SAMPLE, 'strata-demo:1.0', file), file);
+      assert.deepEqual(await readWorkerFile(page, file), fixtureFile(SAMPLE, 'strata-demo:1.0', file), file);
     }
     assert.match(await page.textContent('#overall-verdict'), /verified/i);
     const timings = await page.evaluate(() => ({ metadata: window.strata.timings.metadata, verified: window.strata.timings.verified }));
@@ -182,7 +173,7 @@ test('an OCI image with zstd layers: opens, verified, a file readable', async ()
     assert.equal(image.manifest_digest, expected.digest);
     assert.deepEqual(image.layers.map((l) => [l.digest, l.compression]), expected.json.layers.map((l) => [l.digest, 'zstd']));
     assert.deepEqual(image.config.cmd, expected.config.config.Cmd);
-    assert.deepEqual(await readFile(page, '/app/config.json'), fixtureFile(SAMPLE, 'strata-demo:2.0', '/app/config.json'));
+    assert.deepEqual(await readWorkerFile(page, '/app/config.json'), fixtureFile(SAMPLE, 'strata-demo:2.0', '/app/config.json'));
   });
 });
 
@@ -196,7 +187,7 @@ test('a multi-platform index: the picker lists both platforms, each shows its ow
     assert.equal(await picker.inputValue(), 'linux/amd64');
     assert.equal(await page.textContent('label[for=platform-select]'), 'Platform');
     assert.equal(await picker.getAttribute('translate'), 'no');
-    assert.equal((await readFile(page, '/etc/arch')).toString(), 'built for amd64\n');
+    assert.equal((await readWorkerFile(page, '/etc/arch')).toString(), 'built for amd64\n');
     let r = await report(page);
     assert.equal(r.images[0].manifest_digest, index.manifests[0].digest);
     assert.equal(r.images[0].architecture, 'amd64');
@@ -210,14 +201,14 @@ test('a multi-platform index: the picker lists both platforms, each shows its ow
     r = await report(page);
     assert.equal(r.images[0].manifest_digest, index.manifests[1].digest);
     assert.ok(r.images[0].verified);
-    assert.equal((await readFile(page, '/etc/arch')).toString(), 'built for arm64\n');
+    assert.equal((await readWorkerFile(page, '/etc/arch')).toString(), 'built for arm64\n');
     assert.equal(await page.locator('#platform-select').inputValue(), 'linux/arm64/v8');
     // Back goes to the first platform's address; a link with &platform= opens that one.
     assert.equal((await remote(page)).platform, 'linux/arm64/v8');
   });
   await withPage(refQuery(registries.cors.host, 'strata/platforms:v1', '&platform=linux/arm64'), async (page) => {
     await waitVerified(page, 60000);
-    assert.equal((await readFile(page, '/etc/arch')).toString(), 'built for arm64\n');
+    assert.equal((await readWorkerFile(page, '/etc/arch')).toString(), 'built for arm64\n');
   });
 });
 
@@ -244,7 +235,7 @@ test('the bearer-token flow: 401 → token → the image; without a token endpoi
     const image = (await report(page)).images[0];
     assert.ok(image.verified);
     assert.equal(image.manifest_digest, pushed['strata/sample:1.0'].digest);
-    assert.deepEqual(await readFile(page, '/app/config.json'), fixtureFile(SAMPLE, 'strata-demo:1.0', '/app/config.json'));
+    assert.deepEqual(await readWorkerFile(page, '/app/config.json'), fixtureFile(SAMPLE, 'strata-demo:1.0', '/app/config.json'));
   }, { networkErrors: true });
   const stats = registries.token.stats;
   console.log(`token flow: ${stats.unauthorized} answered 401, ${stats.tokens} token(s) asked for, ${stats.authorized} requests with the token, ${stats.preflights} preflights`);

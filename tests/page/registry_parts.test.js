@@ -10,21 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pageTestSetup, waitVerified, shot } from './harness.js';
+import { pageTestSetup, waitVerified, shot, readWorkerFile } from './harness.js';
 import { startMiniRegistry } from './mini_registry.mjs';
 
 const setup = pageTestSetup();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-registry-parts-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** A file of image 0 as the browsing worker reads it. */
-function readFile(page, filePath) {
-  return page.evaluate(async (filePath) => {
-    const { state } = window.strata;
-    const bytes = await state.browse.worker.request('readFile', { handle: state.browse.handle, image: 0, path: filePath, offset: 0, length: -1 });
-    return new TextDecoder().decode(bytes);
-  }, filePath);
-}
 
 test('a registry that ignores Range: each layer streamed once, the image browsable and verified, a file readable', async () => {
   const registry = await startMiniRegistry({ tmp, cors: true, range: false });
@@ -40,8 +31,8 @@ test('a registry that ignores Range: each layer streamed once, the image browsab
       assert.equal(image.verified, true);
       assert.equal(image.manifest_digest, registry.digests.amd);
       assert.equal(image.architecture, 'amd64');
-      assert.equal(await readFile(page, '/etc/amd'), 'amd64 only\n'.repeat(300));
-      assert.equal(await readFile(page, '/etc/base'), 'shared layer\n');
+      assert.equal((await readWorkerFile(page, '/etc/amd')).toString(), 'amd64 only\n'.repeat(300));
+      assert.equal((await readWorkerFile(page, '/etc/base')).toString(), 'shared layer\n');
       // Once per layer blob (the probe's own answer is the download) and once for the config:
       // nothing read again by range afterwards.
       const blobGets = registry.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));

@@ -9,21 +9,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pageTestSetup, waitVerified, shot } from './harness.js';
+import { pageTestSetup, waitVerified, shot, readWorkerFile } from './harness.js';
 import { startMiniRegistry } from './mini_registry.mjs';
 
 const setup = pageTestSetup();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-registry-token-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** A file of image 0 as the browsing worker reads it. */
-function readFile(page, filePath) {
-  return page.evaluate(async (filePath) => {
-    const { state } = window.strata;
-    const bytes = await state.browse.worker.request('readFile', { handle: state.browse.handle, image: 0, path: filePath, offset: 0, length: -1 });
-    return new TextDecoder().decode(bytes);
-  }, filePath);
-}
 
 test('tokens expiring mid-way: the image still opens, verifies and reads (each reader renews its token and retries)', async () => {
   const registry = await startMiniRegistry({ tmp, cors: true, token: true, tokenUses: 2 });
@@ -33,8 +24,8 @@ test('tokens expiring mid-way: the image still opens, verifies and reads (each r
       const image = (await page.evaluate(() => window.strata.state.report)).images[0];
       assert.equal(image.verified, true);
       assert.equal(image.manifest_digest, registry.digests.amd);
-      assert.equal(await readFile(page, '/etc/amd'), 'amd64 only\n'.repeat(300));
-      assert.equal(await readFile(page, '/etc/base'), 'shared layer\n');
+      assert.equal((await readWorkerFile(page, '/etc/amd')).toString(), 'amd64 only\n'.repeat(300));
+      assert.equal((await readWorkerFile(page, '/etc/base')).toString(), 'shared layer\n');
       const expired = registry.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/') && r.auth && r.range !== 'bytes=0-0');
       const tokens = registry.requests.filter((r) => r.path === '/token').length;
       // Reads after the open met expired tokens and were answered after a renewal.
