@@ -72,15 +72,7 @@ fn make_tree(root: &Path) {
 
 /// GNU tar's layer of `root` in one format (the sparse files detected by `--sparse`).
 fn gnu_tar(root: &Path, options: &[&str], out: &Path) -> Vec<u8> {
-    run(Command::new("tar")
-        .arg("--sparse")
-        .args(options)
-        .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2024-01-01"])
-        .arg("-cf")
-        .arg(out)
-        .arg("-C")
-        .arg(root)
-        .arg("."));
+    common::gnu_tar_pack(root, true, options, out);
     std::fs::read(out).expect("read tar")
 }
 

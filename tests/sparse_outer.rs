@@ -108,18 +108,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// `root` packed by GNU tar with `options` (and `--sparse` when `sparse`).
 fn pack(root: &Path, sparse: bool, options: &[&str], out: &Path) {
-    let mut tar = Command::new("tar");
-    if sparse {
-        tar.arg("--sparse");
-    }
-    run(tar
-        .args(options)
-        .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2024-01-01"])
-        .arg("-cf")
-        .arg(out)
-        .arg("-C")
-        .arg(root)
-        .arg("."));
+    common::gnu_tar_pack(root, sparse, options, out)
 }
 
 /// Whether GNU tar stored a sparse entry in `tar` (its verbose listing marks none, so read

@@ -175,6 +175,23 @@ pub fn sample_fixture() -> Fixture {
     fixture::docker_oci(&fixture::sample_specs(), &Options { dir_entries: true, ..Default::default() })
 }
 
+/// GNU tar's archive of the directory `root` (its contents, sorted, owner 0, a fixed mtime)
+/// in `out`, with `--sparse` (holes stored as sparse maps) when asked.
+pub fn gnu_tar_pack(root: &std::path::Path, sparse: bool, options: &[&str], out: &std::path::Path) {
+    let mut tar = std::process::Command::new("tar");
+    if sparse {
+        tar.arg("--sparse");
+    }
+    run(tar
+        .args(options)
+        .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=2024-01-01"])
+        .arg("-cf")
+        .arg(out)
+        .arg("-C")
+        .arg(root)
+        .arg("."));
+}
+
 /// A fresh directory under the system's temp dir, `strata-<prefix>-<pid>-<n>`.
 pub fn tempdir(prefix: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -452,17 +452,18 @@ export class RegistryClient {
     return remoteError('remote.error.status', { status: String(status), origin: this.origin }, `the registry at ${this.origin} answered ${status}`);
   }
 
+  /** An answer that must be 2xx: else its body is dropped and the error worded (404: `what`
+   * is not in the repository). */
+  expectOk(response, what) {
+    if (response.ok) return;
+    response.body?.cancel().catch(() => {});
+    throw response.status === 404 ? this.notFound(what) : this.statusError(response.status);
+  }
+
   /** A manifest or index: {bytes, json, mediaType, digest (claimed), digestComputed}. */
   async manifest(reference, claimedDigest = null) {
     const response = await this.get(`${this.base}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT });
-    if (response.status === 404) {
-      response.body?.cancel().catch(() => {});
-      throw this.notFound(reference);
-    }
-    if (!response.ok) {
-      response.body?.cancel().catch(() => {});
-      throw this.statusError(response.status);
-    }
+    this.expectOk(response, reference);
     const bytes = await this.readCapped(response, MANIFEST_MAX, 'manifest');
     let json;
     try {
@@ -494,14 +495,7 @@ export class RegistryClient {
   /** A small blob (the config), whole. */
   async smallBlob(digest, max, what) {
     const response = await this.get(`${this.base}/blobs/${digest}`);
-    if (response.status === 404) {
-      response.body?.cancel().catch(() => {});
-      throw this.notFound(digest);
-    }
-    if (!response.ok) {
-      response.body?.cancel().catch(() => {});
-      throw this.statusError(response.status);
-    }
+    this.expectOk(response, digest);
     return this.readCapped(response, max, what);
   }
 
